@@ -1,0 +1,50 @@
+"""envcheck: is this environment the same as that one, and will the difference change results?
+
+The public Python API::
+
+    import envcheck
+    fp = envcheck.snapshot()              # this interpreter
+    fp = envcheck.snapshot(python="/opt/venv/bin/python")
+    fp.to_json()
+    same = envcheck.load("lockfiles/train.json")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .model import Fingerprint
+
+__all__ = ["EnvcheckError", "Fingerprint", "__version__", "load", "snapshot"]
+
+
+def snapshot(python: str | None = None, timeout: float = 120.0) -> Fingerprint:
+    """Fingerprint this interpreter's environment, or the interpreter at ``python``."""
+    from .sources import live
+
+    return live(python, timeout=timeout)
+
+
+def load(path: str | Path) -> Fingerprint:
+    """Read a fingerprint (or lockfile) written by ``envcheck snapshot -o``."""
+    from .model import load as load_file
+
+    return load_file(path)
+
+
+def __getattr__(name: str) -> object:
+    # Lazy re-exports keep ``import envcheck`` cheap at the top of a training script.
+    if name == "Fingerprint":
+        from .model import Fingerprint
+
+        return Fingerprint
+    if name == "EnvcheckError":
+        from .errors import EnvcheckError
+
+        return EnvcheckError
+    raise AttributeError(f"module 'envcheck' has no attribute {name!r}")

@@ -1,0 +1,185 @@
+"""The fingerprint: one versioned JSON document describing an environment.
+
+A fingerprint's ``id`` is a digest over everything that can change results and
+nothing that cannot (hostnames, times, paths, UUIDs), so two identical
+environments on two machines share an id. Each section has its own digest too,
+which lets a fleet of thousands be grouped without reading whole documents.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import InputError
+
+SCHEMA_VERSION = 1
+SECTIONS = ("python", "packages", "frameworks", "cuda", "gpus", "cpu", "os", "env")
+TOP_LEVEL_KEYS = ("schema", "id", *SECTIONS, "errors")
+
+# Values that differ between identical machines; ``*`` matches every key or item.
+VOLATILE: tuple[str, ...] = (
+    "python.executable", "python.prefix", "python.base_prefix", "python.virtualenv",
+    "python.conda_env", "python.sys_path",
+    "packages.*.location", "packages.*.installer", "packages.*.requested", "packages.*.files",
+    "packages.*.direct_url.url", "packages.*.shadowed.*.location",
+    "cuda.binding", "cuda.nvml_version", "cuda.system_libraries.*.directory", "cuda.toolkit.root",
+    "gpus.*.uuid", "gpus.*.pci_bus_id", "gpus.*.persistence_mode", "gpus.*.power_limit_w",
+    "cpu.memory_total_mib",
+    "os.kernel", "os.kernel_build", "os.container",
+    # Documented not to change results (allocator and debugging settings).
+    "env.PYTORCH_CUDA_ALLOC_CONF", "env.TF_GPU_ALLOCATOR", "env.CUDA_LAUNCH_BLOCKING",
+)
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+# schema N -> function that turns an N document into an N+1 document.
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def canonical_json(value: Any) -> str:
+    """The one serialisation digests are computed over: sorted keys, no whitespace."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def _drop(node: Any, parts: list[str]) -> None:
+    if not parts:
+        return
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        children = list(node.values()) if head == "*" else [node.get(head)] if rest else []
+        if not rest and head != "*":
+            node.pop(head, None)
+    elif isinstance(node, list) and head == "*":
+        children = node
+    else:
+        return
+    for child in children:
+        _drop(child, rest)
+
+
+def identity_view(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The sections with everything volatile removed: what ``id`` is computed over."""
+    view = {name: copy.deepcopy(document.get(name)) for name in SECTIONS}
+    for pattern in VOLATILE:
+        _drop(view, pattern.split("."))
+    return view
+
+
+def with_digests(document: dict[str, Any]) -> dict[str, Any]:
+    """Set ``id`` and ``digests`` from the document's content (never trusted from input)."""
+    view = identity_view(document)
+    document["digests"] = {name: _digest(view[name]) for name in SECTIONS}
+    document["id"] = _digest(view)
+    return document
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A fingerprint document with typed access to its sections."""
+
+    data: dict[str, Any]
+
+    @classmethod
+    def from_probe(cls, raw: Mapping[str, Any], envcheck_version: str) -> Fingerprint:
+        document: dict[str, Any] = {"schema": SCHEMA_VERSION}
+        document.update({key: raw.get(key) for key in (*SECTIONS, "errors", "meta")})
+        document["meta"] = dict(document.get("meta") or {}, envcheck_version=envcheck_version)
+        return cls(with_digests(document))
+
+    @classmethod
+    def from_dict(cls, document: Any, source: str = "input") -> Fingerprint:
+        return cls(with_digests(validate(document, source)))
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def packages(self) -> dict[str, dict[str, Any]]:
+        packages: dict[str, dict[str, Any]] = self.data.get("packages") or {}
+        return packages
+
+    def section(self, name: str) -> Any:
+        return self.data.get(name)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        errors: list[dict[str, Any]] = self.data.get("errors") or []
+        return errors
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.data, sort_keys=True, indent=indent, ensure_ascii=False) + "\n"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+
+def _migrate(document: dict[str, Any], source: str) -> dict[str, Any]:
+    schema = document["schema"]
+    while schema < SCHEMA_VERSION:
+        if schema not in MIGRATIONS:
+            raise InputError(f"{source}: schema {schema} is no longer supported")
+        document = MIGRATIONS[schema](document)
+        schema = document["schema"]
+    return document
+
+
+def validate(document: Any, source: str) -> dict[str, Any]:
+    """Check that ``document`` is a fingerprint this envcheck understands; migrate old ones."""
+    if not isinstance(document, dict):
+        raise InputError(f"{source}: not a fingerprint (a JSON object was expected)")
+    schema = document.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise InputError(f"{source}: not a fingerprint (no valid 'schema' field)")
+    if schema > SCHEMA_VERSION:
+        raise InputError(
+            f"{source}: written by a newer envcheck (schema {schema}); this one reads up to "
+            f"schema {SCHEMA_VERSION}: upgrade envcheck"
+        )
+    migrated = _migrate(dict(document), source)
+    packages = migrated.get("packages")
+    if not isinstance(packages, dict) or not all(
+        isinstance(p, dict) and isinstance(p.get("version"), str) for p in packages.values()
+    ):
+        raise InputError(f"{source}: not a fingerprint ('packages' must map names to versions)")
+    for name, kind in (("gpus", list), ("errors", list)):
+        if not isinstance(migrated.get(name, kind()), kind):
+            raise InputError(f"{source}: not a fingerprint ('{name}' must be a {kind.__name__})")
+    for name in ("python", "frameworks", "cuda", "cpu", "os", "env"):
+        if not isinstance(migrated.get(name) or {}, dict):
+            raise InputError(f"{source}: not a fingerprint ('{name}' must be an object)")
+    return migrated
+
+
+def loads(text: str, source: str = "input") -> Fingerprint:
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{source}: not JSON ({exc})") from exc
+    return Fingerprint.from_dict(document, source)
+
+
+def load(path: str | Path) -> Fingerprint:
+    """Read a fingerprint file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not JSON (not UTF-8 text)") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    return loads(text, str(path))

@@ -1,0 +1,77 @@
+"""The probe: the agent that describes the environment it runs in.
+
+Standard library only, CPython 3.8 or newer, no printing except in ``main``
+(the entry point when fed to another interpreter on stdin). It never imports
+torch, tensorflow, jax or numpy and never creates a CUDA context. Every part
+that fails becomes an entry in ``errors``; the probe itself does not fail.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from ._common import Errors, JSONDict
+from .cpu import collect_cpu
+from .cuda import collect_cuda
+from .environ import collect_env
+from .frameworks import collect_frameworks
+from .gpus import collect_nvml
+from .packages import collect_packages
+from .system import collect_os, collect_python
+
+PROBE_VERSION = 1
+# The line before the JSON document when the probe runs in another process, so
+# anything a sitecustomize prints on stdout cannot be mistaken for the result.
+OUTPUT_MARKER = "----- envcheck probe output -----"
+
+
+def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None) -> JSONDict:
+    """Describe this interpreter's environment as a JSON-ready dict (one fingerprint's raw data)."""
+    errors = Errors()
+    timings: Dict[str, float] = {}
+
+    def timed(section: str, func: Callable[[], Any], default: Any) -> Any:
+        start = time.perf_counter()
+        value = errors.guard(section, func, default)
+        timings[section] = round((time.perf_counter() - start) * 1000, 2)
+        return value
+
+    search_path = list(sys.path) if paths is None else paths
+    packages = timed("packages", lambda: collect_packages(search_path, errors), {})
+    driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout), ({}, []))
+    cuda = timed("cuda", lambda: collect_cuda(packages, nvml_timeout), {})
+    cuda.update(driver)
+    return {
+        "python": timed("python", collect_python, {}),
+        "packages": packages,
+        "frameworks": timed("frameworks", lambda: collect_frameworks(packages, errors), {}),
+        "cuda": cuda,
+        "gpus": gpus,
+        "cpu": timed("cpu", collect_cpu, {}),
+        "os": timed("os", collect_os, {}),
+        "env": timed("env", collect_env, {}),
+        "errors": errors.entries,
+        "meta": {
+            "probe_version": PROBE_VERSION,
+            "hostname": socket.gethostname(),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "timings_ms": timings,
+        },
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point in another interpreter: ``python - [--nvml-timeout S] < probe``."""
+    args = sys.argv[1:] if argv is None else argv
+    timeout = 5.0
+    if len(args) == 2 and args[0] == "--nvml-timeout":
+        timeout = float(args[1])
+    document = collect(nvml_timeout=timeout)
+    sys.stdout.write(OUTPUT_MARKER + "\n" + json.dumps(document, sort_keys=True) + "\n")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,97 @@
+"""Helpers shared by the probe's collectors.
+
+The probe runs inside the environment being described, often an interpreter
+or container envcheck does not control, so this module (like every module of
+the probe) uses the standard library alone and runs on CPython 3.8.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Callable, Dict, List, Optional, TypeVar
+
+T = TypeVar("T")
+JSONDict = Dict[str, Any]
+
+
+class ProbeTimeout(Exception):
+    """A bounded call did not finish in time."""
+
+
+class Errors:
+    """Collects the parts that could not be read; a failed part never fails the probe."""
+
+    def __init__(self) -> None:
+        self.entries: List[JSONDict] = []
+
+    def add(self, section: str, message: str, kind: str = "error") -> None:
+        self.entries.append({"section": section, "kind": kind, "message": message})
+
+    def guard(self, section: str, collect: Callable[[], T], default: T) -> T:
+        """Run one collector; turn any exception into an ``errors`` entry."""
+        try:
+            return collect()
+        except ProbeTimeout as exc:
+            self.add(section, str(exc), "timeout")
+        except PermissionError as exc:
+            self.add(section, "permission denied: %s" % (exc.filename or exc), "permission")
+        except Exception as exc:
+            self.add(section, "%s: %s" % (type(exc).__name__, exc))
+        return default
+
+
+def call_with_timeout(func: Callable[[], T], seconds: float, what: str) -> T:
+    """Run ``func`` in a daemon thread and give up after ``seconds``.
+
+    Used for calls into native libraries (NVML) that can hang in the kernel
+    driver; a hung daemon thread does not keep the process alive.
+    """
+    box: Dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=runner, name="envcheck-probe-" + what, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise ProbeTimeout("%s did not answer within %.1f s" % (what, seconds))
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value
+
+
+def read_text(path: str, limit: Optional[int] = None) -> str:
+    """Read a text file as UTF-8, keeping undecodable bytes visible instead of failing."""
+    with open(path, "rb") as handle:
+        data = handle.read() if limit is None else handle.read(limit)
+    return data.decode("utf-8", errors="replace")
+
+
+# Credentials never enter a fingerprint: ``scheme://user:password@host`` keeps
+# only the host, and token-shaped values are masked wherever they appear.
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"
+    r"|glpat-[A-Za-z0-9_-]{20,})\b"
+)
+REDACTED = "<redacted>"
+
+
+def redact(value: str) -> str:
+    """Remove URL credentials and token-shaped substrings from ``value``."""
+    value = _URL_USERINFO.sub(r"\g<scheme>", value)
+    return _TOKEN_SHAPES.sub(REDACTED, value)
+
+
+_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))

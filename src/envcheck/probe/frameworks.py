@@ -1,0 +1,212 @@
+"""Framework builds, read from the files the packages ship, never by importing them.
+
+Importing torch or tensorflow takes seconds, may initialise CUDA and may crash
+on a broken install; the facts that matter are written into small generated
+modules (``torch/version.py``, ``tensorflow/python/platform/build_info.py``,
+``numpy/__config__.py``) that ``ast`` reads safely.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from typing import Any, Callable, Dict, Optional
+
+from ._common import Errors, JSONDict, read_text
+from .packages import parse_headers
+
+# Every distribution that installs the ``tensorflow`` import package.
+TENSORFLOW_DISTS = (
+    "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel", "tensorflow-macos",
+    "tensorflow-aarch64", "tensorflow-rocm", "intel-tensorflow", "tf-nightly", "tf-nightly-cpu",
+    "tf-nightly-gpu",
+)
+_JAX_PLUGIN = re.compile(r"^jax-(cuda|rocm)(\d+)-(plugin|pjrt)$")
+_NVIDIA_REQUIREMENT = re.compile(r"^(nvidia-[a-z0-9-]+)\s*(?:\[[^\]]*\])?\s*([^;]*)")
+
+
+def _literal(node: ast.AST) -> Any:
+    """Evaluate the literal parts of an expression; anything computed becomes None."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Dict):
+        return {
+            _literal(k): _literal(v) for k, v in zip(node.keys, node.values) if k is not None
+        }
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(item) for item in node.elts]
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        # ``collections.OrderedDict([...])`` in older TensorFlow, ``_cleanup({...})`` in numpy.
+        inner = _literal(node.args[0])
+        if isinstance(inner, list) and all(isinstance(p, list) and len(p) == 2 for p in inner):
+            return {p[0]: p[1] for p in inner}
+        return inner
+    return None
+
+
+def module_assignments(path: str) -> Dict[str, Any]:
+    """Top-level ``NAME = literal`` (and annotated) assignments of a Python file."""
+    tree = ast.parse(read_text(path), filename=path)
+    values: Dict[str, Any] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    values[target.id] = _literal(stmt.value)
+        elif (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+              and stmt.value is not None):
+            values[stmt.target.id] = _literal(stmt.value)
+    return values
+
+
+def _package_file(dist: JSONDict, *parts: str) -> str:
+    return os.path.join(dist["location"], *parts)
+
+
+def _nvidia_requirements(dist: JSONDict) -> Dict[str, str]:
+    """The ``nvidia-*`` wheels a framework pins: the CUDA libraries it was built against."""
+    meta = _package_file(dist, _info_dir_name(dist), "METADATA")
+    try:
+        headers = parse_headers(read_text(meta))
+    except OSError:
+        return {}
+    pins: Dict[str, str] = {}
+    for requirement in headers.get("requires-dist", []):
+        match = _NVIDIA_REQUIREMENT.match(requirement.strip())
+        if match and "extra ==" not in requirement:
+            pins[match.group(1)] = match.group(2).strip()
+    return pins
+
+
+def _info_dir_name(dist: JSONDict) -> str:
+    # Wheels name the folder NAME-VERSION.dist-info with NAME's '-' as '_'.
+    for candidate in (dist["name"].replace("-", "_"), dist["name"]):
+        name = "%s-%s.dist-info" % (candidate, dist["version"])
+        if os.path.isdir(_package_file(dist, name)):
+            return name
+    return "%s-%s.dist-info" % (dist["name"], dist["version"])
+
+
+def _build_kind(cuda: Optional[str], rocm: Optional[str] = None, xpu: Optional[str] = None) -> str:
+    if cuda:
+        return "cuda"
+    if rocm:
+        return "rocm"
+    if xpu:
+        return "xpu"
+    return "cpu"
+
+
+def _torch(dist: JSONDict) -> JSONDict:
+    info = module_assignments(_package_file(dist, "torch", "version.py"))
+    pins = _nvidia_requirements(dist)
+    cudnn = next((v for k, v in pins.items() if k.startswith("nvidia-cudnn")), None)
+    return {
+        "distribution": dist["name"],
+        "version": info.get("__version__", dist["version"]),
+        "build": _build_kind(info.get("cuda"), info.get("hip"), info.get("xpu")),
+        "cuda": info.get("cuda"),
+        "hip": info.get("hip"),
+        "cudnn": cudnn.lstrip("=") if cudnn else None,
+        "git_revision": info.get("git_version"),
+        "debug": info.get("debug"),
+        "nvidia_requirements": pins,
+    }
+
+
+def _tensorflow(dist: JSONDict) -> JSONDict:
+    build_info = module_assignments(
+        _package_file(dist, "tensorflow", "python", "platform", "build_info.py")
+    ).get("build_info") or {}
+    is_cuda = bool(build_info.get("is_cuda_build"))
+    is_rocm = bool(build_info.get("is_rocm_build"))
+    return {
+        "distribution": dist["name"],
+        "version": dist["version"],
+        "build": _build_kind("yes" if is_cuda else None, "yes" if is_rocm else None),
+        "cuda": build_info.get("cuda_version") if is_cuda else None,
+        "cudnn": build_info.get("cudnn_version") if is_cuda else None,
+        "cuda_compute_capabilities": build_info.get("cuda_compute_capabilities"),
+        "git_revision": None,
+        "nvidia_requirements": _nvidia_requirements(dist),
+    }
+
+
+def _jax(packages: Dict[str, JSONDict]) -> JSONDict:
+    jax = packages.get("jax")
+    jaxlib = packages.get("jaxlib")
+    plugins = {key: dist["version"] for key, dist in packages.items() if _JAX_PLUGIN.match(key)}
+    result: JSONDict = {
+        "version": jax["version"] if jax else None,
+        "jaxlib": jaxlib["version"] if jaxlib else None,
+        "plugins": plugins,
+        "cuda": None,
+        "cudnn": None,
+    }
+    # Old jaxlib wheels carry the build in their local label: 0.4.1+cuda11.cudnn86.
+    label = (jaxlib or {}).get("version", "").partition("+")[2]
+    for part in label.split("."):
+        if part.startswith("cuda"):
+            result["cuda"] = part[4:]
+        elif part.startswith("cudnn"):
+            result["cudnn"] = part[5:]
+    for key in plugins:
+        match = _JAX_PLUGIN.match(key)
+        if match and match.group(1) == "cuda" and not result["cuda"]:
+            result["cuda"] = match.group(2)
+    result["build"] = "cuda" if result["cuda"] else "rocm" if any("rocm" in k for k in plugins) \
+        else "cpu"
+    return result
+
+
+def blas_backend(config: Dict[str, Any]) -> JSONDict:
+    """BLAS/LAPACK backend from a numpy/scipy ``__config__.py``, meson or distutils era."""
+    meson = config.get("CONFIG")
+    if isinstance(meson, dict):
+        deps = meson.get("Build Dependencies") or {}
+        blas = deps.get("blas") or {}
+        lapack = deps.get("lapack") or {}
+        return {
+            "blas": blas.get("name"),
+            "blas_version": blas.get("version"),
+            "lapack": lapack.get("name"),
+            "lapack_version": lapack.get("version"),
+        }
+    # distutils era: ``blas_opt_info = {...}``, ``openblas64__info = {...}``, ...
+    found = sorted(name for name, value in config.items() if name.endswith("_info") and value)
+    text = " ".join(found)
+    backend = next((b for b in ("mkl", "openblas", "blis", "accelerate", "atlas") if b in text),
+                   None)
+    return {"blas": backend, "blas_version": None, "lapack": backend, "lapack_version": None}
+
+
+def _numeric(dist: JSONDict, package: str) -> JSONDict:
+    version = module_assignments(_package_file(dist, package, "version.py"))
+    config = module_assignments(_package_file(dist, package, "__config__.py"))
+    result: JSONDict = {
+        "version": version.get("full_version") or version.get("version") or dist["version"],
+        "git_revision": version.get("git_revision"),
+    }
+    result.update(blas_backend(config))
+    return result
+
+
+def collect_frameworks(packages: Dict[str, JSONDict], errors: Errors) -> Dict[str, Any]:
+    frameworks: Dict[str, Any] = {}
+
+    def read(name: str, reader: Callable[[], JSONDict]) -> None:
+        frameworks[name] = errors.guard("frameworks.%s" % name, reader, None)
+
+    if "torch" in packages:
+        read("torch", lambda: _torch(packages["torch"]))
+    tf_dist = next((packages[d] for d in TENSORFLOW_DISTS if d in packages), None)
+    if tf_dist is not None:
+        read("tensorflow", lambda: _tensorflow(tf_dist))
+    if "jax" in packages or "jaxlib" in packages:
+        read("jax", lambda: _jax(packages))
+    if "numpy" in packages:
+        read("numpy", lambda: _numeric(packages["numpy"], "numpy"))
+    if "scipy" in packages:
+        read("scipy", lambda: _numeric(packages["scipy"], "scipy"))
+    return frameworks

@@ -1,0 +1,253 @@
+"""Installed distributions, read from their metadata directories on ``sys.path``.
+
+The result agrees with ``pip inspect`` on names and versions: the same
+directories are searched in the same order, the first copy of a name wins, and
+the same invalid leftovers are ignored. Every later copy of a name is kept as
+``shadowed``, because it is installed but never imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from ._common import Errors, JSONDict, read_text, redact
+
+# pip skips these names: stdlib modules that once shipped egg-info files.
+_STDLIB_DISTS = frozenset(("python", "wsgiref", "argparse"))
+# PEP 508 project names; pip ignores metadata folders whose name is not one
+# (pip's own interrupted installs leave ``~orch.dist-info`` behind).
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_NORMALIZE = re.compile(r"[-_.]+")
+# Files in RECORD that the installer writes, not the wheel: they differ between
+# pip and uv, and between machines (paths), so they stay out of the build digest.
+_INSTALLER_FILES = frozenset(("INSTALLER", "REQUESTED", "direct_url.json", "RECORD"))
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalised name."""
+    return _NORMALIZE.sub("-", name).lower()
+
+
+def parse_headers(text: str) -> Dict[str, List[str]]:
+    """Parse the RFC 822 header block of METADATA / PKG-INFO (keys lower-cased)."""
+    headers: Dict[str, List[str]] = {}
+    last: Optional[str] = None
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        if line[0] in " \t" and last is not None:
+            headers[last][-1] += "\n" + line.strip()
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        last = key.strip().lower()
+        headers.setdefault(last, []).append(value.strip())
+    return headers
+
+
+def read_header_block(path: str) -> str:
+    """Read METADATA up to its blank line; the long description is never needed."""
+    with open(path, "rb") as handle:
+        data = handle.read(32768)
+        while b"\n\n" not in data and b"\r\n\r\n" not in data:
+            more = handle.read(65536)
+            if not more:
+                break
+            data += more
+    return data.decode("utf-8", errors="replace")
+
+
+def _metadata_dirs(location: str, errors: Errors) -> Iterator[Tuple[str, str]]:
+    """Yield (metadata path, format) for one sys.path entry, in directory order."""
+    try:
+        entries = list(os.scandir(location))
+    except (FileNotFoundError, NotADirectoryError):
+        return  # zip files and missing entries (python3X.zip) hold no installs
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        errors.add("packages", "cannot list sys.path entry %s: %s" % (location, reason))
+        return
+    links: List[str] = []
+    for entry in entries:
+        lower = entry.name.lower()
+        if lower.endswith(".dist-info"):
+            yield entry.path, "dist-info"
+        elif lower.endswith(".egg-info"):
+            yield entry.path, "egg-info"
+        elif lower.endswith(".egg") and entry.is_dir():
+            yield os.path.join(entry.path, "EGG-INFO"), "egg"
+        elif lower.endswith(".egg-link"):
+            links.append(entry.path)
+    # Legacy ``setup.py develop`` installs: pip reads them after the directory.
+    for link in links:
+        target = _egg_link_target(link)
+        if target:
+            for path, fmt in _metadata_dirs(target, errors):
+                yield path, fmt + "+egg-link"
+
+
+def _egg_link_target(link: str) -> Optional[str]:
+    try:
+        lines = [line.strip() for line in read_text(link).splitlines()]
+    except OSError:
+        return None
+    target = next((line for line in lines if line), "")
+    return os.path.join(os.path.dirname(link), target) if target else None
+
+
+def _metadata_file(info_path: str, fmt: str) -> str:
+    if fmt.startswith("dist-info"):
+        return os.path.join(info_path, "METADATA")
+    if os.path.isdir(info_path):
+        return os.path.join(info_path, "PKG-INFO")
+    return info_path  # a single-file ``NAME.egg-info`` is its own PKG-INFO
+
+
+def _first_line(path: str) -> Optional[str]:
+    try:
+        return read_text(path, 4096).strip() or None
+    except OSError:
+        return None
+
+
+def _wheel_facts(info_path: str) -> Optional[JSONDict]:
+    try:
+        headers = parse_headers(read_text(os.path.join(info_path, "WHEEL"), 16384))
+    except OSError:
+        return None
+    return {
+        "tags": headers.get("tag", []),
+        "root_is_purelib": (headers.get("root-is-purelib", [""])[0].lower() == "true"),
+        "build": headers.get("build", [None])[0],
+    }
+
+
+def direct_url_facts(info_path: str) -> Optional[JSONDict]:
+    """What ``direct_url.json`` says about where a package came from, credentials removed."""
+    try:
+        raw = json.loads(read_text(os.path.join(info_path, "direct_url.json")))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    facts: JSONDict = {"url": redact(str(raw.get("url", "")))}
+    dir_info = raw.get("dir_info")
+    if isinstance(dir_info, dict):
+        facts["editable"] = bool(dir_info.get("editable", False))
+    vcs = raw.get("vcs_info")
+    if isinstance(vcs, dict):
+        facts["vcs"] = vcs.get("vcs")
+        facts["commit_id"] = vcs.get("commit_id")
+        facts["requested_revision"] = vcs.get("requested_revision")
+    archive = raw.get("archive_info")
+    if isinstance(archive, dict):
+        hashes = archive.get("hashes")
+        if isinstance(hashes, dict) and hashes:
+            facts["archive_hashes"] = {str(k): str(v) for k, v in sorted(hashes.items())}
+        elif isinstance(archive.get("hash"), str):
+            algo, _, digest = archive["hash"].partition("=")
+            facts["archive_hashes"] = {algo: digest}
+    return facts
+
+
+def _installer_file(line: bytes) -> bool:
+    path = line.rsplit(b",", 2)[0]
+    return path.rsplit(b"/", 1)[-1].decode("utf-8", "replace") in _INSTALLER_FILES
+
+
+def record_digest(info_path: str) -> Tuple[str, int]:
+    """Digest of the wheel's files as RECORD lists them, and how many files it lists.
+
+    Only lines with a hash inside the install root count: scripts (``../bin``)
+    embed the interpreter's path, and the installer's own files differ between
+    pip and uv, so neither says anything about the build. Bytes are compared
+    as they are (no csv parsing): this runs over torch's 20,000-line RECORD.
+    """
+    with open(os.path.join(info_path, "RECORD"), "rb") as handle:
+        lines = handle.read().splitlines()
+    kept = sorted(
+        line for line in lines
+        # A line without a hash ends in ",," (path,hash,size).
+        if line and not line.endswith(b",") and not line.startswith((b"../", b'"../'))
+        and not (b".dist-info/" in line and _installer_file(line))
+    )
+    digest = hashlib.sha256(b"\n".join(kept)).hexdigest()
+    return "sha256:" + digest, sum(1 for line in lines if line)
+
+
+def _read_distribution(
+    info_path: str, fmt: str, location: str, errors: Errors
+) -> Optional[JSONDict]:
+    meta_path = _metadata_file(info_path, fmt)
+    try:
+        headers = parse_headers(read_header_block(meta_path))
+    except FileNotFoundError:
+        errors.add("packages", "%s: no metadata file, skipped" % info_path, "skipped")
+        return None
+    except OSError as exc:
+        errors.add("packages", "%s: metadata unreadable (%s), skipped" % (info_path, exc.strerror))
+        return None
+    name = headers.get("name", [""])[0]
+    version = headers.get("version", [""])[0]
+    if not name or not version:
+        errors.add("packages", "%s: metadata has no Name or Version, skipped" % info_path,
+                   "skipped")
+        return None
+    dist: JSONDict = {"name": name, "version": version, "location": location, "format": fmt}
+    if fmt.startswith("dist-info"):
+        dist["installer"] = _first_line(os.path.join(info_path, "INSTALLER"))
+        dist["requested"] = os.path.exists(os.path.join(info_path, "REQUESTED"))
+        dist["wheel"] = _wheel_facts(info_path)
+        direct_url = direct_url_facts(info_path)
+        if direct_url is not None:
+            dist["direct_url"] = direct_url
+        try:
+            dist["record_digest"], dist["files"] = record_digest(info_path)
+        except FileNotFoundError:
+            dist["record_digest"], dist["files"] = None, None
+        except OSError as exc:
+            dist["record_digest"], dist["files"] = None, None
+            errors.add("packages", "%s: RECORD unreadable (%s)" % (info_path, exc.strerror))
+    elif fmt.endswith("+egg-link"):
+        dist["direct_url"] = {"url": redact(location), "editable": True}
+    return dist
+
+
+def iter_distributions(paths: List[str], errors: Errors) -> Iterator[Tuple[str, JSONDict]]:
+    """Every installed distribution on ``paths`` in import order, leftovers skipped."""
+    for location in paths:
+        if not location:
+            continue  # '' is the working directory of a probe fed on stdin
+        for info_path, fmt in _metadata_dirs(location, errors):
+            stem = os.path.basename(info_path if fmt != "egg" else os.path.dirname(info_path))
+            dir_name = os.path.splitext(stem)[0].split("-", 1)[0]
+            if not _VALID_NAME.match(dir_name):
+                errors.add("packages", "%s: not a valid distribution (a leftover?), ignored"
+                           % info_path, "skipped")
+                continue
+            dist = _read_distribution(info_path, fmt, location, errors)
+            if dist is not None:
+                yield normalize_name(dist["name"]), dist
+
+
+def collect_packages(paths: List[str], errors: Errors) -> Dict[str, Any]:
+    """Map normalised name -> the imported copy's facts, with later copies as ``shadowed``."""
+    packages: Dict[str, JSONDict] = {}
+    for key, dist in iter_distributions(paths, errors):
+        if key in _STDLIB_DISTS:
+            continue
+        first = packages.get(key)
+        if first is None:
+            packages[key] = dist
+            continue
+        first.setdefault("shadowed", []).append({
+            "version": dist["version"],
+            "location": dist["location"],
+            "record_digest": dist.get("record_digest"),
+        })
+    return dict(sorted(packages.items()))

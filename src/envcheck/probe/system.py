@@ -1,0 +1,139 @@
+"""The interpreter and the operating system around it."""
+
+from __future__ import annotations
+
+import glob
+import os
+import platform
+import sys
+import sysconfig
+from typing import Dict, Optional, Tuple
+
+from ._common import JSONDict, read_text
+
+
+def libc() -> Tuple[Optional[str], Optional[str]]:
+    """(name, version) of the C library: glibc's libm results changed in 2.28."""
+    try:
+        name, version = os.confstr("CS_GNU_LIBC_VERSION").split()  # type: ignore[union-attr]
+        return name, version
+    except (AttributeError, ValueError, OSError):
+        pass
+    musl = glob.glob("/lib/ld-musl-*.so.1")
+    if musl:
+        return "musl", None
+    name, version = platform.libc_ver()
+    return (name or None), (version or None)
+
+
+def _arch() -> str:
+    return sysconfig.get_platform().split("-", 1)[-1].replace("-", "_").replace(".", "_")
+
+
+def wheel_tag() -> str:
+    """The most specific wheel tag this interpreter accepts (``packaging.tags.sys_tags()[0]``)."""
+    impl = {"cpython": "cp", "pypy": "pp"}.get(sys.implementation.name, "py")
+    version = "%d%d" % sys.version_info[:2]
+    interpreter = impl + version
+    if impl == "cp":
+        threaded = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
+        debug = "d" if hasattr(sys, "gettotalrefcount") else ""
+        abi = "cp%s%s%s" % (version, debug, threaded)
+        if sys.version_info < (3, 8):
+            abi += "m"
+    else:
+        soabi = sysconfig.get_config_var("SOABI") or "none"
+        abi = soabi.split("-")[0].replace(".", "_").replace("-", "_")
+    system = platform.system()
+    if system == "Linux":
+        name, libc_version = libc()
+        arch = _arch()
+        if name == "glibc" and libc_version:
+            major, minor = libc_version.split(".")[:2]
+            plat = "manylinux_%s_%s_%s" % (major, minor, arch)
+        else:
+            plat = "linux_%s" % arch
+    elif system == "Darwin":
+        release = (platform.mac_ver()[0] or "10.0").split(".")
+        mac_major = int(release[0])
+        mac_minor = 0 if mac_major >= 11 else int(release[1])
+        plat = "macosx_%d_%d_%s" % (mac_major, mac_minor, platform.machine())
+    else:
+        plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    return "%s-%s-%s" % (interpreter, abi, plat)
+
+
+def _conda_env() -> Optional[str]:
+    if os.path.isdir(os.path.join(sys.prefix, "conda-meta")):
+        return os.environ.get("CONDA_DEFAULT_ENV") or os.path.basename(sys.prefix)
+    return None
+
+
+def collect_python() -> JSONDict:
+    build_number, build_date = platform.python_build()
+    return {
+        "implementation": sys.implementation.name,
+        "version": platform.python_version(),
+        "build": {"number": build_number, "date": build_date,
+                  "compiler": platform.python_compiler()},
+        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+        "virtualenv": getattr(sys, "base_prefix", sys.prefix) != sys.prefix,
+        "conda_env": _conda_env(),
+        "wheel_tag": wheel_tag(),
+        "platform": sysconfig.get_platform(),
+        "sys_path": list(sys.path),
+    }
+
+
+def os_release() -> Dict[str, str]:
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        try:
+            text = read_text(path)
+        except OSError:
+            continue
+        fields = {}
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                fields[key.strip()] = value.strip().strip("\"'")
+        return fields
+    return {}
+
+
+def container() -> Optional[str]:
+    """Which container runtime, if any, this process runs under."""
+    if os.path.exists("/.dockerenv"):
+        return "docker"
+    if os.path.exists("/run/.containerenv"):
+        return "podman"
+    if "KUBERNETES_SERVICE_HOST" in os.environ:
+        return "kubernetes"
+    try:
+        cgroup = read_text("/proc/1/cgroup", 65536)
+    except OSError:
+        return None
+    for marker, runtime in (("kubepods", "kubernetes"), ("docker", "docker"),
+                            ("libpod", "podman"), ("containerd", "containerd"), ("lxc", "lxc")):
+        if marker in cgroup:
+            return runtime
+    return None
+
+
+def collect_os() -> JSONDict:
+    release = os_release()
+    name, version = libc()
+    return {
+        "system": platform.system(),
+        "kernel": platform.release(),
+        "kernel_build": platform.version(),
+        "distribution": {
+            "id": release.get("ID"),
+            "version": release.get("VERSION_ID"),
+            "name": release.get("PRETTY_NAME"),
+        },
+        "libc": {"name": name, "version": version},
+        "container": container(),
+    }

@@ -1,0 +1,127 @@
+"""Run the probe in another interpreter, fed on stdin: nothing is installed there.
+
+The probe package's source files travel inside one script; an import hook in
+that script serves them from memory, so the probe runs as the same modules it
+is in-process. A header written for any Python refuses interpreters older than
+3.8 with a clear message instead of a syntax error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from .errors import TargetError
+from .probe import OUTPUT_MARKER
+
+PACKAGE = "envcheck_probe"
+TOO_OLD_EXIT = 90
+
+_LOADER = '''
+import importlib.abc, importlib.machinery, sys
+
+class _ProbeSource(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name not in SOURCES:
+            return None
+        return importlib.machinery.ModuleSpec(name, self, is_package=(name == PACKAGE))
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        code = compile(SOURCES[module.__name__], "<envcheck-probe %s>" % module.__name__, "exec")
+        exec(code, module.__dict__)
+
+sys.meta_path.insert(0, _ProbeSource())
+sys.exit(importlib.import_module(PACKAGE).main())
+'''
+
+# Valid syntax on Python 2 and 3, so even a very old interpreter reaches the check.
+_HEADER = '''import sys
+if sys.version_info < (3, 8):
+    found = sys.version.split()[0]
+    sys.stderr.write("envcheck probe needs Python 3.8 or newer, found %%s\\n" %% found)
+    sys.exit(%d)
+PACKAGE = %r
+SOURCES = %r
+exec(%r)
+'''
+
+
+@functools.lru_cache(maxsize=1)
+def probe_script() -> str:
+    """The self-contained script that runs the probe in any CPython >= 3.8."""
+    sources: dict[str, str] = {}
+    for entry in resources.files("envcheck.probe").iterdir():
+        if entry.name.endswith(".py"):
+            module = entry.name[:-3]
+            name = PACKAGE if module == "__init__" else f"{PACKAGE}.{module}"
+            sources[name] = entry.read_text(encoding="utf-8")
+    return _HEADER % (TOO_OLD_EXIT, PACKAGE, sources, _LOADER)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def run_probe(
+    command: Sequence[str], timeout: float, nvml_timeout: float, what: str
+) -> dict[str, Any]:
+    """Run ``command`` (an interpreter reading a script on stdin) and return the probe's document.
+
+    ``command`` is e.g. ``["/opt/venv/bin/python", "-"]``; ``what`` names the
+    target in error messages.
+    """
+    try:
+        completed = subprocess.run(
+            [*command, "--nvml-timeout", str(nvml_timeout)],
+            input=probe_script(),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise TargetError(f"{what}: no such file") from exc
+    except PermissionError as exc:
+        raise TargetError(f"{what}: permission denied (is it executable?)") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise TargetError(f"{what}: the probe did not finish within {timeout:g} s") from exc
+    except OSError as exc:
+        raise TargetError(f"{what}: cannot run it ({exc.strerror or exc})") from exc
+    return parse_output(completed.returncode, completed.stdout, completed.stderr, what)
+
+
+def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[str, Any]:
+    """Find the probe's JSON document in a process's output, or explain why there is none."""
+    if returncode == TOO_OLD_EXIT:
+        raise TargetError(f"{what}: {_last_line(stderr)}")
+    marker = stdout.rfind(OUTPUT_MARKER)
+    if returncode != 0 or marker < 0:
+        raise TargetError(
+            f"{what}: not a working Python interpreter, or the probe failed "
+            f"(exit {returncode}: {_last_line(stderr or stdout)})"
+        )
+    try:
+        document = json.loads(stdout[marker + len(OUTPUT_MARKER):])
+    except ValueError as exc:
+        raise TargetError(f"{what}: the probe's output is not valid JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise TargetError(f"{what}: the probe's output is not a JSON object")
+    return document
+
+
+def interpreter_command(python: str) -> list[str]:
+    """How to feed the probe to an interpreter given by path."""
+    if os.path.isdir(python):
+        raise TargetError(f"{python}: is a directory, not a Python interpreter")
+    return [python, "-"]

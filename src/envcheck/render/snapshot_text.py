@@ -1,0 +1,107 @@
+"""The short, readable summary ``envcheck snapshot`` prints by default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Fingerprint
+from .escape import terminal
+
+_ISA_SHOWN = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
+
+
+def _framework_line(name: str, info: dict[str, Any]) -> str:
+    parts = [f"{name} {info.get('version')}"]
+    build = info.get("build")
+    if build:
+        details = [f"{build} build"]
+        if info.get("cuda"):
+            details.append(f"CUDA {info['cuda']}")
+        if info.get("cudnn"):
+            details.append(f"cuDNN {info['cudnn']}")
+        parts.append("(" + ", ".join(details) + ")")
+    if info.get("blas"):
+        version = f" {info['blas_version']}" if info.get("blas_version") else ""
+        parts.append(f"(BLAS {info['blas']}{version})")
+    if info.get("git_revision"):
+        parts.append(f"git {str(info['git_revision'])[:10]}")
+    return " ".join(parts)
+
+
+def _cuda_lines(cuda: dict[str, Any]) -> list[str]:
+    lines = []
+    if cuda.get("driver_version"):
+        lines.append(f"driver {cuda['driver_version']} (supports CUDA "
+                     f"{cuda.get('driver_cuda_version') or '?'})")
+    wheels = cuda.get("wheels") or {}
+    if wheels:
+        lines.append("wheels " + ", ".join(f"{k} {v}" for k, v in sorted(wheels.items())))
+    libraries = cuda.get("system_libraries") or {}
+    if libraries:
+        lines.append("system libraries " + ", ".join(
+            f"{k} {v.get('version')}" for k, v in sorted(libraries.items())))
+    toolkit = cuda.get("toolkit")
+    if toolkit:
+        lines.append(f"system toolkit {toolkit.get('version')} (nvcc, for building extensions; "
+                     "not what the frameworks load)")
+    return lines or ["none found"]
+
+
+def _gpu_lines(gpus: list[dict[str, Any]], errors: list[dict[str, Any]]) -> list[str]:
+    if not gpus:
+        reason = next((e["message"] for e in errors if e.get("section") == "gpus"), None)
+        return [f"none ({reason})" if reason else "none"]
+    return [
+        f"[{g.get('index')}] {g.get('name')}, compute capability {g.get('compute_capability')}, "
+        f"{g.get('memory_total_mib')} MiB, {g.get('multiprocessors') or '?'} SMs"
+        + ("" if g.get("visible_as") is not None else " (hidden by CUDA_VISIBLE_DEVICES)")
+        for g in gpus
+    ]
+
+
+def _cpu_line(cpu: dict[str, Any]) -> str:
+    flags = [f for f in cpu.get("flags") or [] if f in _ISA_SHOWN]
+    return (f"{cpu.get('model')} ({cpu.get('architecture')}), "
+            f"{cpu.get('usable_cores')} of {cpu.get('logical_cores')} cores usable"
+            + (f", {' '.join(flags).upper()}" if flags else ""))
+
+
+def _os_line(os_info: dict[str, Any]) -> str:
+    distribution = (os_info.get("distribution") or {}).get("name") or os_info.get("system")
+    libc = os_info.get("libc") or {}
+    line = (f"{distribution}, {libc.get('name')} {libc.get('version')}, "
+            f"kernel {os_info.get('kernel')}")
+    return line + (f", in {os_info['container']}" if os_info.get("container") else "")
+
+
+def render_snapshot(fingerprint: Fingerprint) -> str:
+    data = fingerprint.data
+    python = data.get("python") or {}
+    packages = fingerprint.packages
+    shadowed = sum(1 for p in packages.values() if p.get("shadowed"))
+    settings = {k: v for k, v in (data.get("env") or {}).items() if v is not None}
+    rows: list[tuple[str, list[str]]] = [
+        ("python", [f"{python.get('implementation')} {python.get('version')}, "
+                    f"{python.get('wheel_tag')}"
+                    + (", virtualenv" if python.get("virtualenv") else "")
+                    + (f", conda env {python['conda_env']}" if python.get("conda_env") else "")]),
+        ("packages", [f"{len(packages)} distributions"
+                      + (f", {shadowed} with shadowed copies" if shadowed else "")]),
+        ("frameworks", [_framework_line(name, info)
+                        for name, info in sorted((data.get("frameworks") or {}).items()) if info]
+         or ["none found"]),
+        ("cuda", _cuda_lines(data.get("cuda") or {})),
+        ("gpus", _gpu_lines(data.get("gpus") or [], fingerprint.errors)),
+        ("cpu", [_cpu_line(data.get("cpu") or {})]),
+        ("os", [_os_line(data.get("os") or {})]),
+        ("settings", [f"{k}={v}" for k, v in sorted(settings.items())]
+         or ["none of the numerics settings are set"]),
+    ]
+    notes = [e for e in fingerprint.errors if e.get("section") != "gpus"]
+    if notes:
+        rows.append(("notes", [f"{e.get('section')}: {e.get('message')}" for e in notes]))
+    out = [f"envcheck fingerprint {fingerprint.short_id}"]
+    for label, lines in rows:
+        for i, line in enumerate(lines):
+            out.append(f"  {label if i == 0 else '':<11} {terminal(line)}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,51 @@
+"""Shared fixtures: the CLI run as a real subprocess, and paths to real interpreters."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the tests' own helper modules
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_envcheck(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    python: str = sys.executable,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m envcheck ARGS`` as a user would, capturing both streams."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [python, "-m", "envcheck", *args], capture_output=True, text=True, env=full_env,
+        input=stdin, cwd=cwd, timeout=300, check=False,
+    )
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of ``version`` (``"3.8"``) on this machine: PATH first, then pyenv."""
+    found = shutil.which(f"python{version}")
+    if found:
+        return found
+    pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
+    for candidate in sorted(pyenv.glob(f"{version}.*/bin/python{version}")):
+        return str(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def python38() -> str:
+    path = find_python("3.8")
+    if path is None:
+        pytest.skip("no Python 3.8 interpreter on this machine")
+    return path

@@ -1,0 +1,113 @@
+"""Fingerprint identity, validation and loading."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envcheck.errors import InputError
+from envcheck.model import SCHEMA_VERSION, Fingerprint, load, loads
+
+
+def _raw() -> dict[str, Any]:
+    return {
+        "python": {"implementation": "cpython", "version": "3.11.7", "executable": "/a/python",
+                   "prefix": "/a", "sys_path": ["/a/lib"]},
+        "packages": {"torch": {"name": "torch", "version": "2.13.0+cpu", "location": "/a/lib",
+                               "installer": "pip", "record_digest": "sha256:00"}},
+        "frameworks": {"torch": {"version": "2.13.0+cpu", "build": "cpu"}},
+        "cuda": {"wheels": {}, "system_libraries": {"cudart": {"version": "12",
+                                                              "directory": "/usr/lib"}}},
+        "gpus": [{"index": 0, "name": "NVIDIA A100", "uuid": "GPU-1", "pci_bus_id": "0:7:0",
+                  "compute_capability": "8.0"}],
+        "cpu": {"flags": ["avx2"], "memory_total_mib": 1000},
+        "os": {"system": "Linux", "kernel": "6.1"},
+        "env": {"PYTHONHASHSEED": None},
+        "errors": [],
+        "meta": {"hostname": "node-a", "created": "2026-01-01T00:00:00+00:00"},
+    }
+
+
+def _id(raw: dict[str, Any]) -> str:
+    return Fingerprint.from_probe(raw, "test").id
+
+
+def test_identical_environments_on_two_machines_share_an_id() -> None:
+    a, b = _raw(), _raw()
+    b["meta"] = {"hostname": "node-b", "created": "2026-02-02T00:00:00+00:00"}
+    b["python"]["executable"], b["python"]["prefix"] = "/b/python", "/b"
+    b["packages"]["torch"]["location"] = "/b/lib"
+    b["packages"]["torch"]["installer"] = "uv"
+    b["gpus"][0]["uuid"], b["gpus"][0]["pci_bus_id"] = "GPU-2", "0:8:0"
+    b["os"]["kernel"] = "6.8"
+    b["cpu"]["memory_total_mib"] = 2000
+    b["cuda"]["system_libraries"]["cudart"]["directory"] = "/opt/lib"
+    assert _id(a) == _id(b)
+
+
+@pytest.mark.parametrize("path, value", [
+    (("packages", "torch", "version"), "2.13.0+cu121"),
+    (("packages", "torch", "record_digest"), "sha256:11"),
+    (("gpus", 0, "compute_capability"), "9.0"),
+    (("cpu", "flags"), ["avx2", "avx512f"]),
+    (("env", "PYTHONHASHSEED"), "0"),
+    (("python", "version"), "3.11.8"),
+])
+def test_anything_that_can_change_results_changes_the_id(path: tuple[Any, ...],
+                                                         value: Any) -> None:
+    a, b = _raw(), _raw()
+    node: Any = b
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert _id(a) != _id(b)
+    section = path[0]
+    fa, fb = Fingerprint.from_probe(a, "t"), Fingerprint.from_probe(b, "t")
+    changed = {s for s in fa.data["digests"] if fa.data["digests"][s] != fb.data["digests"][s]}
+    assert changed == {section}
+
+
+def test_round_trip_and_id_recomputed_from_content(tmp_path: Path) -> None:
+    fingerprint = Fingerprint.from_probe(_raw(), "test")
+    assert fingerprint.data["schema"] == SCHEMA_VERSION
+    path = tmp_path / "fp.json"
+    path.write_text(fingerprint.to_json())
+    assert load(path).data == fingerprint.data
+    forged = json.loads(fingerprint.to_json())
+    forged["id"] = "0" * 64  # a stranger's file cannot choose its own id
+    assert loads(json.dumps(forged)).id == fingerprint.id
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "not JSON"),
+    ("[1, 2]", "a JSON object was expected"),
+    ('{"packages": {}}', "no valid 'schema'"),
+    ('{"schema": 99, "packages": {}}', "written by a newer envcheck (schema 99)"),
+    ('{"schema": 1, "packages": {"x": {"version": 1}}}', "'packages' must map names"),
+    ('{"schema": 1, "packages": {}, "gpus": {}}', "'gpus' must be a list"),
+])
+def test_bad_documents_are_refused_with_the_reason(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=None) as info:
+        loads(text, "fp.json")
+    assert str(info.value).startswith("fp.json: ")
+    assert message in str(info.value)
+
+
+def test_missing_and_binary_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load(tmp_path / "absent.json")
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(InputError, match="not UTF-8"):
+        load(binary)
+
+
+def test_from_probe_does_not_alias_the_raw_document() -> None:
+    raw = _raw()
+    before = copy.deepcopy(raw)
+    Fingerprint.from_probe(raw, "test")
+    assert raw == before
