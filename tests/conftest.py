@@ -33,14 +33,12 @@ def run_envcheck(
 
 
 def find_python(version: str) -> str | None:
-    """An interpreter of ``version`` (``"3.8"``) on this machine: PATH first, then pyenv."""
-    found = shutil.which(f"python{version}")
-    if found:
-        return found
+    """An interpreter of ``version`` (``"3.8"``): pyenv's builds first, then PATH (not shims)."""
     pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
     for candidate in sorted(pyenv.glob(f"{version}.*/bin/python{version}")):
         return str(candidate)
-    return None
+    found = shutil.which(f"python{version}")
+    return found if found and "/shims/" not in found else None
 
 
 @pytest.fixture(scope="session")

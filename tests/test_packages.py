@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from distbuild import make_dist, make_egg_info
 from envcheck.probe._common import Errors
 from envcheck.probe.packages import collect_packages, record_digest
+
+from distbuild import make_dist, make_egg_info
 
 
 def _collect(*paths: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -10,16 +10,14 @@ Exit codes (every command):
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from . import __version__
-from .errors import EnvcheckError, ExitCode, OutputError
+from .errors import EnvcheckError, ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,20 +35,13 @@ def _warn(message: str) -> None:
 
 
 def write_output(text: str, destination: str) -> None:
-    """Write ``text`` to a file atomically (``-`` is stdout): never a half-written file."""
+    """Write ``text`` to ``destination`` (``-`` is stdout)."""
     if destination == "-":
         click.echo(text, nl=False)
         return
-    directory = os.path.dirname(os.path.abspath(destination))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".envcheck-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, destination)
-    except OSError as exc:
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise OutputError(f"{destination}: cannot write ({exc.strerror or exc})") from exc
+    from .output import write_text
+
+    write_text(destination, text)
 
 
 def _python_option(func: F) -> F:
@@ -98,7 +89,6 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
       envcheck snapshot --format json | jq .frameworks
       envcheck snapshot --python /opt/conda/envs/train/bin/python -o train.json
     """
-    from .render.snapshot_text import render_snapshot
     from .sources import default_target, live
 
     if python is None:
@@ -112,7 +102,12 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
         if output != "-":
             _warn(f"wrote {output} (fingerprint {fingerprint.short_id})")
         return
-    click.echo(fingerprint.to_json() if fmt == "json" else render_snapshot(fingerprint), nl=False)
+    if fmt == "json":
+        click.echo(fingerprint.to_json(), nl=False)
+        return
+    from .render.snapshot_text import render_snapshot
+
+    click.echo(render_snapshot(fingerprint), nl=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -82,11 +81,22 @@ def with_digests(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-@dataclass(frozen=True)
 class Fingerprint:
-    """A fingerprint document with typed access to its sections."""
+    """A fingerprint document with typed access to its sections.
 
-    data: dict[str, Any]
+    A plain class rather than a dataclass: ``dataclasses`` imports ``inspect``,
+    which alone costs several milliseconds of every CLI start.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fingerprint) and other.data == self.data
+
+    __hash__ = None  # type: ignore[assignment]
 
     @classmethod
     def from_probe(cls, raw: Mapping[str, Any], envcheck_version: str) -> Fingerprint:

@@ -123,5 +123,5 @@ def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[s
 def interpreter_command(python: str) -> list[str]:
     """How to feed the probe to an interpreter given by path."""
     if os.path.isdir(python):
-        raise TargetError(f"{python}: is a directory, not a Python interpreter")
+        raise TargetError(f"--python {python}: is a directory, not a Python interpreter")
     return [python, "-"]

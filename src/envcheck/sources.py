@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import __version__, probe, remote
 from .model import Fingerprint
@@ -19,8 +19,7 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_NVML_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """An interpreter to fingerprint; ``python`` None means this very process."""
 
     python: str | None

@@ -1,0 +1,162 @@
+"""Benchmark ``envcheck snapshot`` against the tools people use instead, in one run.
+
+    python benchmarks/bench_snapshot.py [--runs 7] [--json results.json]
+
+Two environments:
+  (a) this interpreter's own environment (torch, numpy, scipy and friends);
+  (b) the same interpreter with a synthetic directory of N distributions on
+      PYTHONPATH (default 2,000), built once under a temporary directory.
+
+Each command runs --runs times, interleaved so machine noise spreads evenly;
+the table reports medians, the ratio to ``pip freeze``, and the peak RSS of
+each process (from wait4). Time per distribution at several sizes shows the
+cost is linear. Prints a Markdown table; nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+Command = list[str]
+
+
+def make_synthetic_site(root: Path, count: int) -> Path:
+    """``count`` installed distributions, each a real dist-info with a RECORD of a few files."""
+    site = root / f"site-{count}"
+    if site.exists():
+        return site
+    site.mkdir(parents=True)
+    for i in range(count):
+        name = f"synthetic_pkg_{i:05d}"
+        info = site / f"{name}-1.{i % 50}.{i % 7}.dist-info"
+        info.mkdir()
+        files = {f"{name}/__init__.py": f"VALUE = {i}\n".encode(),
+                 f"{name}/core.py": b"def f():\n    return 1\n"}
+        record = []
+        for rel, data in files.items():
+            (site / rel).parent.mkdir(parents=True, exist_ok=True)
+            (site / rel).write_bytes(data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{rel},sha256={digest.decode()},{len(data)}")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: synthetic-pkg-{i:05d}\nVersion: 1.{i % 50}.{i % 7}\n"
+            "Summary: benchmark filler\n\n" + "Long description.\n" * 20)
+        (info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: "
+                                    "true\nTag: py3-none-any\n")
+        (info / "INSTALLER").write_text("pip\n")
+        record.append(f"{info.name}/RECORD,,")
+        (info / "RECORD").write_text("\n".join(record) + "\n")
+    return site
+
+
+def run_once(command: Command, env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one run; the command must succeed."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{stderr}")
+    if process.stderr:
+        process.stderr.close()
+    return elapsed, usage.ru_maxrss
+
+
+def tools(python: str, include_collect_env: bool) -> dict[str, Command]:
+    bindir = Path(python).parent
+    commands = {
+        "envcheck snapshot -o /dev/null": [str(bindir / "envcheck"), "snapshot", "-o",
+                                           "/dev/null"],
+        "pip freeze": [python, "-m", "pip", "freeze"],
+        "pip inspect": [python, "-m", "pip", "inspect"],
+    }
+    uv = shutil.which("uv", path=str(bindir)) or shutil.which("uv")
+    if uv:
+        commands["uv pip freeze"] = [uv, "pip", "freeze", "--python", python]
+    if include_collect_env:
+        commands["python -m torch.utils.collect_env"] = [python, "-m", "torch.utils.collect_env"]
+    return commands
+
+
+def measure(commands: dict[str, Command], env: dict[str, str], runs: int
+            ) -> dict[str, dict[str, float]]:
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+    for name, command in commands.items():  # one warm-up each: page cache, .pyc files
+        run_once(command, env)
+    for _ in range(runs):
+        for name, command in commands.items():
+            samples[name].append(run_once(command, env))
+    return {
+        name: {"median_s": statistics.median(t for t, _ in values),
+               "peak_rss_mib": max(m for _, m in values) / 1024}
+        for name, values in samples.items()
+    }
+
+
+def table(title: str, results: dict[str, dict[str, float]]) -> str:
+    baseline = results["pip freeze"]["median_s"]
+    lines = [f"### {title}", "", "| command | median | vs pip freeze | peak RSS |",
+             "|---|---:|---:|---:|"]
+    for name, values in sorted(results.items(), key=lambda kv: kv[1]["median_s"]):
+        lines.append(f"| `{name}` | {values['median_s'] * 1000:.0f} ms | "
+                     f"{values['median_s'] / baseline:.2f}x | {values['peak_rss_mib']:.0f} MiB |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--distributions", type=int, default=2000)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    python = sys.executable
+    env = dict(os.environ, PYTHONPATH="")
+    env.pop("VIRTUAL_ENV", None)
+    report: dict[str, object] = {"python": python, "runs": args.runs}
+    with tempfile.TemporaryDirectory(prefix="envcheck-bench-") as tmp:
+        cwd = os.getcwd()
+        os.chdir(tmp)  # no stray dist-info in the working directory
+        try:
+            real = measure(tools(python, include_collect_env=True), env, args.runs)
+            site = make_synthetic_site(Path(tmp), args.distributions)
+            synthetic_env = dict(env, PYTHONPATH=str(site))
+            synthetic = measure(tools(python, include_collect_env=False), synthetic_env,
+                                args.runs)
+            scaling = {}
+            for count in (args.distributions // 4, args.distributions // 2, args.distributions):
+                scaled_env = dict(env, PYTHONPATH=str(make_synthetic_site(Path(tmp), count)))
+                only = {"envcheck": tools(python, False)["envcheck snapshot -o /dev/null"]}
+                scaling[count] = measure(only, scaled_env, args.runs)["envcheck"]["median_s"]
+        finally:
+            os.chdir(cwd)
+    report.update(real=real, synthetic=synthetic, scaling=scaling)
+    print(table("(a) this environment (torch, numpy, scipy, ...)", real))
+    print()
+    print(table(f"(b) {args.distributions:,} synthetic distributions", synthetic))
+    print()
+    print("### Scaling (envcheck snapshot, synthetic distributions on top of (a))\n")
+    print("| distributions | median | ms per 1,000 added |")
+    print("|---:|---:|---:|")
+    for count, seconds in scaling.items():
+        added = (seconds - real["envcheck snapshot -o /dev/null"]["median_s"]) * 1000
+        print(f"| {count:,} | {seconds * 1000:.0f} ms | {added / count * 1000:.0f} ms |")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

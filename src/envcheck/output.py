@@ -1,0 +1,47 @@
+"""Writing results to files: atomically for regular files, directly for everything else."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from .errors import OutputError
+
+
+def write_text(destination: str, text: str) -> None:
+    """Write ``text`` to ``destination``.
+
+    A regular file (or a new path) is written to a temporary file beside it and
+    renamed into place, so an interrupted write never leaves half a lockfile.
+    Anything else that exists (``/dev/null``, a FIFO, ``/dev/stdout``) is
+    written in place: renaming over a device would replace it with a file.
+    """
+    data = text.encode("utf-8")
+    try:
+        mode = os.stat(destination).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(f"{destination}: cannot write ({exc.strerror})") from exc
+    if mode is not None and not stat.S_ISREG(mode):
+        try:
+            with open(destination, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise OutputError(f"{destination}: cannot write ({exc.strerror})") from exc
+        return
+    temporary = os.path.join(os.path.dirname(os.path.abspath(destination)),
+                             f".{os.path.basename(destination)}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, destination)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise OutputError(f"{destination}: cannot write ({exc.strerror})") from exc

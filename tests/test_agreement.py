@@ -1,0 +1,179 @@
+"""The probe's readings agree with the tools and packages people trust.
+
+Names and versions against ``pip inspect`` on real virtual environments; framework builds
+against what torch, numpy and scipy report when actually imported.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.utils import canonicalize_name
+
+import envcheck
+
+from conftest import run_envcheck
+from distbuild import make_dist, make_egg_info
+
+
+def _pip_inspect(python: str, cwd: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    out = subprocess.run([python, "-m", "pip", "inspect"], capture_output=True, text=True,
+                         cwd=cwd, env=env, check=True).stdout
+    return {
+        canonicalize_name(d["metadata"]["name"]): d["metadata"]["version"]
+        for d in json.loads(out)["installed"]
+    }
+
+
+def _build_wheel(directory: Path, name: str, version: str) -> Path:
+    """A real wheel file, so pip itself installs it (INSTALLER, REQUESTED, direct_url.json)."""
+    module = name.replace("-", "_")
+    info = f"{module}-{version}.dist-info"
+    files = {
+        f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
+                         b"Tag: py3-none-any\n",
+    }
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    wheel = directory / f"{module}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def populated_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, dict[str, str]]:
+    """A real venv with a pip-installed wheel, extra paths that shadow it, and broken leftovers."""
+    root = tmp_path_factory.mktemp("venv")
+    venv.EnvBuilder(with_pip=True).create(root / "env")
+    python = str(root / "env" / "bin" / "python")
+    wheel = _build_wheel(root, "demo-pkg", "1.0")
+    subprocess.run([python, "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)],
+                   check=True)
+    site = next((root / "env" / "lib").glob("python3*/site-packages"))
+    make_dist(site, "Odd.Name_Pkg", "0.3.dev1")
+    make_egg_info(site, "legacy-thing", "2.0")
+    make_dist(site, "torch", "2.13.0", dir_name="~orch-2.13.0.dist-info")
+    front, back = root / "front", root / "back"
+    make_dist(front, "demo-pkg", "2.0+local")  # shadows the pip-installed 1.0
+    make_dist(back, "late-only", "5")
+    make_dist(back, "odd-name-pkg", "0.1")  # shadowed by site-packages' copy
+    env = {"PYTHONPATH": f"{front}:{site}:{back}", "PATH": "/usr/bin:/bin"}
+    cwd = root / "empty"
+    cwd.mkdir()
+    return python, cwd, env
+
+
+def test_names_and_versions_agree_with_pip_inspect_in_a_real_venv(
+    populated_venv: tuple[str, Path, dict[str, str]],
+) -> None:
+    python, cwd, env = populated_venv
+    expected = _pip_inspect(python, cwd, env)
+    result = run_envcheck("snapshot", "--python", python, "-o", "-", env=env, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    packages = json.loads(result.stdout)["packages"]
+    assert {name: p["version"] for name, p in packages.items()} == expected
+    # The cases that make this comparison worth having:
+    assert expected["demo-pkg"] == "2.0+local"
+    assert packages["demo-pkg"]["shadowed"][0]["version"] == "1.0"
+    assert packages["odd-name-pkg"]["version"] == "0.3.dev1"
+    assert "legacy-thing" in expected and "torch" not in expected
+
+
+def test_pip_installed_wheel_facts(populated_venv: tuple[str, Path, dict[str, str]]) -> None:
+    python, cwd, _ = populated_venv
+    result = run_envcheck("snapshot", "--python", python, "-o", "-", cwd=cwd,
+                          env={"PYTHONPATH": ""})
+    demo = json.loads(result.stdout)["packages"]["demo-pkg"]
+    assert demo["version"] == "1.0"
+    assert demo["installer"] == "pip"
+    assert demo["requested"] is True
+    assert demo["wheel"]["tags"] == ["py3-none-any"]
+    assert demo["direct_url"]["url"].startswith("file://")
+    assert "archive_hashes" in demo["direct_url"]
+
+
+def test_names_and_versions_agree_with_pip_inspect_in_the_test_environment(
+    tmp_path: Path,
+) -> None:
+    expected = _pip_inspect(sys.executable, tmp_path)
+    packages = envcheck.snapshot(python=sys.executable).packages
+    assert {name: p["version"] for name, p in packages.items()} == expected
+    assert "torch" in expected and "numpy" in expected
+
+
+def _imported_facts() -> dict[str, Any]:
+    script = """
+import json, numpy, scipy, torch
+print(json.dumps({
+    "torch": [torch.__version__, torch.version.cuda, torch.version.git_version,
+              torch.backends.cudnn.version(), torch.version.debug],
+    "numpy": [numpy.__version__, numpy.version.git_revision,
+              numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"],
+              numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]["version"],
+              numpy.show_config(mode="dicts")["Build Dependencies"]["lapack"]["name"]],
+    "scipy": [scipy.__version__, scipy.version.git_revision,
+              scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"],
+              scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["version"]],
+}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    facts: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return facts
+
+
+def test_framework_builds_agree_with_the_imported_packages() -> None:
+    imported = _imported_facts()
+    frameworks = envcheck.snapshot().data["frameworks"]
+    torch = frameworks["torch"]
+    version, cuda, git, cudnn, debug = imported["torch"]
+    assert (torch["version"], torch["cuda"], torch["git_revision"], torch["debug"]) == (
+        version, cuda, git, debug)
+    assert torch["build"] == ("cpu" if cuda is None else "cuda")
+    assert torch["cudnn"] is None and cudnn is None  # the CPU build ships no cuDNN
+    numpy = frameworks["numpy"]
+    assert [numpy["version"], numpy["git_revision"], numpy["blas"], numpy["blas_version"],
+            numpy["lapack"]] == imported["numpy"]
+    scipy = frameworks["scipy"]
+    assert [scipy["version"], scipy["git_revision"], scipy["blas"],
+            scipy["blas_version"]] == imported["scipy"]
+
+
+def test_snapshot_never_imports_frameworks() -> None:
+    script = (
+        "import json, sys, envcheck\n"
+        "fp = envcheck.snapshot()\n"
+        "assert 'torch' in fp.packages and 'numpy' in fp.packages\n"
+        "heavy = {'torch', 'tensorflow', 'jax', 'jaxlib', 'numpy', 'scipy'}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert json.loads(out) == []
+
+
+def test_cli_snapshot_never_imports_frameworks() -> None:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "envcheck", "snapshot",
+                             "-o", "/dev/null"], capture_output=True, text=True, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "envcheck.probe" in imported
+    assert not {m.split(".")[0] for m in imported} & {"torch", "numpy", "scipy", "tensorflow",
+                                                     "jax"}

@@ -1,0 +1,54 @@
+"""Writing results: atomic for files, in place for devices and pipes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from envcheck.errors import OutputError
+from envcheck.output import write_text
+
+from conftest import run_envcheck
+
+
+def test_regular_file_is_replaced_whole(tmp_path: Path) -> None:
+    target = tmp_path / "lock.json"
+    target.write_text("old contents that are longer than the new ones\n")
+    write_text(str(target), "new\n")
+    assert target.read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["lock.json"]
+
+
+def test_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    write_text(str(fifo), "through the pipe\n")
+    reader.join(10)
+    assert received == [b"through the pipe\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_cli_output_to_a_fifo_keeps_the_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = run_envcheck("snapshot", "-o", str(fifo))
+    reader.join(60)
+    assert result.returncode == 0, result.stderr
+    assert received and received[0].startswith(b"{")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_missing_directory_is_an_output_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="cannot write"):
+        write_text(str(tmp_path / "no" / "such" / "dir.json"), "x")
+    assert list(tmp_path.iterdir()) == []
