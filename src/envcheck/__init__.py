@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    import os
 
     from .model import Fingerprint
 
@@ -30,7 +30,7 @@ def snapshot(python: str | None = None, timeout: float = 120.0) -> Fingerprint:
     return live(python, timeout=timeout)
 
 
-def load(path: str | Path) -> Fingerprint:
+def load(path: str | os.PathLike[str]) -> Fingerprint:
     """Read a fingerprint (or lockfile) written by ``envcheck snapshot -o``."""
     from .model import load as load_file
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any, Callable
 
 from .errors import InputError
@@ -182,10 +182,11 @@ def loads(text: str, source: str = "input") -> Fingerprint:
     return Fingerprint.from_dict(document, source)
 
 
-def load(path: str | Path) -> Fingerprint:
+def load(path: str | os.PathLike[str]) -> Fingerprint:
     """Read a fingerprint file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file") from exc
     except UnicodeDecodeError as exc:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from . import __version__, probe, remote
+from . import __version__, probe
 from .model import Fingerprint
 
 DEFAULT_TIMEOUT = 120.0
@@ -64,6 +64,8 @@ def live(
     if python is None:
         raw = probe.collect(nvml_timeout=nvml_timeout)
     else:
+        from . import remote
+
         raw = remote.run_probe(remote.interpreter_command(python), timeout, nvml_timeout,
                                what=f"--python {python}")
     return Fingerprint.from_probe(raw, __version__)

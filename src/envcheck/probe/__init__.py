@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
+import platform
 import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -58,7 +58,7 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None) -> JSO
         "errors": errors.entries,
         "meta": {
             "probe_version": PROBE_VERSION,
-            "hostname": socket.gethostname(),
+            "hostname": platform.node(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "timings_ms": timings,
         },

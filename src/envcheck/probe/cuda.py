@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 from typing import Dict, Iterator, List, Optional
 
 from ._common import JSONDict, read_text
@@ -107,6 +106,8 @@ def _toolkit_from_files(root: str) -> Optional[JSONDict]:
 
 
 def _nvcc_version(nvcc: str, timeout: float) -> Optional[str]:
+    import subprocess  # only here: most toolkits answer from version.json
+
     out = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=timeout,
                          check=False).stdout
     match = _NVCC_RELEASE.search(out)
