@@ -7,6 +7,7 @@ The public Python API::
     fp = envcheck.snapshot(python="/opt/venv/bin/python")
     fp.to_json()
     same = envcheck.load("lockfiles/train.json")
+    report = envcheck.diff(same, fp)      # report.changes, report.fails("breaking")
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     import os
 
+    from .config import Config
+    from .drift import Report
     from .model import Fingerprint
 
-__all__ = ["EnvcheckError", "Fingerprint", "__version__", "load", "snapshot"]
+__all__ = ["EnvcheckError", "Fingerprint", "Report", "__version__", "diff", "load", "snapshot"]
 
 
 def snapshot(python: str | None = None, timeout: float = 120.0) -> Fingerprint:
@@ -37,12 +40,23 @@ def load(path: str | os.PathLike[str]) -> Fingerprint:
     return load_file(path)
 
 
+def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None) -> Report:
+    """Compare two fingerprints; every difference judged breaking, risky or benign."""
+    from .drift import diff as compare
+
+    return compare(a, b, config)
+
+
 def __getattr__(name: str) -> object:
     # Lazy re-exports keep ``import envcheck`` cheap at the top of a training script.
     if name == "Fingerprint":
         from .model import Fingerprint
 
         return Fingerprint
+    if name == "Report":
+        from .drift import Report
+
+        return Report
     if name == "EnvcheckError":
         from .errors import EnvcheckError
 

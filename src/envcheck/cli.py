@@ -10,14 +10,16 @@ Exit codes (every command):
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from . import __version__
-from .errors import EnvcheckError, ExitCode
+from .errors import EnvcheckError, ExitCode, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +66,8 @@ def cli() -> None:
       envcheck snapshot                      summary of this environment
       envcheck snapshot -o train.json        save the fingerprint as JSON
       envcheck snapshot --python .venv/bin/python
+      envcheck diff laptop.json cluster.json
+      envcheck diff origin/main:lockfiles/train.json lockfiles/train.json --format markdown
     """
 
 
@@ -108,6 +112,81 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
     from .render.snapshot_text import render_snapshot
 
     click.echo(render_snapshot(fingerprint), nl=False)
+
+
+def _use_color() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "github"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("--fail-on", type=click.Choice(["breaking", "risky", "any", "never"]),
+              default="breaking", show_default=True,
+              help="Exit 1 when a difference is at or above this severity.")
+@click.option("--config", "config_path", metavar="FILE",
+              help="Configuration file (default: envcheck.toml or [tool.envcheck] in "
+                   "pyproject.toml, searched upward).")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE, not stdout.")
+@click.option("--show-benign", is_flag=True, help="List benign differences in text output.")
+@_python_option
+def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output: str | None,
+         show_benign: bool, python: str | None) -> int:
+    """Compare two environments and judge every difference: breaking, risky or benign,
+    with the reason and where it is documented.
+
+    \b
+    A and B may each be:
+      FILE          a fingerprint (envcheck snapshot -o FILE) or a `pip inspect` report
+      -             a fingerprint on stdin
+      .             the live environment (or --python PATH)
+      REV:PATH      a file at a git revision, e.g. origin/main:lockfiles/train.json
+
+    \b
+    Examples:
+      envcheck diff laptop.json cluster.json
+      envcheck diff lockfiles/train.json .
+      envcheck diff origin/main:lockfiles/train.json lockfiles/train.json --format markdown
+      envcheck diff a.json b.json --format json --fail-on risky
+    """
+    from . import config as configuration
+    from .drift import diff as compare
+    from .render import ReportFormat
+    from .render.report import RenderOptions, render_report
+    from .sources import resolve
+
+    if a == "-" and b == "-":
+        raise UsageError("only one of A and B can be '-' (stdin)")
+    config = (configuration.load_file(Path(config_path)) if config_path
+              else configuration.discover())
+    report = compare(resolve(a, python=python), resolve(b, python=python), config,
+                     labels=(a, b))
+    options = RenderOptions(color=output is None and _use_color(), show_benign=show_benign)
+    text = render_report(report, ReportFormat(fmt), options)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(text, output)
+    return int(ExitCode.DRIFT) if report.fails(fail_on) else int(ExitCode.OK)
+
+
+@cli.command()
+def rules() -> None:
+    """List the rule catalog: what each rule judges, how severe, and its reference."""
+    from .rules.catalog import CATALOG
+
+    for rule in CATALOG:
+        condition = f" (when {rule.when}; otherwise {rule.otherwise.value})" \
+            if rule.when and rule.otherwise else f" (when {rule.when})" if rule.when else ""
+        click.echo(f"{rule.id}  [{rule.section}] {rule.severity.value}{condition}")
+        click.echo(f"    matches {', '.join(rule.subjects)}; {rule.reason}")
+        click.echo(f"    see {rule.reference}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -182,15 +182,21 @@ def loads(text: str, source: str = "input") -> Fingerprint:
     return Fingerprint.from_dict(document, source)
 
 
-def load(path: str | os.PathLike[str]) -> Fingerprint:
-    """Read a fingerprint file."""
+def read_document(path: str | os.PathLike[str]) -> str:
+    """The text of a JSON document on disk, or an InputError that says why not."""
     try:
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+            return handle.read()
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a directory, not a fingerprint") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not JSON (not UTF-8 text)") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    return loads(text, str(path))
+
+
+def load(path: str | os.PathLike[str]) -> Fingerprint:
+    """Read a fingerprint file."""
+    return loads(read_document(path), str(path))

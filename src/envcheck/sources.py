@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple, TextIO
 
 from . import __version__, probe
 from .model import Fingerprint
@@ -69,3 +69,84 @@ def live(
         raw = remote.run_probe(remote.interpreter_command(python), timeout, nvml_timeout,
                                what=f"--python {python}")
     return Fingerprint.from_probe(raw, __version__)
+
+
+# ---- inputs to diff, check and compare ------------------------------------------------
+
+def parse_document(text: str, source: str) -> Fingerprint:
+    """A fingerprint, or a ``pip inspect`` report (packages only), from JSON text."""
+    import json
+
+    from .errors import InputError
+
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{source}: not JSON ({exc})") from exc
+    if isinstance(document, dict) and isinstance(document.get("installed"), list) \
+            and "pip_version" in document:
+        return from_pip_inspect(document, source)
+    return Fingerprint.from_dict(document, source)
+
+
+def from_pip_inspect(report: dict[str, Any], source: str) -> Fingerprint:
+    """A partial fingerprint from ``pip inspect``: packages known, every other section unknown."""
+    from .errors import InputError
+    from .probe.packages import direct_url_from_dict, normalize_name
+
+    packages: dict[str, Any] = {}
+    for entry in report["installed"]:
+        metadata = entry.get("metadata") if isinstance(entry, dict) else None
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) \
+                or not isinstance(metadata.get("version"), str):
+            raise InputError(f"{source}: not a pip inspect report (an entry lacks name/version)")
+        facts: dict[str, Any] = {"name": metadata["name"], "version": metadata["version"],
+                                 "installer": entry.get("installer"),
+                                 "requested": entry.get("requested")}
+        direct_url = direct_url_from_dict(entry.get("direct_url"))
+        if direct_url is not None:
+            facts["direct_url"] = direct_url
+        packages.setdefault(normalize_name(metadata["name"]), facts)
+    document = {"schema": 1, "packages": dict(sorted(packages.items())), "errors": [],
+                "meta": {"known_sections": ["packages"], "source": "pip inspect"}}
+    return Fingerprint.from_dict(document, source)
+
+
+def _git_show(spec: str) -> str:
+    import subprocess
+
+    from .errors import InputError
+
+    try:
+        completed = subprocess.run(["git", "show", spec], capture_output=True, timeout=60,
+                                   check=False)
+    except FileNotFoundError as exc:
+        raise InputError(f"{spec}: git is not installed") from exc
+    if completed.returncode != 0:
+        why = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError(f"{spec}: not found in git ({why[-1] if why else 'no output'})")
+    try:
+        return completed.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{spec}: not JSON (not UTF-8 text)") from exc
+
+
+def resolve(spec: str, stdin: TextIO | None = None, python: str | None = None,
+            timeout: float = DEFAULT_TIMEOUT) -> Fingerprint:
+    """Turn one input of ``diff``/``check`` into a fingerprint.
+
+    ``-`` stdin; ``.`` the live environment (``python`` or the default target);
+    a file; ``REV:path`` a file at a git revision.
+    """
+    from .errors import InputError
+    from .model import read_document
+
+    if spec == "-":
+        return parse_document((stdin or sys.stdin).read(), "stdin")
+    if spec == ".":
+        return live(python or default_target().python, timeout=timeout)
+    if os.path.exists(spec):
+        return parse_document(read_document(spec), spec)
+    if ":" in spec and not spec.startswith(("/", "./")):
+        return parse_document(_git_show(spec), spec)
+    raise InputError(f"{spec}: no such file")

@@ -133,6 +133,11 @@ def direct_url_facts(info_path: str) -> Optional[JSONDict]:
         raw = json.loads(read_text(os.path.join(info_path, "direct_url.json")))
     except (OSError, ValueError):
         return None
+    return direct_url_from_dict(raw)
+
+
+def direct_url_from_dict(raw: Any) -> Optional[JSONDict]:
+    """The facts of a PEP 610 ``direct_url.json`` document (also found in ``pip inspect``)."""
     if not isinstance(raw, dict):
         return None
     facts: JSONDict = {"url": redact(str(raw.get("url", "")))}

@@ -10,3 +10,12 @@ class SnapshotFormat(str, Enum):
 
     TEXT = "text"
     JSON = "json"
+
+
+class ReportFormat(str, Enum):
+    """Formats a diff report can be rendered in (a closed set; see ``render_report``)."""
+
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    GITHUB = "github"

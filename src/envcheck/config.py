@@ -1,0 +1,120 @@
+"""Configuration: ``[tool.envcheck]`` in pyproject.toml, or envcheck.toml, found upward.
+
+    [tool.envcheck]
+    ignore = ["env.OMP_NUM_THREADS", "os.*"]       # paths (fnmatch) left out of reports
+    ignore-packages = ["pip", "setuptools"]        # package names (fnmatch)
+    tolerate-patch = ["numpy", "nvidia-*"]         # patch drift of these is benign
+
+    [tool.envcheck.severity]                       # rule id -> breaking | risky | benign
+    cpu-cores = "benign"
+
+An unknown key, a bad value or an unknown rule id is an error that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .errors import UsageError
+from .rules import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.9 and 3.10
+    import tomli as tomllib
+
+KEYS = ("ignore", "ignore-packages", "tolerate-patch", "severity")
+
+
+class Config(NamedTuple):
+    ignore: tuple[str, ...] = ()
+    ignore_packages: tuple[str, ...] = ()
+    tolerate_patch: tuple[str, ...] = ()
+    severity: Mapping[str, Severity] = {}
+    source: str | None = None
+
+    def ignores(self, section: str, subject: str, path: str) -> bool:
+        if section == "packages" and any(fnmatchcase(subject, p) for p in self.ignore_packages):
+            return True
+        return any(fnmatchcase(path, p) or path.startswith(p + ".") for p in self.ignore)
+
+    def tolerates_patch(self, package: str) -> bool:
+        return any(fnmatchcase(package, p) for p in self.tolerate_patch)
+
+
+def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def parse(table: Mapping[str, Any], where: str) -> Config:
+    """Validate one configuration table; ``where`` names it in errors."""
+    from .rules.catalog import rule_ids
+
+    unknown = sorted(set(table) - set(KEYS))
+    if unknown:
+        raise UsageError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(KEYS)})")
+    severities = table.get("severity", {})
+    if not isinstance(severities, dict):
+        raise UsageError(f"{where}: 'severity' must be a table of rule id = level")
+    known_rules = rule_ids()
+    parsed: dict[str, Severity] = {}
+    for rule, level in severities.items():
+        if rule not in known_rules:
+            raise UsageError(f"{where}: severity: unknown rule '{rule}' "
+                             "(see 'envcheck rules' for the list)")
+        try:
+            parsed[rule] = Severity(level)
+        except ValueError:
+            raise UsageError(f"{where}: severity.{rule}: '{level}' is not one of breaking, "
+                             "risky, benign") from None
+    return Config(
+        ignore=_strings(table, "ignore", where),
+        ignore_packages=_strings(table, "ignore-packages", where),
+        tolerate_patch=_strings(table, "tolerate-patch", where),
+        severity=parsed,
+        source=where.split(" ")[0],
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            document: dict[str, Any] = tomllib.load(handle)
+            return document
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such configuration file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def load_file(path: Path) -> Config:
+    document = _read_toml(path)
+    if path.name == "pyproject.toml":
+        table = document.get("tool", {}).get("envcheck", {})
+        return parse(table, f"{path} [tool.envcheck]")
+    return parse(document, str(path))
+
+
+def discover(start: Path | None = None) -> Config:
+    """The nearest envcheck.toml or pyproject.toml with [tool.envcheck], upward from ``start``."""
+    directory = (start or Path(os.getcwd())).resolve()
+    for folder in (directory, *directory.parents):
+        candidate = folder / "envcheck.toml"
+        if candidate.is_file():
+            return load_file(candidate)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            document = _read_toml(pyproject)
+            if "envcheck" in document.get("tool", {}):
+                return load_file(pyproject)
+    return Config()

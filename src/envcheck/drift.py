@@ -1,0 +1,326 @@
+"""Two fingerprints in, a judged list of changes out. Pure: no I/O, no printing.
+
+(Named ``drift`` so that ``envcheck.diff`` stays the public function.)
+
+Differences are extracted per section at the level a person reasons about
+(a package's version, a GPU's compute capability, one environment variable),
+classified (major/minor/patch/local/build, added/removed/changed), then
+judged by the rule catalog with context from both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from packaging.version import InvalidVersion, Version
+
+from .config import Config
+from .model import SECTIONS, Fingerprint
+from .rules import ORDER, Severity
+from .rules.context import Sides
+from .rules.evaluate import judge
+
+
+class Difference(NamedTuple):
+    """One raw difference before judgement."""
+
+    section: str
+    subject: str  # what rules match on: a package name, a field, a variable
+    kind: str  # added, removed, major, minor, patch, local, build, shadowed, changed
+    path: str
+    before: Any
+    after: Any
+
+
+class Change(NamedTuple):
+    """One judged difference: the public contract of ``diff --format json``."""
+
+    path: str
+    before: Any
+    after: Any
+    severity: Severity
+    reason: str
+    reference: str
+    rule: str
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after,
+                "severity": self.severity.value, "reason": self.reason,
+                "reference": self.reference, "rule": self.rule, "kind": self.kind}
+
+
+class Side(NamedTuple):
+    label: str
+    id: str
+
+
+class Report:
+    """The result of a diff: changes most severe first, and what could not be compared."""
+
+    def __init__(self, a: Side, b: Side, changes: list[Change],
+                 unknown_sections: list[str]) -> None:
+        self.a, self.b = a, b
+        self.changes = changes
+        self.unknown_sections = unknown_sections
+
+    def summary(self) -> dict[str, int]:
+        counts = {level.value: 0 for level in ORDER}
+        for change in self.changes:
+            counts[change.severity.value] += 1
+        return counts
+
+    def worst(self) -> Severity | None:
+        return max((c.severity for c in self.changes), key=lambda s: s.rank, default=None)
+
+    def fails(self, fail_on: str) -> bool:
+        """Whether anything is at or above ``fail_on`` (breaking, risky, any, never)."""
+        if fail_on == "never" or not self.changes:
+            return False
+        if fail_on == "any":
+            return True
+        worst = self.worst()
+        return worst is not None and worst.rank >= Severity(fail_on).rank
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": 1,
+            "a": {"label": self.a.label, "id": self.a.id},
+            "b": {"label": self.b.label, "id": self.b.id},
+            "summary": self.summary(),
+            "unknown_sections": self.unknown_sections,
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+# ---- versions -------------------------------------------------------------------------
+
+def version_kind(before: str, after: str) -> str | None:
+    """Classify a version change; None when both name the same version."""
+    if before == after:
+        return None
+    try:
+        old, new = Version(before), Version(after)
+    except InvalidVersion:
+        return "changed"
+    width = max(len(old.release), len(new.release), 3)
+    old_release = old.release + (0,) * (width - len(old.release))
+    new_release = new.release + (0,) * (width - len(new.release))
+    if old.epoch != new.epoch or old_release[0] != new_release[0]:
+        return "major"
+    if old_release[1] != new_release[1]:
+        return "minor"
+    if old_release != new_release or (old.pre, old.post, old.dev) != (new.pre, new.post, new.dev):
+        return "patch"
+    if old.local != new.local:
+        return "local"
+    return None
+
+
+# ---- extraction per section -----------------------------------------------------------
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
+              shadowing_known: bool = True) -> Iterator[Difference]:
+    for name in sorted(set(a) | set(b)):
+        pa, pb = _dict(a.get(name)), _dict(b.get(name))
+        path = f"packages.{name}"
+        if not pa or not pb:
+            kind = "added" if pb else "removed"
+            yield Difference("packages", name, kind, path, pa.get("version"), pb.get("version"))
+            continue
+        bump = version_kind(str(pa.get("version")), str(pb.get("version")))
+        if bump:
+            yield Difference("packages", name, bump, f"{path}.version", pa.get("version"),
+                             pb.get("version"))
+        else:
+            yield from _package_build(name, path, pa, pb)
+        shadow_a = sorted(str(s.get("version")) for s in pa.get("shadowed") or [])
+        shadow_b = sorted(str(s.get("version")) for s in pb.get("shadowed") or [])
+        if shadowing_known and shadow_a != shadow_b:
+            yield Difference("packages", name, "shadowed", f"{path}.shadowed",
+                             shadow_a or None, shadow_b or None)
+
+
+def _package_build(name: str, path: str, pa: dict[str, Any],
+                   pb: dict[str, Any]) -> Iterator[Difference]:
+    """Same version on both sides: is it the same build?"""
+    tags_a, tags_b = _dict(pa.get("wheel")).get("tags"), _dict(pb.get("wheel")).get("tags")
+    if tags_a and tags_b and tags_a != tags_b:
+        yield Difference("packages", name, "build", f"{path}.wheel.tags", tags_a, tags_b)
+        return
+    url_a, url_b = _dict(pa.get("direct_url")), _dict(pb.get("direct_url"))
+    for field in ("commit_id", "archive_hashes", "editable"):
+        if url_a.get(field) != url_b.get(field):
+            yield Difference("packages", name, "build", f"{path}.direct_url.{field}",
+                             url_a.get(field), url_b.get(field))
+            return
+    digest_a, digest_b = pa.get("record_digest"), pb.get("record_digest")
+    if digest_a and digest_b and digest_a != digest_b:
+        yield Difference("packages", name, "build", f"{path}.record_digest", digest_a, digest_b)
+
+
+_FRAMEWORK_SKIP = frozenset({"version", "distribution", "jaxlib", "plugins", "debug"})
+
+
+def _frameworks(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    # Presence and versions come from the packages section; here, the build facts.
+    for name in sorted(set(a) & set(b)):
+        fa, fb = _dict(a.get(name)), _dict(b.get(name))
+        same_version = fa.get("version") == fb.get("version")
+        for field in sorted((set(fa) | set(fb)) - _FRAMEWORK_SKIP):
+            if field == "git_revision" and not same_version:
+                continue  # a new version has a new revision; the version change says it all
+            if fa.get(field) != fb.get(field):
+                yield Difference("frameworks", f"{name}.{field}", "changed",
+                                 f"frameworks.{name}.{field}", fa.get(field), fb.get(field))
+
+
+def _presence(before: Any, after: Any) -> str:
+    if before is None:
+        return "added"
+    return "removed" if after is None else "changed"
+
+
+def _cuda(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    for field in ("driver_version", "driver_cuda_version"):
+        if a.get(field) != b.get(field):
+            yield Difference("cuda", field, _presence(a.get(field), b.get(field)),
+                             f"cuda.{field}", a.get(field), b.get(field))
+    libs_a, libs_b = _dict(a.get("system_libraries")), _dict(b.get("system_libraries"))
+    for lib in sorted(set(libs_a) | set(libs_b)):
+        va, vb = _dict(libs_a.get(lib)).get("version"), _dict(libs_b.get(lib)).get("version")
+        if va != vb:
+            yield Difference("cuda", f"system_libraries.{lib}", _presence(va, vb),
+                             f"cuda.system_libraries.{lib}", va, vb)
+    ta, tb = _dict(a.get("toolkit")).get("version"), _dict(b.get("toolkit")).get("version")
+    if ta != tb:
+        yield Difference("cuda", "toolkit", _presence(ta, tb), "cuda.toolkit.version", ta, tb)
+
+
+_GPU_FIELDS = ("compute_capability", "name", "multiprocessors", "mig_mode", "memory_total_mib",
+               "ecc", "visible_as")
+
+
+def _gpus(a: list[Any], b: list[Any]) -> Iterator[Difference]:
+    ga = [g for g in a if isinstance(g, dict)]
+    gb = [g for g in b if isinstance(g, dict)]
+    if len(ga) != len(gb):
+        yield Difference("gpus", "count", "changed", "gpus.count", len(ga), len(gb))
+    if not ga or not gb:
+        return
+    for field in _GPU_FIELDS:
+        values_a, values_b = [g.get(field) for g in ga], [g.get(field) for g in gb]
+        if len(set(map(repr, values_a))) == 1 and len(set(map(repr, values_b))) == 1:
+            # Homogeneous nodes (the usual case): one change for all GPUs, not eight.
+            if values_a[0] != values_b[0]:
+                yield Difference("gpus", field, "changed", f"gpus.*.{field}", values_a[0],
+                                 values_b[0])
+            continue
+        for index, (va, vb) in enumerate(zip(values_a, values_b)):
+            if va != vb:
+                yield Difference("gpus", field, "changed", f"gpus.{index}.{field}", va, vb)
+
+
+_CPU_FIELDS = ("architecture", "vendor", "model", "usable_cores", "logical_cores",
+               "physical_cores", "cgroup_cpu_limit", "memory_total_mib")
+
+
+def _cpu(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    for field in _CPU_FIELDS:
+        if a.get(field) != b.get(field):
+            yield Difference("cpu", field, "changed", f"cpu.{field}", a.get(field), b.get(field))
+    flags_a, flags_b = set(a.get("flags") or []), set(b.get("flags") or [])
+    for flag in sorted(flags_a ^ flags_b):
+        present = flag in flags_b
+        yield Difference("cpu", f"flags.{flag}", "added" if present else "removed",
+                         f"cpu.flags.{flag}", "absent" if present else "present",
+                         "present" if present else "absent")
+
+
+def _fields(section: str, a: Mapping[str, Any], b: Mapping[str, Any],
+            fields: tuple[str, ...]) -> Iterator[Difference]:
+    """Compare dotted fields (``libc.version``) of one section."""
+    for field in fields:
+        va, vb = _get(a, field), _get(b, field)
+        if va != vb:
+            yield Difference(section, field, _presence(va, vb), f"{section}.{field}", va, vb)
+
+
+def _get(node: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = node
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _python(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    va, vb = a.get("version"), b.get("version")
+    kind = version_kind(str(va), str(vb)) if va and vb else (None if va == vb else "changed")
+    if kind:
+        yield Difference("python", "version", kind, "python.version", va, vb)
+    yield from _fields("python", a, b, ("implementation", "free_threaded", "build.compiler",
+                                        "build.date", "wheel_tag", "platform"))
+
+
+def _os(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    yield from _fields("os", a, b, ("system", "libc.name", "libc.version", "distribution.id",
+                                    "distribution.version", "kernel", "container"))
+
+
+def _env(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    for name in sorted(set(a) | set(b)):
+        va, vb = a.get(name), b.get(name)
+        if va != vb:
+            kind = {"added": "set", "removed": "unset"}.get(_presence(va, vb), "changed")
+            yield Difference("env", name, kind, f"env.{name}", va, vb)
+
+
+def differences(a: Mapping[str, Any], b: Mapping[str, Any],
+                sections: tuple[str, ...] = SECTIONS) -> Iterator[Difference]:
+    """Every raw difference between two fingerprint documents, section by section."""
+    # pip inspect lists only the first copy of each name: shadowing is unknown there.
+    shadowing_known = all(_dict(side.get("meta")).get("source") != "pip inspect"
+                          for side in (a, b))
+    extractors = {
+        "packages": lambda: _packages(_dict(a.get("packages")), _dict(b.get("packages")),
+                                      shadowing_known),
+        "frameworks": lambda: _frameworks(_dict(a.get("frameworks")),
+                                          _dict(b.get("frameworks"))),
+        "cuda": lambda: _cuda(_dict(a.get("cuda")), _dict(b.get("cuda"))),
+        "gpus": lambda: _gpus(a.get("gpus") or [], b.get("gpus") or []),
+        "cpu": lambda: _cpu(_dict(a.get("cpu")), _dict(b.get("cpu"))),
+        "python": lambda: _python(_dict(a.get("python")), _dict(b.get("python"))),
+        "os": lambda: _os(_dict(a.get("os")), _dict(b.get("os"))),
+        "env": lambda: _env(_dict(a.get("env")), _dict(b.get("env"))),
+    }
+    for section in sections:
+        yield from extractors[section]()
+
+
+def known_sections(fingerprint: Fingerprint) -> tuple[str, ...]:
+    partial = _dict(fingerprint.data.get("meta")).get("known_sections")
+    return tuple(partial) if isinstance(partial, list) else SECTIONS
+
+
+def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None,
+         labels: tuple[str, str] = ("a", "b")) -> Report:
+    """Compare two fingerprints and judge every difference."""
+    config = config or Config()
+    known_a, known_b = known_sections(a), known_sections(b)
+    sections = tuple(s for s in SECTIONS if s in known_a and s in known_b)
+    unknown = [s for s in SECTIONS if s not in sections]
+    sides = Sides(a.data, b.data)
+    changes = []
+    for difference in differences(a.data, b.data, sections):
+        if config.ignores(difference.section, difference.subject, difference.path):
+            continue
+        changes.append(judge(difference, sides, config))
+    section_rank = {s: i for i, s in enumerate(SECTIONS)}
+    changes.sort(key=lambda c: (-c.severity.rank, section_rank.get(c.path.split(".")[0], 99),
+                                c.path))
+    return Report(Side(labels[0], a.id), Side(labels[1], b.id), changes, unknown)

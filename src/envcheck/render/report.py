@@ -1,0 +1,34 @@
+"""One entry point for every report format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ..drift import Report
+from . import ReportFormat
+from .report_github import render_github
+from .report_markdown import render_markdown
+from .report_text import render_text
+
+
+class RenderOptions(NamedTuple):
+    color: bool = False
+    show_benign: bool = False
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS: dict[ReportFormat, Callable[[Report, RenderOptions], str]] = {
+    ReportFormat.TEXT: lambda r, o: render_text(r, color=o.color, show_benign=o.show_benign),
+    ReportFormat.JSON: lambda r, o: render_json(r),
+    ReportFormat.MARKDOWN: lambda r, o: render_markdown(r),
+    ReportFormat.GITHUB: lambda r, o: render_github(r),
+}
+
+
+def render_report(report: Report, fmt: ReportFormat, options: RenderOptions) -> str:
+    return RENDERERS[fmt](report, options)

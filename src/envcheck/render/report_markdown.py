@@ -1,0 +1,93 @@
+"""The diff report as a pull-request comment.
+
+Everything that came from a fingerprint goes through ``markdown_code``: a
+package name or version cannot inject HTML, links, images or mentions, nor
+break the table. A hidden marker lets a bot find and update its own comment.
+"""
+
+from __future__ import annotations
+
+from ..drift import Change, Report
+from ..rules import Severity
+from .escape import markdown_code, markdown_text, value_text
+
+MARKER = "<!-- envcheck-report -->"
+LIMIT = 65_536
+_RESERVE = 600  # room for the closing lines and the truncation note
+_ICONS = {Severity.BREAKING: "🔴 breaking", Severity.RISKY: "🟡 risky",
+          Severity.BENIGN: "⚪ benign"}
+
+
+def _row(change: Change, with_severity: bool) -> str:
+    cells = [_ICONS[change.severity]] if with_severity else []
+    cells += [markdown_code(change.path), markdown_code(value_text(change.before)),
+              markdown_code(value_text(change.after)),
+              f"{markdown_text(change.reason)} ({markdown_text(change.reference)})"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def verdict(report: Report) -> str:
+    worst = report.worst()
+    if worst is Severity.BREAKING:
+        return "❌ **These environments will likely give different training results.**"
+    if worst is Severity.RISKY:
+        return "⚠️ **These environments may give different training results.**"
+    if worst is Severity.BENIGN:
+        return "✅ **No difference known to change training results.**"
+    return "✅ **The environments are identical.**"
+
+
+def render_markdown(report: Report, limit: int = LIMIT) -> str:
+    counts = report.summary()
+    out = [
+        MARKER,
+        "### envcheck",
+        "",
+        verdict(report),
+        "",
+        f"Comparing {markdown_code(report.a.label)} ({markdown_code(report.a.id[:12])}) with "
+        f"{markdown_code(report.b.label)} ({markdown_code(report.b.id[:12])}): "
+        f"{counts['breaking']} breaking, {counts['risky']} risky, {counts['benign']} benign.",
+        "",
+    ]
+    closing: list[str] = []
+    if report.unknown_sections:
+        closing += ["", "Not compared (one side does not describe them): "
+                    + ", ".join(report.unknown_sections) + "."]
+    budget = limit - _RESERVE - sum(len(line) + 1 for line in out + closing)
+    shown = 0
+    important = [c for c in report.changes if c.severity is not Severity.BENIGN]
+    benign = [c for c in report.changes if c.severity is Severity.BENIGN]
+
+    def add(line: str) -> bool:
+        nonlocal budget
+        if len(line) + 1 > budget:
+            return False
+        out.append(line)
+        budget -= len(line) + 1
+        return True
+
+    if important:
+        add("| severity | what | before | after | why |")
+        add("|---|---|---|---|---|")
+        for change in important:
+            if not add(_row(change, with_severity=True)):
+                break
+            shown += 1
+    if benign and shown == len(important):
+        add("")
+        add(f"<details><summary>{len(benign)} benign differences (documented not to change "
+            "results)</summary>")
+        add("")
+        add("| what | before | after | why |")
+        add("|---|---|---|---|")
+        for change in benign:
+            if not add(_row(change, with_severity=False)):
+                break
+            shown += 1
+        out.append("")
+        out.append("</details>")
+    if shown < len(report.changes):
+        out += ["", f"_{len(report.changes) - shown} more differences not shown: a comment holds "
+                    f"at most {limit:,} characters. The JSON report lists all of them._"]
+    return "\n".join(out + closing) + "\n"

@@ -1,0 +1,57 @@
+"""The diff report for a terminal: the differences that matter first, harmless ones folded."""
+
+from __future__ import annotations
+
+from ..drift import Change, Report
+from ..rules import ORDER, Severity
+from .escape import terminal, value_text
+
+_COLOURS = {Severity.BREAKING: "\x1b[1;31m", Severity.RISKY: "\x1b[1;33m",
+            Severity.BENIGN: "\x1b[2m"}
+_RESET = "\x1b[0m"
+
+
+def _paint(text: str, severity: Severity, color: bool) -> str:
+    return f"{_COLOURS[severity]}{text}{_RESET}" if color else text
+
+
+def _change_lines(change: Change) -> list[str]:
+    before, after = terminal(value_text(change.before)), terminal(value_text(change.after))
+    return [
+        f"  {terminal(change.path)}: {before} -> {after}",
+        f"      {change.reason} [{change.rule}]",
+        f"      see {change.reference}",
+    ]
+
+
+def summary_line(report: Report) -> str:
+    counts = report.summary()
+    return ", ".join(f"{counts[level.value]} {level.value}" for level in ORDER)
+
+
+def render_text(report: Report, color: bool = False, show_benign: bool = False) -> str:
+    a = f"{terminal(report.a.label)} ({report.a.id[:12]})"
+    b = f"{terminal(report.b.label)} ({report.b.id[:12]})"
+    lines = [f"envcheck diff: {a} -> {b}", ""]
+    if not report.changes:
+        lines.append("No differences." if report.a.id == report.b.id else
+                     "No differences in what can change results.")
+    for level in ORDER:
+        changes = [c for c in report.changes if c.severity is level]
+        if not changes:
+            continue
+        if level is Severity.BENIGN and not show_benign:
+            lines.append(_paint(f"BENIGN ({len(changes)}): documented not to change results; "
+                                "--show-benign lists them", level, color))
+            continue
+        lines.append(_paint(f"{level.value.upper()} ({len(changes)})", level, color))
+        for change in changes:
+            lines.extend(_change_lines(change))
+        lines.append("")
+    if report.unknown_sections:
+        lines.append("Not compared (one side does not describe them): "
+                     + ", ".join(report.unknown_sections))
+    if lines[-1] != "":
+        lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,288 @@
+"""The rule catalog: every judgement envcheck makes, with the source a user can check.
+
+Rules are data. Each matches a kind of difference (section, subject pattern, kind
+of change) and gives a severity, a one-line reason and a reference. The first
+matching rule wins, so specific rules come before general ones; the general
+fallbacks at the end make sure no difference is silently benign.
+
+A rule may depend on context from both fingerprints (``when``: a condition
+named in ``context.CONDITIONS``); where the condition does not hold, the rule
+gives ``otherwise`` instead. Sources: ../shared/drift-rules.md.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import Severity
+
+B, R, OK = Severity.BREAKING, Severity.RISKY, Severity.BENIGN
+
+# Kinds of change. Versions: added, removed, major, minor, patch (release digits
+# after minor, pre/post/dev), local (+cu121), build (same version, other files),
+# changed (not a parseable version), shadowed (copies further down sys.path).
+# Other values: added, removed, changed; variables: set, unset, changed.
+VERSION_BUMPS = frozenset({"major", "minor", "patch", "local", "changed"})
+ANY = frozenset({"*"})  # every kind of change
+PRESENCE = frozenset({"added", "removed"})
+
+TORCH_RANDOMNESS = "https://pytorch.org/docs/stable/notes/randomness.html"
+TF_DETERMINISM = "tensorflow/community rfcs/20210119-determinism.md"
+CUBLAS_REPRO = "https://docs.nvidia.com/cuda/cublas/#results-reproducibility"
+CUDNN_REPRO = "https://docs.nvidia.com/deeplearning/cudnn/latest/developer/misc.html"
+NVIDIA_D9M = "https://github.com/NVIDIA/framework-reproducibility/blob/master/doc/d9m/README.md"
+ONEMKL_CBWR = ("https://www.intel.com/content/www/us/en/docs/onemkl/developer-guide-linux/"
+               "current/reproducibility-conditions.html")
+TF32_TORCH = "pytorch/pytorch#67384"
+NCCL_ALGO = "NVIDIA/nccl#457"
+
+
+class Rule(NamedTuple):
+    id: str
+    section: str
+    subjects: tuple[str, ...]  # fnmatch patterns: package names, fields, variables
+    kinds: frozenset[str]
+    severity: Severity
+    reason: str
+    reference: str
+    when: str | None = None
+    otherwise: Severity | None = None
+    otherwise_reason: str | None = None
+
+
+def _pkg(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: Severity,
+         reason: str, reference: str, when: str | None = None,
+         otherwise: Severity | None = None, otherwise_reason: str | None = None) -> Rule:
+    return Rule(rule_id, "packages", names, kinds, severity, reason, reference, when, otherwise,
+                otherwise_reason)
+
+
+TENSORFLOW = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel",
+              "tensorflow-macos", "tensorflow-aarch64", "tensorflow-rocm", "intel-tensorflow",
+              "tf-nightly", "tf-nightly-cpu", "tf-nightly-gpu")
+JAX = ("jax", "jaxlib", "jax-cuda*-plugin", "jax-cuda*-pjrt", "jax-rocm*-plugin",
+       "jax-rocm*-pjrt")
+FRAMEWORK_PACKAGES = ("torch", *TENSORFLOW, *JAX, "numpy", "scipy")
+
+CATALOG: tuple[Rule, ...] = (
+    # ---- packages: frameworks -------------------------------------------------------
+    _pkg("framework-added-removed", FRAMEWORK_PACKAGES, PRESENCE, B,
+         "a framework is present on one side only", NVIDIA_D9M),
+    _pkg("torch-local-label", ("torch", "torchvision", "torchaudio"), frozenset({"local"}), B,
+         "same version, different build label: other bundled CUDA libraries, or CPU vs GPU "
+         "build", "pytorch/pytorch#133093"),
+    _pkg("torch-version", ("torch",), VERSION_BUMPS, B,
+         "PyTorch promises no reproducibility across releases, patch releases included",
+         TORCH_RANDOMNESS),
+    _pkg("torch-build", ("torch",), frozenset({"build"}), B,
+         "same torch version, different files installed: a different build", TORCH_RANDOMNESS),
+    _pkg("tensorflow-onednn-default", TENSORFLOW, VERSION_BUMPS, B,
+         "crosses TensorFlow 2.9, which turned oneDNN on by default on x86 CPUs",
+         "tensorflow/community rfcs/20210930-enable-onednn-ops.md", when="crosses_tf_2_9"),
+    _pkg("tensorflow-minor", TENSORFLOW, frozenset({"major", "minor", "changed"}), B,
+         "determinism needs the same TensorFlow; 2.10 changed Keras initializer RNG",
+         TF_DETERMINISM),
+    _pkg("tensorflow-patch", TENSORFLOW, frozenset({"patch", "local", "build"}), R,
+         "TensorFlow guarantees determinism only for the same build", TF_DETERMINISM),
+    _pkg("jax-version", JAX, VERSION_BUMPS | {"build"}, B,
+         "JAX promises no identical numerics or random values across versions",
+         "jax-ml/jax docs/api_compatibility.md"),
+    _pkg("numpy-major", ("numpy",), frozenset({"major"}), B,
+         "NumPy 2 changed type promotion (NEP 50): float32 + Python float stays float32",
+         "https://numpy.org/doc/stable/numpy_2_0_migration_guide.html"),
+    _pkg("numpy-minor", ("numpy",), frozenset({"minor", "patch", "local", "changed", "build"}),
+         R, "Generator streams may change between NumPy releases (RandomState is frozen)",
+         "numpy NEP 19; doc/source/reference/random/compatibility.rst"),
+    _pkg("scipy-version", ("scipy",), VERSION_BUMPS | {"build"}, R,
+         "SciPy gives no stream guarantee for rvs() across versions",
+         "scipy-dev mailing list, 2019-11"),
+    # ---- packages: libraries with documented numeric changes -------------------------
+    _pkg("tokenizers-version", ("tokenizers",), VERSION_BUMPS | {"build"}, B,
+         "tokenizer releases changed token ids (0.19.0 to 0.19.1 for Llama-3): the data "
+         "itself changes", "huggingface/tokenizers#1512"),
+    _pkg("sklearn-minor", ("scikit-learn",), frozenset({"major", "minor", "changed"}), B,
+         "every scikit-learn release lists changed models", "scikit-learn doc/whats_new"),
+    _pkg("sklearn-patch", ("scikit-learn",), frozenset({"patch", "local", "build"}), R,
+         "some scikit-learn patch releases change models too", "scikit-learn doc/whats_new"),
+    _pkg("lightgbm-version", ("lightgbm",), VERSION_BUMPS | {"build"}, B,
+         "LightGBM documents different results across versions and compilers",
+         "microsoft/LightGBM include/LightGBM/config.h (deterministic)"),
+    _pkg("xgboost-major", ("xgboost",), frozenset({"major"}), B,
+         "XGBoost 2.0 changed the default tree_method", "dmlc/xgboost 2.0.0 release notes"),
+    _pkg("xgboost-version", ("xgboost",), VERSION_BUMPS | {"build"}, R,
+         "threaded floating-point sums vary between XGBoost builds", "dmlc/xgboost doc/faq.rst"),
+    _pkg("transformers-minor", ("transformers",), frozenset({"major", "minor", "changed"}), R,
+         "transformers minors change defaults (4.36 made SDPA attention the default)",
+         "huggingface/trl#1080"),
+    # ---- packages: CUDA libraries ---------------------------------------------------
+    _pkg("nvidia-nccl-wheel", ("nvidia-nccl-*",), ANY, R,
+         "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
+         when="multi_gpu", otherwise=OK,
+         otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+    _pkg("nvidia-ml-py", ("nvidia-ml-py", "nvidia-ml-py3"), ANY, OK,
+         "NVML bindings: monitoring only, no effect on numerics", "NVIDIA nvidia-ml-py"),
+    _pkg("pynvml-deprecated", ("pynvml",), ANY, OK,
+         "NVML bindings (deprecated distribution): monitoring only",
+         "https://pypi.org/project/pynvml/"),
+    _pkg("nvidia-wheel", ("nvidia-*",), ANY, B,
+         "the CUDA libraries (cuBLAS, cuDNN, runtime) frameworks actually load",
+         "pytorch/pytorch#103091"),
+    # ---- packages: everything else --------------------------------------------------
+    _pkg("package-shadowed", ("*",), frozenset({"shadowed"}), R,
+         "two copies on sys.path: only the first is imported", "pip docs: pip inspect"),
+    _pkg("package-major-minor", ("*",), frozenset({"major", "minor", "changed"}), R,
+         "no rule for this package: a major or minor change may change behaviour",
+         "envcheck default"),
+    _pkg("package-build", ("*",), frozenset({"build"}), R,
+         "same version, different files installed (another build, or edited files)",
+         "envcheck default"),
+    _pkg("package-added-removed", ("*",), PRESENCE, R,
+         "installed on one side only: code that imports it behaves differently",
+         "envcheck default"),
+    _pkg("package-patch", ("*",), frozenset({"patch", "local"}), OK,
+         "no rule for this package: patch releases are assumed compatible", "envcheck default"),
+    # ---- frameworks: build facts ----------------------------------------------------
+    Rule("framework-cuda-build", "frameworks", ("*.cuda", "*.cudnn", "*.build", "*.hip"),
+         ANY, B, "built against other CUDA/cuDNN libraries (or CPU vs GPU)",
+         "pytorch/pytorch#133093; " + CUDNN_REPRO),
+    Rule("framework-git-revision", "frameworks", ("*.git_revision",), ANY, B,
+         "same version string, different source revision", TORCH_RANDOMNESS),
+    Rule("framework-blas", "frameworks", ("*.blas", "*.lapack"), ANY, B,
+         "a different BLAS/LAPACK backend (MKL, OpenBLAS, Accelerate) gives different "
+         "linear algebra results", "ContinuumIO/anaconda-issues#12308"),
+    Rule("framework-blas-version", "frameworks", ("*.blas_version", "*.lapack_version"), ANY,
+         R, "BLAS kernels change between releases", "ContinuumIO/anaconda-issues#12308"),
+    Rule("framework-requirements", "frameworks", ("*.nvidia_requirements",), ANY, B,
+         "the framework pins other CUDA library wheels", "pytorch/pytorch#114952"),
+    Rule("framework-other", "frameworks", ("*",), ANY, R,
+         "a framework's build differs", "envcheck default"),
+    # ---- cuda ---------------------------------------------------------------------------
+    Rule("cuda-driver", "cuda", ("driver_version", "driver_cuda_version"), ANY, R,
+         "frameworks bundle their libraries; the driver matters where kernels JIT from PTX",
+         "https://developer.nvidia.com/blog/cuda-pro-tip-understand-fat-binaries-jit-caching/"),
+    Rule("cuda-system-nccl", "cuda", ("system_libraries.nccl",), ANY, R,
+         "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
+         when="multi_gpu", otherwise=OK,
+         otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+    Rule("cuda-system-driver-libraries", "cuda",
+         ("system_libraries.cuda", "system_libraries.nvidia-ml"), ANY, R,
+         "the driver's user-space libraries", "NVIDIA driver documentation"),
+    Rule("cuda-system-libraries", "cuda", ("system_libraries.*",), ANY, B,
+         "cuBLAS and cuDNN guarantee bitwise results only within one version",
+         CUBLAS_REPRO + "; " + CUDNN_REPRO),
+    Rule("cuda-toolkit", "cuda", ("toolkit", "toolkit.*"), ANY, OK,
+         "a system toolkit (nvcc) only builds extensions; framework wheels bring their own "
+         "CUDA runtime", "discuss.pytorch.org: how does pytorch pick cuda versions"),
+    # ---- gpus ----------------------------------------------------------------------------
+    Rule("gpu-count", "gpus", ("count",), ANY, B,
+         "the number of GPUs changes per-device batch norm and all-reduce order",
+         "pytorch/pytorch#49794"),
+    Rule("gpu-tf32", "gpus", ("compute_capability",), ANY, B,
+         "one side is Ampere or newer (compute capability 8.0+): TF32 math is on by default "
+         "in TensorFlow and JAX and in torch's cuDNN convolutions", TF32_TORCH,
+         when="crosses_cc_8"),
+    Rule("gpu-architecture", "gpus", ("compute_capability", "architecture"), ANY, B,
+         "cuDNN and cuBLAS give no bitwise guarantee across GPU architectures", CUBLAS_REPRO),
+    Rule("gpu-multiprocessors", "gpus", ("multiprocessors", "mig_mode"), ANY, R,
+         "cuBLAS reproducibility also needs the same number of multiprocessors (MIG slices "
+         "change it)", CUBLAS_REPRO),
+    Rule("gpu-model", "gpus", ("name",), ANY, R,
+         "a different GPU model: other multiprocessor counts and clocks", CUBLAS_REPRO),
+    Rule("gpu-visibility", "gpus", ("visible_as",), ANY, R,
+         "CUDA_VISIBLE_DEVICES changes the GPU set and the rank-to-device mapping",
+         "https://docs.nvidia.com/cuda/cuda-c-programming-guide/#env-vars"),
+    Rule("gpu-memory", "gpus", ("memory_total_mib", "ecc"), ANY, OK,
+         "memory size and ECC do not change arithmetic", "NVIDIA NVML documentation"),
+    # ---- cpu -----------------------------------------------------------------------------
+    Rule("cpu-architecture", "cpu", ("architecture",), ANY, B,
+         "a different CPU architecture runs different kernels", "oneMKL code branches"),
+    Rule("cpu-isa", "cpu", ("flags.*",), ANY, B,
+         "MKL, oneDNN and NumPy dispatch kernels on the instruction set; this is a CPU-only "
+         "job, so they do the training math", "numpy/numpy#22904; pytorch/pytorch#82881",
+         when="cpu_only", otherwise=R,
+         otherwise_reason="MKL, oneDNN and NumPy dispatch kernels on the instruction set"),
+    Rule("cpu-vendor", "cpu", ("vendor",), ANY, R,
+         "follows from instruction-set dispatch in MKL and oneDNN", "oneMKL code branches"),
+    Rule("cpu-cores", "cpu", ("usable_cores", "logical_cores", "physical_cores",
+                              "cgroup_cpu_limit"), ANY, R,
+         "thread counts follow the cores, and reduction order follows the threads",
+         ONEMKL_CBWR),
+    Rule("cpu-model", "cpu", ("model", "memory_total_mib"), ANY, OK,
+         "the instruction sets and core counts are what matter; they are compared separately",
+         ONEMKL_CBWR),
+    # ---- python and os ------------------------------------------------------------------
+    Rule("python-implementation", "python", ("implementation",), ANY, B,
+         "a different Python implementation", "https://docs.python.org/3/library/random.html"),
+    Rule("python-major-minor", "python", ("version",), frozenset({"major", "minor", "changed"}),
+         R, "random module algorithms may change between Python minor versions",
+         "bugs.python.org issue23974"),
+    Rule("python-patch", "python", ("version",), frozenset({"patch", "local"}), OK,
+         "Python patch releases keep the random module's algorithms",
+         "https://docs.python.org/3/library/random.html#notes-on-reproducibility"),
+    Rule("python-free-threaded", "python", ("free_threaded",), ANY, R,
+         "a free-threaded build changes how threads interleave", "PEP 703"),
+    Rule("python-build", "python", ("build.*", "wheel_tag", "platform"), ANY, OK,
+         "the interpreter build and its wheel tag follow from version and libc",
+         "PEP 425"),
+    Rule("libc-version", "os", ("libc.*",), ANY, R,
+         "glibc 2.28 changed the last digits of libm's transcendental functions",
+         "openmc-dev/openmc#1214"),
+    Rule("os-family", "os", ("system",), ANY, R,
+         "each platform's libm gives different last digits", "numpy/numpy#9187"),
+    Rule("os-benign", "os", ("kernel", "kernel_build", "distribution.*", "container"), ANY, OK,
+         "no known numeric effect", "envcheck default"),
+    # ---- env ----------------------------------------------------------------------------
+    Rule("env-determinism", "env", ("TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC"), ANY, B,
+         "selects deterministic kernels", TF_DETERMINISM),
+    Rule("env-tf32", "env", ("NVIDIA_TF32_OVERRIDE", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"), ANY,
+         B, "turns TF32 math off or forces it on, and a GPU of compute capability 8.0+ is "
+         "present", TF32_TORCH, when="ampere_gpu", otherwise=OK,
+         otherwise_reason="TF32 switches matter only on GPUs of compute capability 8.0+; "
+                          "neither side has one"),
+    Rule("env-xla-jax", "env", ("XLA_FLAGS", "JAX_DEFAULT_MATMUL_PRECISION", "JAX_ENABLE_X64"),
+         ANY, B, "changes kernel choice, matmul precision or the default dtype",
+         "jax-ml/jax docs: default_matmul_precision"),
+    Rule("env-cpu-code-path", "env", ("TF_ENABLE_ONEDNN_OPTS", "MKL_CBWR",
+                                      "ONEDNN_DEFAULT_FPMATH_MODE"), ANY, B,
+         "selects the CPU code branch or down-conversion of float math", ONEMKL_CBWR),
+    Rule("env-nccl-algorithm", "env", ("NCCL_ALGO", "NCCL_PROTO", "NCCL_MAX_NCHANNELS"), ANY, B,
+         "ring and tree all-reduce sum in different orders", "NVIDIA/nccl#1055",
+         when="multi_gpu", otherwise=OK,
+         otherwise_reason="NCCL settings only matter with more than one GPU; neither side has "
+                          "one"),
+    Rule("env-nccl-other", "env", ("NCCL_*",), ANY, R,
+         "NCCL tuning can change collective algorithms", NCCL_ALGO, when="multi_gpu",
+         otherwise=OK,
+         otherwise_reason="NCCL settings only matter with more than one GPU; neither side has "
+                          "one"),
+    Rule("env-benign", "env", ("PYTORCH_CUDA_ALLOC_CONF", "TF_GPU_ALLOCATOR",
+                               "CUDA_LAUNCH_BLOCKING"), ANY, OK,
+         "memory allocation and debugging only", "envcheck default"),
+    Rule("env-threads", "env", ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                "MKL_DYNAMIC", "OMP_DYNAMIC", "KMP_DETERMINISTIC_REDUCTION"),
+         ANY, R, "thread counts set the reduction order", ONEMKL_CBWR),
+    Rule("env-isa", "env", ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY",
+                            "OPENBLAS_CORETYPE"), ANY, R,
+         "limits the instruction set kernels may use", "pytorch/pytorch#82881"),
+    Rule("env-cublas-workspace", "env", ("CUBLAS_WORKSPACE_CONFIG",), ANY, R,
+         "needed for deterministic cuBLAS; torch's deterministic mode checks it",
+         TORCH_RANDOMNESS),
+    Rule("env-devices", "env", ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"), ANY, R,
+         "changes the GPU set and the rank-to-device mapping",
+         "https://docs.nvidia.com/cuda/cuda-c-programming-guide/#env-vars"),
+    Rule("env-hash-seed", "env", ("PYTHONHASHSEED",), ANY, R,
+         "changes iteration order of sets and dicts of strings",
+         "https://docs.python.org/3/using/cmdline.html#envvar-PYTHONHASHSEED"),
+    Rule("env-autotune", "env", ("TF_USE_CUDNN_AUTOTUNE", "TF_CUDNN_USE_FRONTEND",
+                                 "HOROVOD_FUSION_THRESHOLD"), ANY, R,
+         "autotuning and tensor fusion choose kernels at run time", NVIDIA_D9M),
+    # ---- fallbacks: nothing is silently benign --------------------------------------
+    Rule("env-other", "env", ("*",), ANY, R,
+         "a framework setting with no rule of its own", "envcheck default"),
+    Rule("unknown", "*", ("*",), ANY, R,
+         "a difference with no rule of its own", "envcheck default"),
+)
+
+
+def rule_ids() -> frozenset[str]:
+    return frozenset(rule.id for rule in CATALOG)

@@ -1,0 +1,73 @@
+"""Conditions rules may depend on, computed from both fingerprints.
+
+A difference's weight depends on where it happens: TF32 switches matter only
+where a GPU of compute capability 8.0+ exists, NCCL only with several GPUs,
+TensorFlow 2.9's oneDNN default only on x86 CPUs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from packaging.version import InvalidVersion, Version
+
+
+class Sides(NamedTuple):
+    """Both fingerprints' documents; either may lack a section (a pip inspect report)."""
+
+    a: Mapping[str, Any]
+    b: Mapping[str, Any]
+
+
+def _gpus(side: Mapping[str, Any]) -> list[dict[str, Any]]:
+    gpus = side.get("gpus")
+    return [g for g in gpus if isinstance(g, dict)] if isinstance(gpus, list) else []
+
+
+def _cc(value: Any) -> float | None:
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _ampere_gpu(sides: Sides, before: Any, after: Any) -> bool:
+    return any((_cc(g.get("compute_capability")) or 0) >= 8.0
+               for side in sides for g in _gpus(side))
+
+
+def _multi_gpu(sides: Sides, before: Any, after: Any) -> bool:
+    return any(len(_gpus(side)) > 1 for side in sides)
+
+
+def _cpu_only(sides: Sides, before: Any, after: Any) -> bool:
+    return not any(_gpus(side) for side in sides)
+
+
+def _x86(sides: Sides) -> bool:
+    return any(str((side.get("cpu") or {}).get("architecture")).lower() in ("x86_64", "amd64")
+               for side in sides)
+
+
+def _crosses_tf_2_9(sides: Sides, before: Any, after: Any) -> bool:
+    try:
+        old, new = Version(str(before)), Version(str(after))
+    except InvalidVersion:
+        return False
+    return _x86(sides) and (old.release[:2] < (2, 9)) != (new.release[:2] < (2, 9))
+
+
+def _crosses_cc_8(sides: Sides, before: Any, after: Any) -> bool:
+    old, new = _cc(before), _cc(after)
+    return old is not None and new is not None and (old >= 8.0) != (new >= 8.0)
+
+
+Condition = Callable[[Sides, Any, Any], bool]
+CONDITIONS: dict[str, Condition] = {
+    "ampere_gpu": _ampere_gpu,
+    "multi_gpu": _multi_gpu,
+    "cpu_only": _cpu_only,
+    "crosses_tf_2_9": _crosses_tf_2_9,
+    "crosses_cc_8": _crosses_cc_8,
+}

@@ -1,0 +1,134 @@
+"""Renderers: golden files (``pytest --update-golden`` rewrites them) and hostile input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envcheck.drift import Report, diff
+from envcheck.model import Fingerprint
+from envcheck.render import ReportFormat
+from envcheck.render.report import RENDERERS, RenderOptions, render_report
+from envcheck.render.report_markdown import MARKER, render_markdown
+
+from conftest import DATA
+
+GOLDEN = Path(__file__).parent / "golden"
+BASE: dict[str, Any] = json.loads((DATA / "fake-2xa100.json").read_text())
+
+
+def _report(after: dict[str, Any], base: dict[str, Any] = BASE) -> Report:
+    return diff(Fingerprint.from_dict(copy.deepcopy(base), "base"),
+                Fingerprint.from_dict(after, "head"), labels=("base.json", "head.json"))
+
+
+def _drifted() -> dict[str, Any]:
+    after = copy.deepcopy(BASE)
+    after["packages"]["torch"]["version"] = "2.13.0+cu121"
+    after["packages"]["numpy"]["version"] = "2.5.1"
+    after["packages"]["jinja2"]["version"] = "3.1.7"
+    after["env"]["NCCL_ALGO"] = "Tree"
+    after["env"]["OMP_NUM_THREADS"] = "8"
+    for gpu in after["gpus"]:
+        gpu["compute_capability"] = "9.0"
+        gpu["name"] = "NVIDIA H100 80GB HBM3"
+    after["os"]["kernel"] = "6.8.0-generic"
+    return after
+
+
+def test_every_format_has_a_renderer() -> None:
+    assert set(RENDERERS) == set(ReportFormat)
+
+
+@pytest.mark.parametrize("fmt, suffix", [(ReportFormat.TEXT, "txt"), (ReportFormat.JSON, "json"),
+                                         (ReportFormat.MARKDOWN, "md"),
+                                         (ReportFormat.GITHUB, "github")])
+def test_golden(fmt: ReportFormat, suffix: str, update_golden: bool) -> None:
+    rendered = render_report(_report(_drifted()), fmt, RenderOptions(show_benign=True))
+    golden = GOLDEN / f"drift.{suffix}"
+    if update_golden:
+        GOLDEN.mkdir(exist_ok=True)
+        golden.write_text(rendered)
+    assert rendered == golden.read_text(), f"run pytest --update-golden if {golden} is stale"
+
+
+def test_json_report_contract() -> None:
+    document = json.loads(render_report(_report(_drifted()), ReportFormat.JSON,
+                                        RenderOptions()))
+    assert set(document) >= {"schema", "summary", "changes"}
+    assert set(document["summary"]) == {"breaking", "risky", "benign"}
+    for change in document["changes"]:
+        assert set(change) >= {"path", "before", "after", "severity", "reason", "reference",
+                               "rule"}
+
+
+def test_text_colour_only_when_asked() -> None:
+    report = _report(_drifted())
+    assert "\x1b[" not in render_report(report, ReportFormat.TEXT, RenderOptions(color=False))
+    assert "\x1b[1;31mBREAKING" in render_report(report, ReportFormat.TEXT,
+                                                 RenderOptions(color=True))
+
+
+def test_markdown_is_cut_below_the_comment_limit() -> None:
+    after = copy.deepcopy(BASE)
+    for i in range(3000):
+        after["packages"][f"pkg-{i:04d}"] = {"name": f"pkg-{i:04d}", "version": "1.0"}
+    text = render_markdown(_report(after))
+    assert len(text) <= 65_536
+    assert text.startswith(MARKER)
+    assert re.search(r"_\d+ more differences not shown", text)
+
+
+# ---- hostile strings ---------------------------------------------------------------------
+
+HOSTILE = st.sampled_from([
+    "<script>alert(1)</script>", "a|b|c", "x\ny", "@octocat", "[click](https://evil.example)",
+    "![img](https://evil.example/p.png)", "`code`", "\x1b[2J\x1b]0;title\x07", "**bold**",
+    "<img src=x onerror=alert(1)>", "&lt;", "\r\n::error::injected", "‮reversed", "%0A",
+    "<!-- envcheck-report -->", "| --- |", "\\|",
+]) | st.text(max_size=30)
+
+
+def _hostile_report(name: str, version: str, value: str) -> Report:
+    after = copy.deepcopy(BASE)
+    after["packages"][name] = {"name": name, "version": version}
+    after["env"]["NCCL_DEBUG"] = value
+    after["packages"]["torch"]["version"] = version
+    return _report(after)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=HOSTILE, version=HOSTILE, value=HOSTILE)
+def test_markdown_cannot_be_hijacked(name: str, version: str, value: str) -> None:
+    text = render_markdown(_hostile_report(name, version, value))
+    body = text.replace(MARKER, "", 1)
+    # Only our own tags survive as HTML; everything else is an entity.
+    tags = set(re.findall(r"</?([a-zA-Z]+)", body))
+    assert tags <= {"code", "details", "summary"}
+    assert "<!--" not in body and "](" not in body and "@" not in body
+    assert "\x1b" not in text and "\r" not in text
+    for line in body.splitlines():
+        if line.startswith("|"):
+            header = 5 if line.count("|") == 6 else 4
+            assert line.count("|") == header + 1, line
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=HOSTILE, version=HOSTILE, value=HOSTILE)
+def test_text_and_github_cannot_be_hijacked(name: str, version: str, value: str) -> None:
+    report = _hostile_report(name, version, value)
+    text = render_report(report, ReportFormat.TEXT, RenderOptions(show_benign=True))
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f\u202e]", text)
+    github = render_report(report, ReportFormat.GITHUB, RenderOptions())
+    lines = github.rstrip("\n").split("\n")
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
+    expected = sum(1 for c in report.changes if c.severity.value != "benign") + 1
+    assert len(lines) == expected
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f\x85\u2028\u2029]", github)
