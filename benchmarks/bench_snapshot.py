@@ -95,7 +95,7 @@ def tools(python: str, include_collect_env: bool) -> dict[str, Command]:
 def measure(commands: dict[str, Command], env: dict[str, str], runs: int
             ) -> dict[str, dict[str, float]]:
     samples: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
-    for name, command in commands.items():  # one warm-up each: page cache, .pyc files
+    for command in commands.values():  # one warm-up each: page cache, .pyc files
         run_once(command, env)
     for _ in range(runs):
         for name, command in commands.items():
@@ -126,6 +126,8 @@ def main() -> None:
     python = sys.executable
     env = dict(os.environ, PYTHONPATH="")
     env.pop("VIRTUAL_ENV", None)
+    # As installed for users: byte-code caches written (the warm-up run writes them).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     report: dict[str, object] = {"python": python, "runs": args.runs}
     with tempfile.TemporaryDirectory(prefix="envcheck-bench-") as tmp:
         cwd = os.getcwd()

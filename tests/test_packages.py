@@ -84,6 +84,16 @@ def test_direct_url_editable_vcs_archive_and_credentials_removed(tmp_path: Path)
     assert "s3cret" not in repr(packages) and "pw@" not in repr(packages)
 
 
+def test_crlf_metadata_and_wheel_files(tmp_path: Path) -> None:
+    info = make_dist(tmp_path, "crlf", "1.0", tags=("py2-none-any", "py3-none-any"))
+    for name in ("METADATA", "WHEEL"):
+        path = info / name
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    crlf = _collect(tmp_path)[0]["crlf"]
+    assert (crlf["name"], crlf["version"]) == ("crlf", "1.0")
+    assert crlf["wheel"]["tags"] == ["py2-none-any", "py3-none-any"]
+
+
 def test_egg_info_folder_file_and_egg_link(tmp_path: Path) -> None:
     site = tmp_path / "site"
     make_egg_info(site, "old-style", "0.9")

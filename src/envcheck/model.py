@@ -8,7 +8,6 @@ which lets a fleet of thousands be grouped without reading whole documents.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -49,28 +48,40 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-def _drop(node: Any, parts: list[str]) -> None:
-    if not parts:
-        return
-    head, rest = parts[0], parts[1:]
+def _volatile_tree() -> dict[str, Any]:
+    """VOLATILE as a tree: {"packages": {"*": {"location": None}}}; None marks a dropped leaf."""
+    tree: dict[str, Any] = {}
+    for pattern in VOLATILE:
+        node = tree
+        *parents, leaf = pattern.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = None
+    return tree
+
+
+_VOLATILE_TREE = _volatile_tree()
+
+
+def _without(node: Any, tree: dict[str, Any]) -> Any:
+    """``node`` minus the volatile leaves in ``tree``; shares, never copies, what it keeps."""
     if isinstance(node, dict):
-        children = list(node.values()) if head == "*" else [node.get(head)] if rest else []
-        if not rest and head != "*":
-            node.pop(head, None)
-    elif isinstance(node, list) and head == "*":
-        children = node
-    else:
-        return
-    for child in children:
-        _drop(child, rest)
+        kept = {}
+        for key, value in node.items():
+            sub = tree[key] if key in tree else tree.get("*", False)
+            if sub is None:
+                continue
+            kept[key] = value if sub is False else _without(value, sub)
+        return kept
+    if isinstance(node, list) and tree.get("*") is not None:
+        return [_without(item, tree["*"]) for item in node]
+    return node
 
 
 def identity_view(document: Mapping[str, Any]) -> dict[str, Any]:
     """The sections with everything volatile removed: what ``id`` is computed over."""
-    view = {name: copy.deepcopy(document.get(name)) for name in SECTIONS}
-    for pattern in VOLATILE:
-        _drop(view, pattern.split("."))
-    return view
+    return {name: _without(document.get(name), _VOLATILE_TREE.get(name, {}))
+            for name in SECTIONS}
 
 
 def with_digests(document: dict[str, Any]) -> dict[str, Any]:

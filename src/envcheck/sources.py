@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
-from . import __version__, probe
+from . import __version__
 from .model import Fingerprint
 
 DEFAULT_TIMEOUT = 120.0
@@ -62,6 +62,8 @@ def live(
 ) -> Fingerprint:
     """Fingerprint this interpreter (``python`` None) or the interpreter at ``python``."""
     if python is None:
+        from . import probe
+
         raw = probe.collect(nvml_timeout=nvml_timeout)
     else:
         from . import remote

@@ -14,7 +14,7 @@ import os
 import re
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ._common import Errors, JSONDict, read_text, redact
+from ._common import Errors, JSONDict, read_bytes, read_text, redact
 
 # pip skips these names: stdlib modules that once shipped egg-info files.
 _STDLIB_DISTS = frozenset(("python", "wsgiref", "argparse"))
@@ -22,6 +22,13 @@ _STDLIB_DISTS = frozenset(("python", "wsgiref", "argparse"))
 # (pip's own interrupted installs leave ``~orch.dist-info`` behind).
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _NORMALIZE = re.compile(r"[-_.]+")
+# Only Name and Version are read from METADATA, straight from its header block.
+# Files may use CRLF line ends (pip's own METADATA does).
+_NAME = re.compile(r"^Name:[ \t]*([^\r\n]*?)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
+_VERSION = re.compile(r"^Version:[ \t]*([^\r\n]*?)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
+_WHEEL_TAG = re.compile(r"^Tag:[ \t]*([^\r\n]*?)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
+_WHEEL_PURELIB = re.compile(r"^Root-Is-Purelib:[ \t]*true", re.MULTILINE | re.IGNORECASE)
+_WHEEL_BUILD = re.compile(r"^Build:[ \t]*([^\r\n]*?)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 # Files in RECORD that the installer writes, not the wheel: they differ between
 # pip and uv, and between machines (paths), so they stay out of the build digest.
 _INSTALLER_FILES = frozenset(("INSTALLER", "REQUESTED", "direct_url.json", "RECORD"))
@@ -36,7 +43,8 @@ def parse_headers(text: str) -> Dict[str, List[str]]:
     """Parse the RFC 822 header block of METADATA / PKG-INFO (keys lower-cased)."""
     headers: Dict[str, List[str]] = {}
     last: Optional[str] = None
-    for line in text.splitlines():
+    end = text.find("\n\n")
+    for line in (text if end < 0 else text[:end]).splitlines():
         if not line.strip():
             break
         if line[0] in " \t" and last is not None:
@@ -52,14 +60,10 @@ def parse_headers(text: str) -> Dict[str, List[str]]:
 
 def read_header_block(path: str) -> str:
     """Read METADATA up to its blank line; the long description is never needed."""
-    with open(path, "rb") as handle:
-        data = handle.read(32768)
-        while b"\n\n" not in data and b"\r\n\r\n" not in data:
-            more = handle.read(65536)
-            if not more:
-                break
-            data += more
-    return data.decode("utf-8", errors="replace")
+    data = read_bytes(path, 32768)
+    if len(data) == 32768 and b"\n\n" not in data and b"\r\n\r\n" not in data:
+        data = read_bytes(path)  # a header block longer than 32 KiB: read it all
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
 
 def _metadata_dirs(location: str, errors: Errors) -> Iterator[Tuple[str, str]]:
@@ -117,20 +121,21 @@ def _first_line(path: str) -> Optional[str]:
 
 def _wheel_facts(info_path: str) -> Optional[JSONDict]:
     try:
-        headers = parse_headers(read_text(os.path.join(info_path, "WHEEL"), 16384))
+        text = read_text(info_path + os.sep + "WHEEL", 16384)
     except OSError:
         return None
+    build = _WHEEL_BUILD.search(text)
     return {
-        "tags": headers.get("tag", []),
-        "root_is_purelib": (headers.get("root-is-purelib", [""])[0].lower() == "true"),
-        "build": headers.get("build", [None])[0],
+        "tags": _WHEEL_TAG.findall(text),
+        "root_is_purelib": bool(_WHEEL_PURELIB.search(text)),
+        "build": build.group(1) if build else None,
     }
 
 
 def direct_url_facts(info_path: str) -> Optional[JSONDict]:
     """What ``direct_url.json`` says about where a package came from, credentials removed."""
     try:
-        raw = json.loads(read_text(os.path.join(info_path, "direct_url.json")))
+        raw = json.loads(read_text(info_path + os.sep + "direct_url.json"))
     except (OSError, ValueError):
         return None
     return direct_url_from_dict(raw)
@@ -173,8 +178,7 @@ def record_digest(info_path: str) -> Tuple[str, int]:
     pip and uv, so neither says anything about the build. Bytes are compared
     as they are (no csv parsing): this runs over torch's 20,000-line RECORD.
     """
-    with open(os.path.join(info_path, "RECORD"), "rb") as handle:
-        lines = handle.read().splitlines()
+    lines = read_bytes(info_path + os.sep + "RECORD").splitlines()
     kept = sorted(
         line for line in lines
         # A line without a hash ends in ",," (path,hash,size).
@@ -190,23 +194,26 @@ def _read_distribution(
 ) -> Optional[JSONDict]:
     meta_path = _metadata_file(info_path, fmt)
     try:
-        headers = parse_headers(read_header_block(meta_path))
+        block = read_header_block(meta_path)
     except FileNotFoundError:
         errors.add("packages", "%s: no metadata file, skipped" % info_path, "skipped")
         return None
     except OSError as exc:
         errors.add("packages", "%s: metadata unreadable (%s), skipped" % (info_path, exc.strerror))
         return None
-    name = headers.get("name", [""])[0]
-    version = headers.get("version", [""])[0]
+    end = block.find("\n\n")
+    header = block if end < 0 else block[:end]
+    name_match, version_match = _NAME.search(header), _VERSION.search(header)
+    name = name_match.group(1) if name_match else ""
+    version = version_match.group(1) if version_match else ""
     if not name or not version:
         errors.add("packages", "%s: metadata has no Name or Version, skipped" % info_path,
                    "skipped")
         return None
     dist: JSONDict = {"name": name, "version": version, "location": location, "format": fmt}
     if fmt.startswith("dist-info"):
-        dist["installer"] = _first_line(os.path.join(info_path, "INSTALLER"))
-        dist["requested"] = os.path.exists(os.path.join(info_path, "REQUESTED"))
+        dist["installer"] = _first_line(info_path + os.sep + "INSTALLER")
+        dist["requested"] = os.path.exists(info_path + os.sep + "REQUESTED")
         dist["wheel"] = _wheel_facts(info_path)
         direct_url = direct_url_facts(info_path)
         if direct_url is not None:
