@@ -39,3 +39,17 @@ class UsageError(EnvcheckError):
 
 class OutputError(EnvcheckError):
     exit_code = ExitCode.OUTPUT
+
+
+class DriftError(EnvcheckError):
+    """The environment differs from what was expected at or above the chosen severity.
+
+    ``report`` carries the judged differences (a ``drift.Report``, or for a
+    distributed job a ``fleet.FleetReport``) so a training script can log it.
+    """
+
+    exit_code = ExitCode.DRIFT
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
