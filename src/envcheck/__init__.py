@@ -8,6 +8,7 @@ The public Python API::
     fp.to_json()
     same = envcheck.load("lockfiles/train.json")
     report = envcheck.diff(same, fp)      # report.changes, report.fails("breaking")
+    envcheck.check("lockfiles/train.json")  # first line of train.py: raises DriftError
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from .drift import Report
     from .model import Fingerprint
 
-__all__ = ["EnvcheckError", "Fingerprint", "Report", "__version__", "diff", "load", "snapshot"]
+__all__ = ["DriftError", "EnvcheckError", "Fingerprint", "Report", "__version__", "check", "diff",
+           "load", "snapshot"]
 
 
 def snapshot(python: str | None = None, timeout: float = 120.0) -> Fingerprint:
@@ -47,6 +49,14 @@ def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None) -> Report
     return compare(a, b, config)
 
 
+def check(lock: str, fail_on: str = "breaking", python: str | None = None) -> Report:
+    """Stop a job on the wrong environment: raises ``DriftError`` (with ``.report``) when this
+    environment differs from ``lock`` at or above ``fail_on``; returns the report otherwise."""
+    from .gate import check as gate
+
+    return gate(lock, fail_on, python)
+
+
 def __getattr__(name: str) -> object:
     # Lazy re-exports keep ``import envcheck`` cheap at the top of a training script.
     if name == "Fingerprint":
@@ -57,8 +67,8 @@ def __getattr__(name: str) -> object:
         from .drift import Report
 
         return Report
-    if name == "EnvcheckError":
-        from .errors import EnvcheckError
+    if name in ("EnvcheckError", "DriftError"):
+        from . import errors
 
-        return EnvcheckError
+        return getattr(errors, name)
     raise AttributeError(f"module 'envcheck' has no attribute {name!r}")

@@ -10,16 +10,22 @@ Exit codes (every command):
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
-from .errors import EnvcheckError, ExitCode, UsageError
+from .errors import EnvcheckError, ExitCode, InputError, UsageError
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .drift import Report
+    from .sources import Target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +74,8 @@ def cli() -> None:
       envcheck snapshot --python .venv/bin/python
       envcheck diff laptop.json cluster.json
       envcheck diff origin/main:lockfiles/train.json lockfiles/train.json --format markdown
+      envcheck lock train && envcheck check lockfiles/train.json
+      envcheck compare fingerprints/
     """
 
 
@@ -96,10 +104,7 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
     from .sources import default_target, live
 
     if python is None:
-        target = default_target()
-        python = target.python
-        if target.note:
-            _warn(target.note)
+        python = _targeted(default_target())
     fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout)
     if output is not None:
         write_output(fingerprint.to_json(), output)
@@ -122,19 +127,57 @@ def _use_color() -> bool:
     return sys.stdout.isatty()
 
 
+def _report_options(formats: tuple[str, ...]) -> Callable[[F], F]:
+    """The options every judging command shares: format, threshold, configuration, output."""
+    def decorate(func: F) -> F:
+        for option in reversed((
+            click.option("--format", "fmt", type=click.Choice(formats), default="text",
+                         show_default=True, help="Report format."),
+            click.option("--fail-on", type=click.Choice(["breaking", "risky", "any", "never"]),
+                         default="breaking", show_default=True,
+                         help="Exit 1 when a difference is at or above this severity."),
+            click.option("--config", "config_path", metavar="FILE",
+                         help="Configuration file (default: envcheck.toml or [tool.envcheck] "
+                              "in pyproject.toml, searched upward)."),
+            click.option("-o", "--output", metavar="FILE",
+                         help="Write the report to FILE instead of stdout."),
+            click.option("--show-benign", is_flag=True,
+                         help="List benign differences in text output."),
+        )):
+            func = option(func)
+        return func
+    return decorate
+
+
+def _config(config_path: str | None) -> Config:
+    from . import config as configuration
+
+    return configuration.load_file(Path(config_path)) if config_path else configuration.discover()
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(text, output)
+
+
+def _verdict(fails: bool) -> int:
+    return int(ExitCode.DRIFT) if fails else int(ExitCode.OK)
+
+
+def _render(report: Report, fmt: str, output: str | None, show_benign: bool) -> str:
+    from .render import ReportFormat
+    from .render.report import RenderOptions, render_report
+
+    options = RenderOptions(color=output is None and _use_color(), show_benign=show_benign)
+    return render_report(report, ReportFormat(fmt), options)
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "github"]),
-              default="text", show_default=True, help="Report format.")
-@click.option("--fail-on", type=click.Choice(["breaking", "risky", "any", "never"]),
-              default="breaking", show_default=True,
-              help="Exit 1 when a difference is at or above this severity.")
-@click.option("--config", "config_path", metavar="FILE",
-              help="Configuration file (default: envcheck.toml or [tool.envcheck] in "
-                   "pyproject.toml, searched upward).")
-@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE, not stdout.")
-@click.option("--show-benign", is_flag=True, help="List benign differences in text output.")
+@_report_options(("text", "json", "markdown", "github"))
 @_python_option
 def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output: str | None,
          show_benign: bool, python: str | None) -> int:
@@ -155,25 +198,132 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
       envcheck diff origin/main:lockfiles/train.json lockfiles/train.json --format markdown
       envcheck diff a.json b.json --format json --fail-on risky
     """
-    from . import config as configuration
     from .drift import diff as compare
-    from .render import ReportFormat
-    from .render.report import RenderOptions, render_report
     from .sources import resolve
 
     if a == "-" and b == "-":
         raise UsageError("only one of A and B can be '-' (stdin)")
-    config = (configuration.load_file(Path(config_path)) if config_path
-              else configuration.discover())
+    config = _config(config_path)
     report = compare(resolve(a, python=python), resolve(b, python=python), config,
                      labels=(a, b))
-    options = RenderOptions(color=output is None and _use_color(), show_benign=show_benign)
-    text = render_report(report, ReportFormat(fmt), options)
+    _emit(_render(report, fmt, output, show_benign), output)
+    return _verdict(report.fails(fail_on))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option("-o", "--output", metavar="FILE", help="Write here instead of lockfiles/NAME.json.")
+@_python_option
+def lock(name: str, output: str | None, python: str | None) -> None:
+    """Record this environment as lockfiles/NAME.json: a fingerprint without what differs
+    between identical machines (hostname, time, paths, UUIDs). Locking the same
+    environment twice gives identical bytes.
+
+    \b
+    Examples:
+      envcheck lock train                    # writes lockfiles/train.json
+      envcheck lock train --python /opt/venv/bin/python
+      envcheck check lockfiles/train.json    # later, at the start of the job
+    """
+    from .lock import lock_path, render_lock
+    from .sources import default_target, live
+
+    destination = output or lock_path(name)
     if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_output(text, output)
-    return int(ExitCode.DRIFT) if report.fails(fail_on) else int(ExitCode.OK)
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+    fingerprint = live(python or _targeted(default_target()))
+    write_output(render_lock(fingerprint), destination)
+    if destination != "-":
+        _warn(f"wrote {destination} (fingerprint {fingerprint.short_id})")
+
+
+def _targeted(target: Target) -> str | None:
+    if target.note:
+        _warn(target.note)
+    return target.python
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("lock_file", metavar="[LOCK]", required=False)
+@_report_options(("text", "json", "markdown", "github"))
+@click.option("--report", "report_path", metavar="FILE",
+              help="Also write the JSON report to FILE (for the job's artifacts).")
+@_python_option
+def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None,
+          output: str | None, show_benign: bool, report_path: str | None,
+          python: str | None) -> int:
+    """Check the live environment against a lock: the first step of a training job.
+
+    \b
+    LOCK is a lockfile (envcheck lock), a fingerprint, a requirements.txt of == pins
+    (--hash lines allowed) or a PEP 751 pylock.toml; default: the only lockfiles/*.json.
+
+    \b
+    Examples:
+      envcheck check lockfiles/train.json
+      envcheck check requirements.txt --fail-on risky
+      envcheck check lockfiles/train.json --report artifacts/envcheck.json
+    """
+    from .drift import diff as compare
+    from .lock import default_lock, expected
+    from .render.report import render_json
+    from .sources import default_target, live
+
+    lock_file = lock_file or default_lock()
+    expected_fp = expected(lock_file)
+    report = compare(expected_fp, live(python or _targeted(default_target())),
+                     _config(config_path), labels=(lock_file, "live"))
+    if report_path:
+        write_output(render_json(report), report_path)
+    _emit(_render(report, fmt, output, show_benign), output)
+    return _verdict(report.fails(fail_on))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@_report_options(("text", "json", "markdown"))
+@click.option("--baseline", metavar="INPUT",
+              help="Compare against this fingerprint instead of the majority.")
+def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | None,
+            output: str | None, show_benign: bool, baseline: str | None) -> int:
+    """Compare a fleet: N fingerprints (one per machine or rank), grouped by id, the
+    majority as baseline, and every odd one out with what differs and why.
+
+    \b
+    INPUT is a fingerprint file, a directory of *.json fingerprints, or REV:PATH.
+
+    \b
+    Examples:
+      envcheck compare fingerprints/                  # one file per node
+      envcheck compare node-*.json --baseline lockfiles/train.json
+      envcheck compare fingerprints/ --format markdown -o fleet.md
+    """
+    from .fleet import compare as compare_fleet
+    from .render import ReportFormat
+    from .render.fleet import render_fleet
+    from .sources import resolve
+
+    members = []
+    for spec in _expand(inputs):
+        members.append((spec, functools.partial(resolve, spec)))
+    base = (baseline, functools.partial(resolve, baseline)) if baseline else None
+    report = compare_fleet(members, base, _config(config_path))
+    _emit(render_fleet(report, ReportFormat(fmt), show_benign), output)
+    return _verdict(report.fails(fail_on))
+
+
+def _expand(inputs: tuple[str, ...]) -> list[str]:
+    """Directories become their *.json files, sorted; everything else is kept as given."""
+    expanded: list[str] = []
+    for spec in inputs:
+        if os.path.isdir(spec):
+            found = sorted(os.path.join(spec, f) for f in os.listdir(spec) if f.endswith(".json"))
+            if not found:
+                raise InputError(f"{spec}: no *.json fingerprints in this directory")
+            expanded += found
+        else:
+            expanded.append(spec)
+    return expanded
 
 
 @cli.command()

@@ -11,12 +11,13 @@ judged by the rule catalog with context from both sides.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from fnmatch import fnmatchcase
 from typing import Any, NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
 from .config import Config
-from .model import SECTIONS, Fingerprint
+from .model import SECTIONS, VOLATILE, Fingerprint
 from .rules import ORDER, Severity
 from .rules.context import Sides
 from .rules.evaluate import judge
@@ -124,8 +125,16 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# Partial documents (pip inspect, standard locks) do not record every package fact.
+_UNRECORDED_FACTS: dict[str, frozenset[str]] = {
+    "pip inspect": frozenset({"shadowed"}),
+    "requirements.txt": frozenset({"shadowed", "direct_url"}),
+    "pylock.toml": frozenset({"shadowed", "direct_url"}),
+}
+
+
 def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
-              shadowing_known: bool = True) -> Iterator[Difference]:
+              unknown: frozenset[str] = frozenset()) -> Iterator[Difference]:
     for name in sorted(set(a) | set(b)):
         pa, pb = _dict(a.get(name)), _dict(b.get(name))
         path = f"packages.{name}"
@@ -138,23 +147,23 @@ def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
             yield Difference("packages", name, bump, f"{path}.version", pa.get("version"),
                              pb.get("version"))
         else:
-            yield from _package_build(name, path, pa, pb)
+            yield from _package_build(name, path, pa, pb, "direct_url" not in unknown)
         shadow_a = sorted(str(s.get("version")) for s in pa.get("shadowed") or [])
         shadow_b = sorted(str(s.get("version")) for s in pb.get("shadowed") or [])
-        if shadowing_known and shadow_a != shadow_b:
+        if "shadowed" not in unknown and shadow_a != shadow_b:
             yield Difference("packages", name, "shadowed", f"{path}.shadowed",
                              shadow_a or None, shadow_b or None)
 
 
-def _package_build(name: str, path: str, pa: dict[str, Any],
-                   pb: dict[str, Any]) -> Iterator[Difference]:
+def _package_build(name: str, path: str, pa: dict[str, Any], pb: dict[str, Any],
+                   compare_urls: bool) -> Iterator[Difference]:
     """Same version on both sides: is it the same build?"""
     tags_a, tags_b = _dict(pa.get("wheel")).get("tags"), _dict(pb.get("wheel")).get("tags")
     if tags_a and tags_b and tags_a != tags_b:
         yield Difference("packages", name, "build", f"{path}.wheel.tags", tags_a, tags_b)
         return
     url_a, url_b = _dict(pa.get("direct_url")), _dict(pb.get("direct_url"))
-    for field in ("commit_id", "archive_hashes", "editable"):
+    for field in ("commit_id", "archive_hashes", "editable") if compare_urls else ():
         if url_a.get(field) != url_b.get(field):
             yield Difference("packages", name, "build", f"{path}.direct_url.{field}",
                              url_a.get(field), url_b.get(field))
@@ -283,12 +292,12 @@ def _env(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
 def differences(a: Mapping[str, Any], b: Mapping[str, Any],
                 sections: tuple[str, ...] = SECTIONS) -> Iterator[Difference]:
     """Every raw difference between two fingerprint documents, section by section."""
-    # pip inspect lists only the first copy of each name: shadowing is unknown there.
-    shadowing_known = all(_dict(side.get("meta")).get("source") != "pip inspect"
-                          for side in (a, b))
+    unknown = frozenset().union(*(
+        _UNRECORDED_FACTS.get(str(_dict(side.get("meta")).get("source")), frozenset())
+        for side in (a, b)))
     extractors = {
         "packages": lambda: _packages(_dict(a.get("packages")), _dict(b.get("packages")),
-                                      shadowing_known),
+                                      unknown),
         "frameworks": lambda: _frameworks(_dict(a.get("frameworks")),
                                           _dict(b.get("frameworks"))),
         "cuda": lambda: _cuda(_dict(a.get("cuda")), _dict(b.get("cuda"))),
@@ -300,6 +309,14 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any],
     }
     for section in sections:
         yield from extractors[section]()
+
+
+def _unrecorded(difference: Difference) -> bool:
+    """A volatile fact one side does not record (a lockfile leaves them out): not a change."""
+    if difference.section == "env" or (difference.before is not None
+                                       and difference.after is not None):
+        return False  # an unset variable is recorded as None: that is a fact
+    return any(fnmatchcase(difference.path, pattern) for pattern in VOLATILE)
 
 
 def known_sections(fingerprint: Fingerprint) -> tuple[str, ...]:
@@ -317,7 +334,8 @@ def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None,
     sides = Sides(a.data, b.data)
     changes = []
     for difference in differences(a.data, b.data, sections):
-        if config.ignores(difference.section, difference.subject, difference.path):
+        if config.ignores(difference.section, difference.subject, difference.path) \
+                or _unrecorded(difference):
             continue
         changes.append(judge(difference, sides, config))
     section_rank = {s: i for i, s in enumerate(SECTIONS)}

@@ -1,0 +1,139 @@
+"""Lockfiles and the check gate: envcheck lock, envcheck check, envcheck.check()."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envcheck.errors import InputError
+from envcheck.lock import expected, parse_requirements
+
+from conftest import run_envcheck
+from distbuild import make_dist
+
+
+def test_locking_twice_gives_identical_bytes_without_volatile_facts(tmp_path: Path) -> None:
+    first = run_envcheck("lock", "train", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    lock = tmp_path / "lockfiles" / "train.json"
+    content = lock.read_bytes()
+    assert run_envcheck("lock", "train", cwd=tmp_path).returncode == 0
+    assert lock.read_bytes() == content
+    document = json.loads(content)
+    text = content.decode()
+    assert "hostname" not in text and sys.prefix not in text and '"created"' not in text
+    assert document["packages"]["torch"]["version"] == "2.13.0+cpu"
+    assert "location" not in document["packages"]["torch"]
+    assert document["meta"] == {"kind": "lock"}
+    assert list(tmp_path.joinpath("lockfiles").iterdir()) == [lock]  # no temporary files
+
+
+def test_check_passes_on_the_same_environment_and_fails_on_drift(tmp_path: Path) -> None:
+    assert run_envcheck("lock", "train", cwd=tmp_path).returncode == 0
+    same = run_envcheck("check", cwd=tmp_path)  # the only lock is the default
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "No differences." in same.stdout
+    drifted = run_envcheck("check", "lockfiles/train.json", "--report", "report.json",
+                           cwd=tmp_path, env={"TF_DETERMINISTIC_OPS": "1"})
+    assert drifted.returncode == 1
+    assert "env.TF_DETERMINISTIC_OPS" in drifted.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"]["breaking"] == 1
+
+
+def test_check_needs_a_lock_name_when_ambiguous(tmp_path: Path) -> None:
+    (tmp_path / "lockfiles").mkdir()
+    result = run_envcheck("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "name the lock to check" in result.stderr
+
+
+def test_bad_lock_names_are_refused(tmp_path: Path) -> None:
+    result = run_envcheck("lock", "../escape", cwd=tmp_path)
+    assert result.returncode == 2
+    assert not (tmp_path.parent / "escape.json").exists()
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_requirements_with_hashes_markers_includes_and_continuations(tmp_path: Path) -> None:
+    _write(tmp_path / "base.txt", "idna==3.7\n")
+    requirements = _write(tmp_path / "requirements.txt", (
+        "# compiled\n"
+        "-r base.txt\n"
+        "--index-url https://example.org/simple\n"
+        "Jinja2==3.1.6 \\\n"
+        "    --hash=sha256:aaaa \\\n"
+        "    --hash=sha256:bbbb\n"
+        "torch==2.13.0+cpu ; sys_platform == 'linux'  # the CPU build\n"
+        "pywin32==306 ; sys_platform == 'win32'\n"
+    ))
+    packages = parse_requirements(str(requirements))
+    assert {k: v["version"] for k, v in packages.items()} == {
+        "idna": "3.7", "jinja2": "3.1.6", "torch": "2.13.0+cpu"}
+
+
+@pytest.mark.parametrize("line, message", [
+    ("numpy>=1.26\n", "numpy is not pinned with =="),
+    ("-e ./src\n", "editable requirements cannot be checked"),
+    ("not a requirement ===\n", "not a requirement"),
+])
+def test_requirements_that_are_not_locks(tmp_path: Path, line: str, message: str) -> None:
+    path = _write(tmp_path / "requirements.txt", line)
+    with pytest.raises(InputError, match=message):
+        parse_requirements(str(path))
+
+
+def test_check_against_requirements_and_pylock(tmp_path: Path) -> None:
+    inspect = json.loads(subprocess.run([sys.executable, "-m", "pip", "inspect"],
+                                        capture_output=True, text=True, check=True).stdout)
+    pins = {d["metadata"]["name"]: d["metadata"]["version"] for d in inspect["installed"]}
+    pins["jinja2"] = "2.11.3"  # drift: a minor version behind
+    del pins["idna"]  # extra on the live side
+    requirements = _write(tmp_path / "requirements.txt",
+                          "".join(f"{n}=={v}\n" for n, v in pins.items()))
+    result = run_envcheck("check", str(requirements), "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert {c["path"]: c["severity"] for c in report["changes"]} == {
+        "packages.jinja2.version": "risky", "packages.idna": "risky"}
+    assert "python" in report["unknown_sections"]
+    pylock = _write(tmp_path / "pylock.toml", 'lock-version = "1.0"\ncreated-by = "test"\n' + "".join(
+        f'[[packages]]\nname = "{n}"\nversion = "{v}"\n' for n, v in pins.items())
+        + '[[packages]]\nname = "pywin32"\nversion = "306"\nmarker = "sys_platform == \'win32\'"\n')
+    from_pylock = json.loads(run_envcheck("check", str(pylock), "--format", "json",
+                                          cwd=tmp_path).stdout)
+    assert from_pylock["changes"] == report["changes"]
+    assert expected(str(pylock)).packages.keys() == expected(str(requirements)).packages.keys()
+
+
+def test_training_script_first_line_stops_a_wrong_environment(tmp_path: Path) -> None:
+    assert run_envcheck("lock", "train", cwd=tmp_path).returncode == 0
+    script = _write(tmp_path / "train.py", (
+        "import envcheck\n"
+        "try:\n"
+        "    envcheck.check('lockfiles/train.json')\n"
+        "except envcheck.DriftError as error:\n"
+        "    print('STOPPED', error.report.summary()['breaking'], error)\n"
+        "    raise SystemExit(1)\n"
+        "print('TRAINING')\n"
+    ))
+    good = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, check=False)
+    assert good.stdout.strip() == "TRAINING", good.stderr
+    extra = tmp_path / "extra"
+    make_dist(extra, "tokenizers", "0.19.1")
+    bad = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                         text=True, check=False,
+                         env={**os.environ, "PYTHONPATH": str(extra), "NCCL_ALGO": "Tree",
+                              "XLA_FLAGS": "--xla_gpu_deterministic_ops"})
+    assert bad.returncode == 1
+    assert bad.stdout.startswith("STOPPED 1 the environment differs from lockfiles/train.json")
+    assert "env.XLA_FLAGS" in bad.stdout
