@@ -105,9 +105,11 @@ def test_check_against_requirements_and_pylock(tmp_path: Path) -> None:
     assert {c["path"]: c["severity"] for c in report["changes"]} == {
         "packages.jinja2.version": "risky", "packages.idna": "risky"}
     assert "python" in report["unknown_sections"]
-    pylock = _write(tmp_path / "pylock.toml", 'lock-version = "1.0"\ncreated-by = "test"\n' + "".join(
-        f'[[packages]]\nname = "{n}"\nversion = "{v}"\n' for n, v in pins.items())
-        + '[[packages]]\nname = "pywin32"\nversion = "306"\nmarker = "sys_platform == \'win32\'"\n')
+    entries = "".join(f'[[packages]]\nname = "{n}"\nversion = "{v}"\n' for n, v in pins.items())
+    windows_only = ('[[packages]]\nname = "pywin32"\nversion = "306"\n'
+                    "marker = \"sys_platform == 'win32'\"\n")
+    pylock = _write(tmp_path / "pylock.toml",
+                    'lock-version = "1.0"\ncreated-by = "test"\n' + entries + windows_only)
     from_pylock = json.loads(run_envcheck("check", str(pylock), "--format", "json",
                                           cwd=tmp_path).stdout)
     assert from_pylock["changes"] == report["changes"]
