@@ -326,6 +326,48 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     return expanded
 
 
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("body_file", metavar="REPORT.md")
+@click.option("--repo", metavar="OWNER/NAME", envvar="GITHUB_REPOSITORY",
+              help="Repository (default: $GITHUB_REPOSITORY).")
+@click.option("--pr", "pr_number", type=int, metavar="N",
+              help="Pull request number (default: from $GITHUB_EVENT_PATH).")
+@click.option("--api-url", envvar="GITHUB_API_URL", default="https://api.github.com",
+              show_default=True, help="GitHub API root (default: $GITHUB_API_URL).")
+@click.option("--author", default="github-actions[bot]", show_default=True,
+              help="Only a comment by this login is updated ('' for any author).")
+def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: str,
+            author: str) -> None:
+    """Create or update the pull request's envcheck comment (found by its hidden marker).
+
+    The token comes from $GITHUB_TOKEN only, never from the command line.
+
+    \b
+    Examples:
+      envcheck diff base.json head.json --format markdown -o report.md
+      GITHUB_TOKEN=... envcheck comment report.md --repo me/project --pr 42
+    """
+    from .github import pull_request_number, upsert_comment
+    from .model import read_document
+
+    if not repo:
+        raise UsageError("--repo OWNER/NAME is needed (or $GITHUB_REPOSITORY)")
+    if pr_number is None:
+        event_path = os.environ.get("GITHUB_EVENT_PATH")
+        if event_path:
+            import json
+
+            try:
+                pr_number = pull_request_number(json.loads(read_document(event_path)))
+            except ValueError as exc:
+                raise InputError(f"{event_path}: not JSON ({exc})") from exc
+        if pr_number is None:
+            raise UsageError("--pr N is needed (no pull request in $GITHUB_EVENT_PATH)")
+    result = upsert_comment(repo, pr_number, read_document(body_file),
+                            os.environ.get("GITHUB_TOKEN", ""), api_url, author or None)
+    _warn(f"{result.action} comment {result.comment_id} on {repo}#{pr_number}")
+
+
 @cli.command()
 def rules() -> None:
     """List the rule catalog: what each rule judges, how severe, and its reference."""

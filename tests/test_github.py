@@ -1,0 +1,295 @@
+"""The pull-request comment and the composite action, against a local server playing GitHub.
+
+GitHub is not reachable here, so ``GitHubServer`` serves the REST endpoints the
+upsert uses (list with pagination, create, update) on 127.0.0.1 and records
+every request. The action test runs action.yml's own shell steps with bash,
+the way a runner does, with inputs passed through the environment.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+from envcheck.github import COMMENT_LIMIT, GitHubError, upsert_comment
+from envcheck.render.report_markdown import MARKER
+
+from conftest import DATA, ROOT, run_envcheck
+
+REPO = "octo/project"
+BOT = "github-actions[bot]"
+
+
+class GitHubServer:
+    """Comments of one repository's issues, served like api.github.com."""
+
+    def __init__(self) -> None:
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.fail_with: tuple[int, str] | None = None
+        self.next_id = 1000
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _reply(self, status: int, payload: Any, link: str | None = None) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if link:
+                    self.send_header("Link", link)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                payload = json.loads(self.rfile.read(length)) if length else None
+                server.requests.append({"method": self.command, "path": self.path,
+                                        "auth": self.headers.get("Authorization"),
+                                        "body": payload})
+                if server.fail_with:
+                    status, message = server.fail_with
+                    self._reply(status, {"message": message})
+                    return
+                server.route(self, payload)
+
+            do_GET = do_POST = do_PATCH = _handle
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def add(self, issue: int, body: str, login: str) -> int:
+        self.next_id += 1
+        self.comments.setdefault(issue, []).append(
+            {"id": self.next_id, "body": body, "user": {"login": login},
+             "html_url": f"https://github.example/{REPO}/pull/{issue}#c{self.next_id}"})
+        return self.next_id
+
+    def route(self, handler: Any, payload: Any) -> None:
+        url = urlparse(handler.path)
+        listing = re.fullmatch(rf"/repos/{REPO}/issues/(\d+)/comments", url.path)
+        single = re.fullmatch(rf"/repos/{REPO}/issues/comments/(\d+)", url.path)
+        if listing and handler.command == "GET":
+            issue = int(listing.group(1))
+            query = parse_qs(url.query)
+            per_page, page = int(query["per_page"][0]), int(query.get("page", ["1"])[0])
+            items = self.comments.get(issue, [])
+            chunk = items[(page - 1) * per_page: page * per_page]
+            link = None
+            if page * per_page < len(items):
+                link = (f'<{self.url}{url.path}?per_page={per_page}&page={page + 1}>; '
+                        f'rel="next", <{self.url}{url.path}?page=1>; rel="first"')
+            handler._reply(200, chunk, link)
+        elif listing and handler.command == "POST":
+            comment_id = self.add(int(listing.group(1)), payload["body"], BOT)
+            handler._reply(201, self.find(comment_id))
+        elif single and handler.command == "PATCH":
+            comment = self.find(int(single.group(1)))
+            comment["body"] = payload["body"]
+            handler._reply(200, comment)
+        else:
+            handler._reply(404, {"message": "Not Found"})
+
+    def find(self, comment_id: int) -> dict[str, Any]:
+        return next(c for items in self.comments.values() for c in items
+                    if c["id"] == comment_id)
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(r["method"], r["path"]) for r in self.requests if r["method"] != "GET"]
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubServer]:
+    server = GitHubServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def _upsert(github: GitHubServer, body: str, issue: int = 7) -> Any:
+    return upsert_comment(REPO, issue, body, "t0ken", api_url=github.url)
+
+
+def test_created_once_then_updated(github: GitHubServer) -> None:
+    first = _upsert(github, f"{MARKER}\nfirst report")
+    second = _upsert(github, f"{MARKER}\nsecond report")
+    assert (first.action, second.action) == ("created", "updated")
+    assert first.comment_id == second.comment_id
+    assert [c["body"] for c in github.comments[7]] == [f"{MARKER}\nsecond report"]
+    assert all(r["auth"] == "Bearer t0ken" for r in github.requests)
+
+
+def test_found_on_a_later_page(github: GitHubServer) -> None:
+    for i in range(230):
+        github.add(7, f"discussion {i}", "someone")
+    ours = github.add(7, f"{MARKER}\nold", BOT)
+    for i in range(10):
+        github.add(7, f"more {i}", "someone")
+    result = _upsert(github, f"{MARKER}\nnew")
+    assert (result.action, result.comment_id) == ("updated", ours)
+    gets = [r["path"] for r in github.requests if r["method"] == "GET"]
+    assert len(gets) == 3  # 100 + 100 + 41 comments
+    assert github.writes() == [("PATCH", f"/repos/{REPO}/issues/comments/{ours}")]
+
+
+def test_a_marker_in_someone_elses_comment_is_not_a_target(github: GitHubServer) -> None:
+    github.add(7, f"quoting {MARKER} here", "mallory")
+    result = _upsert(github, "report without marker")
+    assert result.action == "created"
+    assert github.comments[7][1]["body"].startswith(MARKER)
+    assert github.comments[7][0]["body"] == f"quoting {MARKER} here"
+
+
+def test_body_is_kept_under_the_limit(github: GitHubServer) -> None:
+    body = MARKER + "\n" + "| row |\n" * 20_000
+    _upsert(github, body)
+    stored = github.comments[7][0]["body"]
+    assert len(stored) <= COMMENT_LIMIT
+    assert stored.endswith("_Cut at GitHub's 65,536-character comment limit._\n")
+
+
+def test_api_errors_are_one_clear_line(github: GitHubServer, tmp_path: Path) -> None:
+    github.fail_with = (403, "Resource not accessible by integration")
+    with pytest.raises(GitHubError, match=r"GET /repos/octo/project/issues/7/comments: 403 "
+                                          r"Resource not accessible by integration"):
+        _upsert(github, "x")
+    report = tmp_path / "report.md"
+    report.write_text("x")
+    result = run_envcheck("comment", str(report), "--repo", REPO, "--pr", "7",
+                          env={"GITHUB_API_URL": github.url, "GITHUB_TOKEN": "t"})
+    assert result.returncode == 4
+    assert result.stderr.count("\n") == 1 and "403" in result.stderr
+
+
+def test_cli_reads_the_pull_request_from_the_event(github: GitHubServer, tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 12}}))
+    report = tmp_path / "report.md"
+    report.write_text(f"{MARKER}\nhello")
+    env = {"GITHUB_API_URL": github.url, "GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": REPO,
+           "GITHUB_EVENT_PATH": str(event)}
+    first = run_envcheck("comment", str(report), env=env)
+    second = run_envcheck("comment", str(report), env=env)
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert "created comment" in first.stderr and "updated comment" in second.stderr
+    assert len(github.comments[12]) == 1
+
+
+def test_no_token_is_refused_without_a_request(github: GitHubServer) -> None:
+    with pytest.raises(GitHubError, match="no token"):
+        upsert_comment(REPO, 1, "x", "", api_url=github.url)
+    assert github.requests == []
+
+
+# ---- the composite action -----------------------------------------------------------------
+
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def test_inputs_never_reach_shell_code_by_interpolation() -> None:
+    for step in ACTION["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), step["name"]
+
+
+def _evaluate(expression: str, context: dict[str, Any]) -> Any:
+    """The few expression forms action.yml uses: paths, == '...', != '', &&, ||, ( )."""
+    python = expression.replace("&&", " and ").replace("||", " or ")
+    python = re.sub(r"\b(inputs|github|steps)\.([A-Za-z0-9_.-]+)",
+                    lambda m: repr(_lookup(context, m.group(0))), python)
+    return eval(python, {"__builtins__": {}})
+
+
+def _lookup(context: dict[str, Any], path: str) -> Any:
+    node: Any = context
+    for part in path.split("."):
+        node = node.get(part, "") if isinstance(node, dict) else ""
+    return node
+
+
+def _run_action(tmp_path: Path, inputs: dict[str, str], github: GitHubServer,
+                event_name: str = "pull_request") -> tuple[list[int], dict[str, Any]]:
+    defaults = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
+    context: dict[str, Any] = {"inputs": {**defaults, **inputs}, "steps": {},
+                               "github": {"token": "t0ken", "action_path": str(ROOT),
+                                          "event_name": event_name}}
+    context["inputs"]["github-token"] = "t0ken"
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 5}}))
+    summary = tmp_path / "summary.md"
+    codes = []
+    for step in ACTION["runs"]["steps"]:
+        if step["name"] == "Install envcheck":
+            continue  # envcheck is installed in the test environment already
+        if "if" in step and not _evaluate(step["if"], context):
+            codes.append(-1)
+            continue
+        output = tmp_path / f"output-{len(codes)}"
+        output.write_text("")
+        env = {**os.environ,
+               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+               "RUNNER_TEMP": str(tmp_path), "GITHUB_STEP_SUMMARY": str(summary),
+               "GITHUB_OUTPUT": str(output), "GITHUB_API_URL": github.url,
+               "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(event)}
+        for name, value in (step.get("env") or {}).items():
+            env[name] = _EXPRESSION.sub(lambda m: str(_evaluate(m.group(1), context)),
+                                        str(value))
+        result = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, check=False)
+        codes.append(result.returncode)
+        if "id" in step:
+            lines = output.read_text().splitlines()
+            context["steps"][step["id"]] = {"outputs": dict(line.split("=", 1)
+                                                            for line in lines)}
+    return codes, {"summary": summary.read_text() if summary.exists() else ""}
+
+
+def test_action_comments_and_fails_on_breaking_drift(github: GitHubServer,
+                                                     tmp_path: Path) -> None:
+    base = json.loads((DATA / "fake-2xa100.json").read_text())
+    head = copy.deepcopy(base)
+    head["packages"]["torch"]["version"] = "2.13.0+cu121"
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    codes, out = _run_action(tmp_path, {"base": "base.json", "head": "head.json"}, github)
+    assert codes == [0, 0, 1]  # judge, comment, verdict (drift: exit 1)
+    assert "packages.torch.version" in out["summary"]
+    assert len(github.comments[5]) == 1 and github.comments[5][0]["body"].startswith(MARKER)
+    codes, _ = _run_action(tmp_path, {"base": "base.json", "head": "base.json"}, github)
+    assert codes == [0, 0, 0]
+    assert len(github.comments[5]) == 1  # updated, not a second comment
+    assert "identical" in github.comments[5][0]["body"]
+
+
+def test_action_without_pull_request_does_not_comment(github: GitHubServer,
+                                                      tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text((DATA / "cpu-torch.json").read_text())
+    codes, _ = _run_action(tmp_path, {"base": "a.json", "head": "a.json"}, github,
+                           event_name="push")
+    assert codes == [0, -1, 0]
+    assert github.requests == []
+
+
+def test_action_input_cannot_inject_shell(github: GitHubServer, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    codes, _ = _run_action(tmp_path, {"base": f"$(touch {marker})", "head": "x.json"}, github)
+    assert codes[0] == 3  # the input is a (missing) file name, nothing more
+    assert not marker.exists()
