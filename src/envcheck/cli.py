@@ -327,6 +327,33 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("source", metavar="[INPUT]", default=".")
+@_report_options(("text", "json", "markdown", "github"))
+@_python_option
+def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: str | None,
+          show_benign: bool, python: str | None) -> int:
+    """Look for settings that keep this machine's own runs from repeating: cuBLAS without
+    a fixed workspace, TF32 forced on, no hash seed, unpinned thread counts, shadowed
+    packages, a driver too old for the framework's CUDA, mismatched nvidia-* wheels.
+
+    \b
+    INPUT is anything diff accepts; default: the live environment.
+
+    \b
+    Examples:
+      envcheck audit
+      envcheck audit lockfiles/train.json --format markdown
+    """
+    from .audit import audit as run_audit
+    from .sources import resolve
+
+    del config_path  # accepted for symmetry with diff; audits have no configurable rules yet
+    report = run_audit(resolve(source, python=python), label=source)
+    _emit(_render(report, fmt, output, show_benign), output)
+    return _verdict(report.fails(fail_on))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("body_file", metavar="REPORT.md")
 @click.option("--repo", metavar="OWNER/NAME", envvar="GITHUB_REPOSITORY",
               help="Repository (default: $GITHUB_REPOSITORY).")

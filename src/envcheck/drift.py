@@ -61,10 +61,11 @@ class Report:
     """The result of a diff: changes most severe first, and what could not be compared."""
 
     def __init__(self, a: Side, b: Side, changes: list[Change],
-                 unknown_sections: list[str]) -> None:
+                 unknown_sections: list[str], kind: str = "diff") -> None:
         self.a, self.b = a, b
         self.changes = changes
         self.unknown_sections = unknown_sections
+        self.kind = kind  # "diff", or "audit": before = now, after = suggested
 
     def summary(self) -> dict[str, int]:
         counts = {level.value: 0 for level in ORDER}
@@ -87,6 +88,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": 1,
+            "kind": self.kind,
             "a": {"label": self.a.label, "id": self.a.id},
             "b": {"label": self.b.label, "id": self.b.id},
             "summary": self.summary(),

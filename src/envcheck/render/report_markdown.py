@@ -28,6 +28,11 @@ def _row(change: Change, with_severity: bool) -> str:
 
 def verdict(report: Report) -> str:
     worst = report.worst()
+    if report.kind == "audit":
+        return {Severity.BREAKING: "❌ **This environment's runs will not repeat as set up.**",
+                Severity.RISKY: "⚠️ **Settings here may keep runs from repeating.**"}.get(
+                    worst,  # type: ignore[arg-type]
+                    "✅ **No reproducibility risk found.**")
     if worst is Severity.BREAKING:
         return "❌ **These environments will likely give different training results.**"
     if worst is Severity.RISKY:
@@ -45,9 +50,11 @@ def render_markdown(report: Report, limit: int = LIMIT) -> str:
         "",
         verdict(report),
         "",
-        f"Comparing {markdown_code(report.a.label)} ({markdown_code(report.a.id[:12])}) with "
-        f"{markdown_code(report.b.label)} ({markdown_code(report.b.id[:12])}): "
-        f"{counts['breaking']} breaking, {counts['risky']} risky, {counts['benign']} benign.",
+        (f"Audit of {markdown_code(report.a.label)} ({markdown_code(report.a.id[:12])}): "
+         if report.kind == "audit" else
+         f"Comparing {markdown_code(report.a.label)} ({markdown_code(report.a.id[:12])}) with "
+         f"{markdown_code(report.b.label)} ({markdown_code(report.b.id[:12])}): ")
+        + f"{counts['breaking']} breaking, {counts['risky']} risky, {counts['benign']} benign.",
         "",
     ]
     closing: list[str] = []

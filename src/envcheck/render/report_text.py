@@ -15,10 +15,12 @@ def _paint(text: str, severity: Severity, color: bool) -> str:
     return f"{_COLOURS[severity]}{text}{_RESET}" if color else text
 
 
-def _change_lines(change: Change) -> list[str]:
+def _change_lines(change: Change, audit: bool) -> list[str]:
     before, after = terminal(value_text(change.before)), terminal(value_text(change.after))
+    values = f"now {before}" + (f"; suggested {after}" if change.after is not None else "") \
+        if audit else f"{before} -> {after}"
     return [
-        f"  {terminal(change.path)}: {before} -> {after}",
+        f"  {terminal(change.path)}: {values}",
         f"      {change.reason} [{change.rule}]",
         f"      see {change.reference}",
     ]
@@ -32,8 +34,11 @@ def summary_line(report: Report) -> str:
 def render_text(report: Report, color: bool = False, show_benign: bool = False) -> str:
     a = f"{terminal(report.a.label)} ({report.a.id[:12]})"
     b = f"{terminal(report.b.label)} ({report.b.id[:12]})"
-    lines = [f"envcheck diff: {a} -> {b}", ""]
-    if not report.changes:
+    audit = report.kind == "audit"
+    lines = [f"envcheck audit: {a}" if audit else f"envcheck diff: {a} -> {b}", ""]
+    if not report.changes and audit:
+        lines.append("No findings.")
+    elif not report.changes:
         lines.append("No differences." if report.a.id == report.b.id else
                      "No differences in what can change results.")
     for level in ORDER:
@@ -46,7 +51,7 @@ def render_text(report: Report, color: bool = False, show_benign: bool = False) 
             continue
         lines.append(_paint(f"{level.value.upper()} ({len(changes)})", level, color))
         for change in changes:
-            lines.extend(_change_lines(change))
+            lines.extend(_change_lines(change, audit))
         lines.append("")
     if report.unknown_sections:
         lines.append("Not compared (one side does not describe them): "

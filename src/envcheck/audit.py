@@ -1,0 +1,191 @@
+"""One machine, looked at closely: settings that keep its own runs from repeating.
+
+Each check is data (id, severity, reference) plus one small predicate over a
+fingerprint; a finding says what is wrong now and what to set instead. The
+result is a ``Report`` like diff's (``before`` = now, ``after`` = suggested), so
+every renderer, ``--fail-on`` and the exit codes work the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from .drift import Change, Report, Side
+from .model import Fingerprint
+from .rules import Severity
+
+B, R, OK = Severity.BREAKING, Severity.RISKY, Severity.BENIGN
+TORCH_RANDOMNESS = "https://pytorch.org/docs/stable/notes/randomness.html"
+CUDA_COMPAT = "https://docs.nvidia.com/deploy/cuda-compatibility/"
+
+
+class Finding(NamedTuple):
+    path: str
+    now: Any
+    suggested: Any
+    severity: Severity
+    explanation: str
+
+
+Check = Callable[[dict[str, Any]], Iterator[Finding]]
+
+
+class AuditCheck(NamedTuple):
+    id: str
+    reference: str
+    run: Check
+
+
+def _env(document: dict[str, Any]) -> dict[str, Any]:
+    env = document.get("env")
+    return env if isinstance(env, dict) else {}
+
+
+def _gpus(document: dict[str, Any]) -> list[dict[str, Any]]:
+    gpus = document.get("gpus")
+    return [g for g in gpus if isinstance(g, dict)] if isinstance(gpus, list) else []
+
+
+def _ampere(document: dict[str, Any]) -> list[dict[str, Any]]:
+    def cc(gpu: dict[str, Any]) -> float:
+        try:
+            return float(str(gpu.get("compute_capability")))
+        except ValueError:
+            return 0.0
+    return [g for g in _gpus(document) if cc(g) >= 8.0]
+
+
+def _cublas_workspace(document: dict[str, Any]) -> Iterator[Finding]:
+    if _gpus(document) and not _env(document).get("CUBLAS_WORKSPACE_CONFIG"):
+        yield Finding("env.CUBLAS_WORKSPACE_CONFIG", "unset", ":4096:8", R,
+                      "cuBLAS picks workspace-dependent kernels: set "
+                      "CUBLAS_WORKSPACE_CONFIG=:4096:8 (or :16:8) for deterministic results; "
+                      "torch.use_deterministic_algorithms(True) requires it")
+
+
+def _tf32_overrides(document: dict[str, Any]) -> Iterator[Finding]:
+    env, ampere = _env(document), _ampere(document)
+    names = sorted({str(g.get("name")) for g in ampere if g.get("name")})
+    for variable, forced_on in (("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1"),
+                                ("NVIDIA_TF32_OVERRIDE", None)):
+        value = env.get(variable)
+        if value is None:
+            continue
+        if not ampere:
+            yield Finding(f"env.{variable}", value, None, OK,
+                          f"{variable} has no effect here: no GPU of compute capability 8.0+")
+        elif value == forced_on or (forced_on is None and value != "0"):
+            yield Finding(f"env.{variable}", value, None, B,
+                          f"TF32 is forced on for {', '.join(names)}: float32 matmuls run with "
+                          "a 10-bit mantissa; unset it for full-precision, comparable results "
+                          "(NGC PyTorch images set TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)")
+        else:
+            yield Finding(f"env.{variable}", value, None, R,
+                          f"TF32 is switched off for {', '.join(names)}: results differ from "
+                          "machines where frameworks use their TF32 defaults")
+
+
+def _hash_seed(document: dict[str, Any]) -> Iterator[Finding]:
+    if _env(document).get("PYTHONHASHSEED") is None:
+        yield Finding("env.PYTHONHASHSEED", "unset", "0", R,
+                      "str hashes are randomised per process, so iteration over sets of strings "
+                      "(vocabularies, feature names) changes between runs: set PYTHONHASHSEED")
+
+
+def _threads(document: dict[str, Any]) -> Iterator[Finding]:
+    env, cpu = _env(document), document.get("cpu") or {}
+    cores = cpu.get("usable_cores") or cpu.get("logical_cores") or 0
+    if cores > 8 and not env.get("OMP_NUM_THREADS") and not env.get("MKL_NUM_THREADS"):
+        yield Finding("env.OMP_NUM_THREADS", "unset", str(min(cores, 16)), R,
+                      f"{cores} cores and no thread count set: OpenMP/MKL size their pools "
+                      "from the machine, so reductions sum in a different order on a machine "
+                      "with other cores; set OMP_NUM_THREADS (and MKL_NUM_THREADS)")
+
+
+def _shadowed(document: dict[str, Any]) -> Iterator[Finding]:
+    for name, package in sorted((document.get("packages") or {}).items()):
+        for copy in package.get("shadowed") or []:
+            yield Finding(f"packages.{name}.shadowed",
+                          f"{copy.get('version')} at {copy.get('location')}", None, R,
+                          f"two copies of {name}: {package.get('version')} from "
+                          f"{package.get('location')} is the one imported; "
+                          f"{copy.get('version')} in {copy.get('location')} is shadowed. "
+                          "Remove the copy you do not want")
+
+
+def _deprecated_pynvml(document: dict[str, Any]) -> Iterator[Finding]:
+    packages = document.get("packages") or {}
+    if "pynvml" in packages:
+        yield Finding("packages.pynvml", packages["pynvml"].get("version"), None, R,
+                      "the deprecated pynvml distribution is installed"
+                      + (" beside nvidia-ml-py" if "nvidia-ml-py" in packages else "")
+                      + ": both provide the pynvml module and it warns on every import; "
+                        "`pip uninstall pynvml` and keep nvidia-ml-py")
+
+
+def _version(text: Any) -> Version | None:
+    try:
+        return Version(str(text))
+    except InvalidVersion:
+        return None
+
+
+def _driver_too_old(document: dict[str, Any]) -> Iterator[Finding]:
+    supported = _version((document.get("cuda") or {}).get("driver_cuda_version"))
+    if supported is None:
+        return
+    for name, framework in sorted((document.get("frameworks") or {}).items()):
+        built = _version((framework or {}).get("cuda"))
+        if built is not None and built.release[:2] > supported.release[:2]:
+            yield Finding(f"frameworks.{name}.cuda", str(built), None, B,
+                          f"{name} was built for CUDA {built} but the driver supports CUDA "
+                          f"{supported} at most: upgrade the NVIDIA driver or install a "
+                          f"{name} build for CUDA {supported} or older")
+
+
+def _nvidia_wheels(document: dict[str, Any]) -> Iterator[Finding]:
+    packages = document.get("packages") or {}
+    for name, framework in sorted((document.get("frameworks") or {}).items()):
+        for wheel, spec in sorted(((framework or {}).get("nvidia_requirements") or {}).items()):
+            installed = (packages.get(wheel) or {}).get("version")
+            try:
+                wanted = SpecifierSet(spec)
+            except InvalidSpecifier:
+                continue
+            if installed is None:
+                yield Finding(f"packages.{wheel}", None, spec, B,
+                              f"{name} requires {wheel}{spec}, which is not installed")
+            elif spec and not wanted.contains(installed, prereleases=True):
+                yield Finding(f"packages.{wheel}.version", installed, spec, B,
+                              f"{name} was built against {wheel}{spec}, but {installed} is "
+                              "installed: reinstall the version the framework pins")
+
+
+CHECKS: tuple[AuditCheck, ...] = (
+    AuditCheck("audit-driver-too-old", CUDA_COMPAT, _driver_too_old),
+    AuditCheck("audit-nvidia-wheels", "pytorch/pytorch#103091", _nvidia_wheels),
+    AuditCheck("audit-tf32-override", "pytorch/pytorch#67384", _tf32_overrides),
+    AuditCheck("audit-cublas-workspace", TORCH_RANDOMNESS, _cublas_workspace),
+    AuditCheck("audit-shadowed", "pip docs: pip inspect", _shadowed),
+    AuditCheck("audit-pynvml", "https://pypi.org/project/pynvml/", _deprecated_pynvml),
+    AuditCheck("audit-threads", "oneMKL developer guide: reproducibility conditions", _threads),
+    AuditCheck("audit-hash-seed",
+               "https://docs.python.org/3/using/cmdline.html#envvar-PYTHONHASHSEED", _hash_seed),
+)
+
+
+def audit(fingerprint: Fingerprint, label: str = ".",
+          extra: list[Change] | None = None) -> Report:
+    """Every finding for one fingerprint, most severe first, as a Report."""
+    changes = [
+        Change(f.path, f.now, f.suggested, f.severity, f.explanation, check.reference, check.id,
+               "audit")
+        for check in CHECKS for f in check.run(fingerprint.data)
+    ] + list(extra or [])
+    changes.sort(key=lambda c: (-c.severity.rank, c.path))
+    return Report(Side(label, fingerprint.id), Side("recommended", fingerprint.id), changes, [],
+                  kind="audit")

@@ -1,0 +1,101 @@
+"""``envcheck audit``: reproducibility risks of one machine, with what to set instead."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from envcheck.audit import audit
+from envcheck.model import Fingerprint
+from envcheck.rules import Severity
+
+from conftest import DATA, run_envcheck
+
+GPU: dict[str, Any] = json.loads((DATA / "fake-2xa100.json").read_text())
+CPU: dict[str, Any] = json.loads((DATA / "cpu-torch.json").read_text())
+
+
+def _findings(document: dict[str, Any]) -> dict[str, tuple[Severity, str]]:
+    report = audit(Fingerprint.from_dict(copy.deepcopy(document)))
+    return {c.path: (c.severity, c.rule) for c in report.changes}
+
+
+def _with(base: dict[str, Any], **env: str | None) -> dict[str, Any]:
+    document = copy.deepcopy(base)
+    document["env"].update(env)
+    return document
+
+
+def test_gpu_machine_without_cublas_workspace_or_hash_seed() -> None:
+    findings = _findings(GPU)
+    assert findings["env.CUBLAS_WORKSPACE_CONFIG"] == (Severity.RISKY, "audit-cublas-workspace")
+    assert findings["env.PYTHONHASHSEED"] == (Severity.RISKY, "audit-hash-seed")
+    settled = _findings(_with(GPU, CUBLAS_WORKSPACE_CONFIG=":4096:8", PYTHONHASHSEED="0"))
+    assert "env.CUBLAS_WORKSPACE_CONFIG" not in settled and "env.PYTHONHASHSEED" not in settled
+    assert "env.CUBLAS_WORKSPACE_CONFIG" not in _findings(CPU)  # no GPU: nothing to fix
+
+
+@pytest.mark.parametrize("cc, value, severity", [
+    ("8.0", "1", Severity.BREAKING), ("9.0", "1", Severity.BREAKING),
+    ("7.0", "1", Severity.BENIGN),
+])
+def test_tf32_override_is_explained_against_the_gpu(cc: str, value: str,
+                                                    severity: Severity) -> None:
+    document = _with(GPU, TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=value)
+    for gpu in document["gpus"]:
+        gpu["compute_capability"] = cc
+    report = audit(Fingerprint.from_dict(document))
+    finding = next(c for c in report.changes if c.rule == "audit-tf32-override")
+    assert finding.severity is severity
+    assert ("A100" in finding.reason) == (severity is Severity.BREAKING)
+
+
+def test_threads_unset_on_a_big_machine() -> None:
+    document = copy.deepcopy(CPU)
+    document["cpu"]["usable_cores"] = 64
+    assert _findings(document)["env.OMP_NUM_THREADS"] == (Severity.RISKY, "audit-threads")
+    assert "env.OMP_NUM_THREADS" not in _findings(_with(document, OMP_NUM_THREADS="16"))
+
+
+def test_shadowed_and_deprecated_pynvml() -> None:
+    document = copy.deepcopy(CPU)
+    document["packages"]["jinja2"]["shadowed"] = [{"version": "2.11", "location": "/old"}]
+    document["packages"]["pynvml"] = {"name": "pynvml", "version": "11.5.0"}
+    document["packages"]["nvidia-ml-py"] = {"name": "nvidia-ml-py", "version": "12.535.1"}
+    report = audit(Fingerprint.from_dict(document))
+    shadowed = next(c for c in report.changes if c.path == "packages.jinja2.shadowed")
+    assert shadowed.before == "2.11 at /old" and "is the one imported" in shadowed.reason
+    pynvml = next(c for c in report.changes if c.rule == "audit-pynvml")
+    assert "beside nvidia-ml-py" in pynvml.reason
+
+
+def test_driver_too_old_and_mismatched_nvidia_wheels() -> None:
+    document = copy.deepcopy(GPU)
+    document["frameworks"]["torch"].update(cuda="12.4", build="cuda", nvidia_requirements={
+        "nvidia-cudnn-cu12": "==9.1.0.70", "nvidia-cublas-cu12": "==12.4.5.8"})
+    document["packages"]["nvidia-cudnn-cu12"] = {"name": "nvidia-cudnn-cu12",
+                                                 "version": "8.9.2.26"}
+    document["cuda"]["driver_cuda_version"] = "12.2"
+    findings = _findings(document)
+    assert findings["frameworks.torch.cuda"] == (Severity.BREAKING, "audit-driver-too-old")
+    assert findings["packages.nvidia-cudnn-cu12.version"] == (Severity.BREAKING,
+                                                             "audit-nvidia-wheels")
+    assert findings["packages.nvidia-cublas-cu12"] == (Severity.BREAKING, "audit-nvidia-wheels")
+    document["cuda"]["driver_cuda_version"] = "12.4"
+    assert "frameworks.torch.cuda" not in _findings(document)
+
+
+def test_cli_exit_codes_and_formats() -> None:
+    risky_only = run_envcheck("audit", str(DATA / "cpu-torch.json"))
+    assert risky_only.returncode == 0
+    assert risky_only.stdout.startswith("envcheck audit: ")
+    assert "env.PYTHONHASHSEED: now unset; suggested 0" in risky_only.stdout
+    strict = run_envcheck("audit", str(DATA / "cpu-torch.json"), "--fail-on", "risky",
+                          "--format", "json")
+    assert strict.returncode == 1
+    assert json.loads(strict.stdout)["kind"] == "audit"
+    live = run_envcheck("audit", env={"PYTHONHASHSEED": "0"}, cwd=DATA)
+    assert "env.PYTHONHASHSEED" not in live.stdout
