@@ -19,6 +19,9 @@ from .errors import InputError
 SCHEMA_VERSION = 1
 SECTIONS = ("python", "packages", "frameworks", "cuda", "gpus", "cpu", "os", "env")
 TOP_LEVEL_KEYS = ("schema", "id", *SECTIONS, "errors")
+# Where a fingerprint was taken (a Docker image or container): carried along, never
+# part of ``id``, since the same environment may come from many images.
+TARGET_KEYS = ("image", "container")
 
 # Values that differ between identical machines; ``*`` matches every key or item.
 VOLATILE: tuple[str, ...] = (
@@ -88,7 +91,8 @@ def with_digests(document: dict[str, Any]) -> dict[str, Any]:
     """Set ``id`` and ``digests`` from the document's content (never trusted from input)."""
     view = identity_view(document)
     document["digests"] = {name: _digest(view[name]) for name in SECTIONS}
-    document["id"] = _digest(view)
+    # The id covers the section digests, not the content again: one serialisation per load.
+    document["id"] = _digest(document["digests"])
     return document
 
 
@@ -113,6 +117,7 @@ class Fingerprint:
     def from_probe(cls, raw: Mapping[str, Any], envcheck_version: str) -> Fingerprint:
         document: dict[str, Any] = {"schema": SCHEMA_VERSION}
         document.update({key: raw.get(key) for key in (*SECTIONS, "errors", "meta")})
+        document.update({key: raw[key] for key in TARGET_KEYS if raw.get(key) is not None})
         document["meta"] = dict(document.get("meta") or {}, envcheck_version=envcheck_version)
         return cls(with_digests(document))
 
