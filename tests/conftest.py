@@ -41,6 +41,14 @@ def find_python(version: str) -> str | None:
     return found if found and "/shims/" not in found else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def envcheck_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caches and history of this test session live in a temporary ENVCHECK_HOME."""
+    home = tmp_path_factory.mktemp("envcheck-home")
+    os.environ["ENVCHECK_HOME"] = str(home)
+    return home
+
+
 @pytest.fixture(scope="session")
 def python38() -> str:
     path = find_python("3.8")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from envcheck.probe._common import Errors
-from envcheck.probe.packages import collect_packages, record_digest
+from envcheck.probe.packages import (
+    PackageCache,
+    collect_packages,
+    load_cache,
+    record_digest,
+    save_cache,
+)
 
 from distbuild import make_dist, make_egg_info
 
@@ -153,3 +161,38 @@ def test_empty_entry_is_the_stdin_working_directory_and_skipped(
     make_dist(tmp_path, "in-cwd", "1")
     monkeypatch.chdir(tmp_path)
     assert collect_packages(["", str(tmp_path)], Errors()).keys() == {"in-cwd"}
+
+
+def test_cache_reuses_unchanged_folders_and_sees_changes(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for i in range(5):
+        make_dist(site, f"pkg{i}", "1.0")
+    cache_file = str(tmp_path / "cache" / "packages.json")
+    cold = PackageCache()
+    first = collect_packages([str(site)], Errors(), cold)
+    save_cache(cold, cache_file)
+    warm = load_cache(cache_file)
+    assert collect_packages([str(site)], Errors(), warm) == first
+    assert warm.hits == 5 and not warm.changed
+    # A reinstall replaces the folder: new inode, new RECORD, picked up at once.
+    shutil.rmtree(site / "pkg3-1.0.dist-info")
+    make_dist(site, "pkg3", "1.0", files={"pkg3/__init__.py": b"# rebuilt\n"})
+    # An in-place edit of METADATA changes its size and mtime.
+    metadata = site / "pkg1-1.0.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 1.0.post1"))
+    again = load_cache(cache_file)
+    packages = collect_packages([str(site)], Errors(), again)
+    assert packages == collect_packages([str(site)], Errors())
+    assert packages["pkg1"]["version"] == "1.0.post1"
+    assert packages["pkg3"]["record_digest"] != first["pkg3"]["record_digest"]
+    assert again.hits == 3 and again.changed
+
+
+def test_a_broken_cache_file_is_ignored(tmp_path: Path) -> None:
+    make_dist(tmp_path / "site", "ok", "1")
+    broken = tmp_path / "cache.json"
+    broken.write_bytes(b"\x00 not json")
+    cache = load_cache(str(broken))
+    assert list(collect_packages([str(tmp_path / "site")], Errors(), cache)) == ["ok"]
+    save_cache(cache, str(broken))
+    assert json.loads(broken.read_text())  # rewritten whole

@@ -89,8 +89,11 @@ def cli() -> None:
               help="Seconds to wait for a probe in another interpreter.")
 @click.option("--nvml-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               help="Seconds to wait for the NVIDIA driver before reporting it as hung.")
+@click.option("--no-cache", is_flag=True,
+              help="Re-read every package's metadata instead of reusing facts of unchanged "
+                   "ones from the last snapshot.")
 def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
-             nvml_timeout: float) -> None:
+             nvml_timeout: float, no_cache: bool) -> None:
     """Fingerprint an environment: packages and their builds, frameworks, CUDA, GPUs, CPU,
     OS and the settings that steer numerics.
 
@@ -105,7 +108,8 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
 
     if python is None:
         python = _targeted(default_target())
-    fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout)
+    fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
+                       use_cache=not no_cache)
     if output is not None:
         write_output(fingerprint.to_json(), output)
         if output != "-":

@@ -59,12 +59,19 @@ def live(
     python: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     nvml_timeout: float = DEFAULT_NVML_TIMEOUT,
+    use_cache: bool = True,
 ) -> Fingerprint:
-    """Fingerprint this interpreter (``python`` None) or the interpreter at ``python``."""
+    """Fingerprint this interpreter (``python`` None) or the interpreter at ``python``.
+
+    In-process snapshots keep package facts in a cache keyed by file stats, so a
+    second snapshot of an unchanged environment re-reads no metadata.
+    """
     if python is None:
         from . import probe
+        from .paths import package_cache_file
 
-        raw = probe.collect(nvml_timeout=nvml_timeout)
+        cache = package_cache_file() if use_cache else None
+        raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache)
     else:
         from . import remote
 

@@ -21,7 +21,7 @@ from .cuda import collect_cuda
 from .environ import collect_env
 from .frameworks import collect_frameworks
 from .gpus import collect_nvml
-from .packages import collect_packages
+from .packages import collect_packages, load_cache, save_cache
 from .system import collect_os, collect_python
 
 PROBE_VERSION = 1
@@ -30,8 +30,12 @@ PROBE_VERSION = 1
 OUTPUT_MARKER = "----- envcheck probe output -----"
 
 
-def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None) -> JSONDict:
-    """Describe this interpreter's environment as a JSON-ready dict (one fingerprint's raw data)."""
+def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
+            cache_path: Optional[str] = None) -> JSONDict:
+    """Describe this interpreter's environment as a JSON-ready dict (one fingerprint's raw data).
+
+    ``cache_path``: a file where package facts are kept between runs (see PackageCache).
+    """
     errors = Errors()
     timings: Dict[str, float] = {}
 
@@ -42,7 +46,10 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None) -> JSO
         return value
 
     search_path = list(sys.path) if paths is None else paths
-    packages = timed("packages", lambda: collect_packages(search_path, errors), {})
+    cache = load_cache(cache_path) if cache_path else None
+    packages = timed("packages", lambda: collect_packages(search_path, errors, cache), {})
+    if cache is not None and cache_path:
+        save_cache(cache, cache_path)
     driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout), ({}, []))
     cuda = timed("cuda", lambda: collect_cuda(packages, nvml_timeout), {})
     cuda.update(driver)

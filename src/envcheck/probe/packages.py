@@ -8,6 +8,7 @@ the same invalid leftovers are ignored. Every later copy of a name is kept as
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -230,7 +231,75 @@ def _read_distribution(
     return dist
 
 
-def iter_distributions(paths: List[str], errors: Errors) -> Iterator[Tuple[str, JSONDict]]:
+class PackageCache:
+    """Facts of dist-info folders from an earlier run, reused while their files are unchanged.
+
+    The signature is the stat (mtime, size, inode) of the folder, its METADATA and its
+    RECORD: installers rewrite RECORD and METADATA and add or remove files in the
+    folder, which changes its mtime. A cache is only ever an optimisation: an
+    unreadable one is ignored, and entries not seen again are dropped.
+    """
+
+    def __init__(self, entries: Optional[Dict[str, Any]] = None) -> None:
+        self.old = entries if isinstance(entries, dict) else {}
+        self.new: Dict[str, Any] = {}
+        self.hits = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.hits != len(self.new) or len(self.new) != len(self.old)
+
+    @staticmethod
+    def signature(info_path: str) -> List[int]:
+        values: List[int] = []
+        for path in (info_path, info_path + os.sep + "METADATA", info_path + os.sep + "RECORD"):
+            st = os.stat(path)
+            values += [st.st_mtime_ns, st.st_size, st.st_ino]
+        return values
+
+    def read(self, info_path: str, fmt: str, location: str,
+             errors: Errors) -> Optional[JSONDict]:
+        if fmt != "dist-info":
+            return _read_distribution(info_path, fmt, location, errors)
+        try:
+            signature = self.signature(info_path)
+        except OSError:
+            return _read_distribution(info_path, fmt, location, errors)
+        entry = self.old.get(info_path)
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == signature:
+            self.hits += 1
+            self.new[info_path] = entry
+            return dict(entry[1], location=location)
+        dist = _read_distribution(info_path, fmt, location, errors)
+        if dist is not None and dist.get("record_digest") is not None:
+            self.new[info_path] = [signature, dist]
+        return dist
+
+
+def load_cache(path: str) -> PackageCache:
+    try:
+        return PackageCache(json.loads(read_text(path)))
+    except (OSError, ValueError):
+        return PackageCache()
+
+
+def save_cache(cache: PackageCache, path: str) -> None:
+    """Write the cache atomically; failures are ignored (it is only a cache)."""
+    if not cache.changed:
+        return
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(cache.new, handle, separators=(",", ":"))
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def iter_distributions(paths: List[str], errors: Errors,
+                       cache: Optional[PackageCache] = None) -> Iterator[Tuple[str, JSONDict]]:
     """Every installed distribution on ``paths`` in import order, leftovers skipped."""
     for location in paths:
         if not location:
@@ -242,15 +311,19 @@ def iter_distributions(paths: List[str], errors: Errors) -> Iterator[Tuple[str, 
                 errors.add("packages", "%s: not a valid distribution (a leftover?), ignored"
                            % info_path, "skipped")
                 continue
-            dist = _read_distribution(info_path, fmt, location, errors)
+            if cache is None:
+                dist = _read_distribution(info_path, fmt, location, errors)
+            else:
+                dist = cache.read(info_path, fmt, location, errors)
             if dist is not None:
                 yield normalize_name(dist["name"]), dist
 
 
-def collect_packages(paths: List[str], errors: Errors) -> Dict[str, Any]:
+def collect_packages(paths: List[str], errors: Errors,
+                     cache: Optional[PackageCache] = None) -> Dict[str, Any]:
     """Map normalised name -> the imported copy's facts, with later copies as ``shadowed``."""
     packages: Dict[str, JSONDict] = {}
-    for key, dist in iter_distributions(paths, errors):
+    for key, dist in iter_distributions(paths, errors, cache):
         if key in _STDLIB_DISTS:
             continue
         first = packages.get(key)

@@ -1,0 +1,347 @@
+"""Every rank of a distributed job: fingerprint each, compare them all, stop together on drift.
+
+Call :func:`verify_ranks` on every rank after ``torch.distributed.init_process_group``::
+
+    import envcheck.distributed
+
+    report = envcheck.distributed.verify_ranks(fail_on="breaking")
+
+Each rank fingerprints itself. The ranks then exchange only small things first,
+``(id, hostname, rank)``; the largest group of ranks sharing an id is the
+majority (ties: the group of the lowest rank). Full fingerprints travel only
+when ids differ, and then only one per distinct id, broadcast from the lowest
+rank holding it, so a thousand identical ranks exchange a few bytes each. Every
+rank builds the same :class:`envcheck.fleet.FleetReport` and so reaches the same
+verdict: when it fails, every rank raises :class:`envcheck.errors.DriftError`
+together and the job stops instead of hanging.
+
+torch is imported only inside :func:`verify_ranks`; importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import re
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .errors import DriftError, EnvcheckError, UsageError
+from .fleet import FleetReport, Loader, compare
+from .model import Fingerprint
+from .render.escape import terminal, value_text
+from .render.report_text import summary_line
+from .rules import Severity
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .drift import Change
+
+__all__ = ["FAIL_ON", "NotInitializedError", "RankTimeoutError", "render_ranks", "verify_ranks"]
+
+FAIL_ON = ("breaking", "risky", "any", "never")
+_MEMBER = re.compile(r"rank (\d+) \((.*)\)\Z", re.DOTALL)
+_BARRIER_RANKS = re.compile(r"Ranks? ([\d, ]+) failed to pass monitoredBarrier")
+_KEY_PREFIX = "envcheck/verify_ranks"
+# verify_ranks calls so far per group (by its ranks): every rank of a group makes
+# the same calls in the same order, as collectives require, so the count agrees.
+_calls: dict[tuple[int, ...], int] = {}
+
+
+class NotInitializedError(UsageError):
+    """verify_ranks was called without a usable torch.distributed process group."""
+
+
+class RankTimeoutError(EnvcheckError):
+    """Not every rank reached verify_ranks within the timeout."""
+
+    def __init__(self, message: str, missing: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+# Launchers give each rank its own GPU (SLURM --gpus-per-task, torchrun with
+# CUDA_VISIBLE_DEVICES per local rank): that difference is the point, not drift.
+PER_RANK_ENV = ("CUDA_VISIBLE_DEVICES", "LOCAL_RANK", "RANK")
+
+
+def without_device_assignment(fingerprint: Fingerprint) -> Fingerprint:
+    """The fingerprint without the per-rank device mapping, so identical ranks share an id."""
+    data = dict(fingerprint.data)
+    data["env"] = {k: v for k, v in (data.get("env") or {}).items() if k not in PER_RANK_ENV}
+    data["gpus"] = [{k: v for k, v in gpu.items() if k != "visible_as"}
+                    for gpu in data.get("gpus") or [] if isinstance(gpu, dict)]
+    return Fingerprint.from_dict(data, "this rank")
+
+
+def member_name(rank: int, host: str) -> str:
+    """How a rank is named in reports: ``rank 3 (host-a)``."""
+    return f"rank {rank} ({host})"
+
+
+def verify_ranks(fail_on: str = "breaking", group: Any = None, timeout: float = 120.0,
+                 fingerprint: Fingerprint | None = None,
+                 config: Config | None = None) -> FleetReport:
+    """Compare the environments of every rank in ``group`` (default: the whole job).
+
+    Collective: every rank of ``group`` must call it, with the same arguments.
+    Returns the same report on every rank, or raises :class:`DriftError` on every
+    rank when a difference is at or above ``fail_on`` (breaking, risky, any,
+    never). Raises :class:`RankTimeoutError` naming the ranks that did not arrive
+    within ``timeout`` seconds, and :class:`NotInitializedError` when
+    ``torch.distributed`` has no process group. With NCCL, set the CUDA device
+    first (``torch.cuda.set_device``), as for any object collective.
+
+    Each rank's own device assignment (``CUDA_VISIBLE_DEVICES``, which GPU it
+    sees) is left out of the comparison: launchers set it per rank on purpose.
+    """
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    if timeout <= 0:
+        raise UsageError(f"timeout must be positive, not {timeout!r}")
+    dist = _distributed()
+    rank = int(dist.get_rank())
+    try:
+        ranks = [int(r) for r in dist.get_process_group_ranks(group)]
+    except (KeyError, ValueError, RuntimeError):  # new_group() hands non-members a sentinel
+        ranks = []
+    if rank not in ranks:
+        raise UsageError(f"rank {rank} is not a member of the process group it was given; "
+                         "call verify_ranks on the group's members only")
+    if fingerprint is None:
+        from . import snapshot
+
+        fingerprint = snapshot()
+    fingerprint = without_device_assignment(fingerprint)
+    host = platform.node() or "unknown host"
+
+    _arrive(dist, group, ranks, rank, timeout)
+
+    entries: list[Any] = [None] * len(ranks)
+    dist.all_gather_object(entries, (fingerprint.id, host, rank), group=group)
+    members = sorted((_entry(e) for e in entries), key=lambda m: m[2])
+    representatives: dict[str, int] = {}
+    for member_id, _, member_rank in members:
+        representatives.setdefault(member_id, member_rank)
+
+    fingerprints = {fingerprint.id: fingerprint}
+    if len(representatives) > 1:
+        # One broadcast per distinct id, from the lowest rank holding it: traffic grows
+        # with the number of distinct environments, not with the number of ranks.
+        # (all_gather_object pads every rank's contribution to the largest one, so
+        # gathering None from the others would still move a fingerprint per rank.)
+        for member_id, source in representatives.items():
+            box: list[Any] = [fingerprint.data if source == rank else None]
+            dist.broadcast_object_list(box, src=source, group=group)
+            if source != rank:
+                fingerprints[member_id] = Fingerprint(box[0])
+
+    loaders = [(member_name(member_rank, member_host), _constant(fingerprints[member_id]))
+               for member_id, member_host, member_rank in members]
+    report = compare(loaders, config=config)
+    if report.fails(fail_on):
+        raise DriftError(drift_message(report), report)
+    return report
+
+
+# ---- torch.distributed ----------------------------------------------------------------
+
+def _distributed() -> Any:
+    """``torch.distributed``, imported now, with an initialised default process group."""
+    try:
+        import torch.distributed as dist
+    except ImportError as exc:
+        raise NotInitializedError(
+            "verify_ranks needs torch (torch.distributed could not be imported: "
+            f"{exc}); call torch.distributed.init_process_group first") from exc
+    if not dist.is_available():
+        raise NotInitializedError("this torch build has no torch.distributed support")
+    if not dist.is_initialized():
+        raise NotInitializedError(
+            "torch.distributed is not initialised: call torch.distributed.init_process_group "
+            "first, on every rank")
+    return dist
+
+
+def _arrive(dist: Any, group: Any, ranks: list[int], rank: int, timeout: float) -> None:
+    """Wait until every rank of the group has reached verify_ranks, or name those that did not.
+
+    Each rank leaves a key in the job's store on arrival, so that every rank, not
+    only the one that ran the barrier, can tell who is missing. gloo has
+    ``monitored_barrier``; other backends (NCCL) wait on those keys instead of
+    hanging in the first collective.
+    """
+    group_key = hashlib.sha256(repr(ranks).encode()).hexdigest()[:16]
+    call = _calls.get(tuple(ranks), 0)
+    _calls[tuple(ranks)] = call + 1
+    keys = [f"{_KEY_PREFIX}/{group_key}/{call}/{r}" for r in ranks]
+    store = _store(dist)
+    if store is not None:
+        try:
+            store.set(keys[ranks.index(rank)], "arrived")
+        except RuntimeError:
+            store = None
+    wait = timedelta(seconds=timeout)
+    try:
+        if dist.get_backend(group) == dist.Backend.GLOO:
+            dist.monitored_barrier(group, timeout=wait, wait_all_ranks=True)
+        elif store is not None:
+            store.wait(keys, wait)
+    except RuntimeError as exc:  # DistError, DistStoreError and gloo's errors are all here
+        missing = _missing(store, keys, ranks) or _barrier_ranks(str(exc))
+        raise RankTimeoutError(timeout_message(missing, len(ranks), timeout, exc),
+                               missing) from exc
+
+
+def _store(dist: Any) -> Any:
+    """The job's key-value store, or None where this torch does not expose it."""
+    try:
+        return dist.distributed_c10d._get_default_store()
+    except (AttributeError, RuntimeError, ValueError):
+        return None
+
+
+def _missing(store: Any, keys: list[str], ranks: list[int]) -> list[int]:
+    if store is None:
+        return []
+    try:
+        return [r for r, key in zip(ranks, keys) if not store.check([key])]
+    except RuntimeError:
+        return []
+
+
+def _barrier_ranks(message: str) -> list[int]:
+    """The ranks gloo's monitored_barrier names (rank 0 of the group knows them)."""
+    found = _BARRIER_RANKS.search(message)
+    if not found:
+        return []
+    return sorted({int(part) for part in found.group(1).replace(",", " ").split()})
+
+
+def _entry(entry: Any) -> tuple[str, str, int]:
+    member_id, host, rank = entry
+    return str(member_id), str(host), int(rank)
+
+
+def _constant(fingerprint: Fingerprint) -> Loader:
+    return lambda: fingerprint
+
+
+# ---- text ---------------------------------------------------------------------------
+
+def _ranges(numbers: Iterable[int]) -> str:
+    """``0-3, 7, 9, 10``: runs of three or more as ranges."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    parts: list[str] = []
+    for first, last in runs:
+        if last - first >= 2:
+            parts.append(f"{first}-{last}")
+        else:
+            parts.extend(str(n) for n in range(first, last + 1))
+    return ", ".join(parts)
+
+
+def describe_ranks(members: Sequence[str], max_hosts: int = 8) -> str:
+    """Member names as ``ranks 0-7 (host-a); 8-15 (host-b)``: short on a thousand ranks."""
+    by_host: dict[str, list[int]] = {}
+    others: list[str] = []
+    for name in members:
+        found = _MEMBER.match(name)
+        if found:
+            by_host.setdefault(found.group(2), []).append(int(found.group(1)))
+        else:
+            others.append(terminal(name))
+    parts = [f"{_ranges(numbers)} ({terminal(host)})" for host, numbers in by_host.items()]
+    parts.extend(others)
+    if len(parts) > max_hosts:
+        parts = [*parts[:max_hosts], f"{len(parts) - max_hosts} more hosts"]
+    noun = "rank" if len(members) == 1 else "ranks"
+    return f"{noun} {'; '.join(parts)}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = terminal(value_text(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def change_text(change: Change) -> str:
+    """One change on one line: ``env.X: (none) -> 1 [breaking]``."""
+    return (f"{terminal(change.path)}: {_short(change.before)} -> {_short(change.after)} "
+            f"[{change.severity.value}]")
+
+
+def _notable(changes: Sequence[Change]) -> list[Change]:
+    """The changes worth showing first: anything but benign, or benign when that is all."""
+    notable = [c for c in changes if c.severity is not Severity.BENIGN]
+    return notable or list(changes)
+
+
+def drift_message(report: FleetReport, limit: int = 3) -> str:
+    """The DriftError message: one headline, then :func:`render_ranks`."""
+    outliers = [m for o in report.outliers for m in o.group.members]
+    baseline = next(g for g in report.groups if g.id == report.baseline_id)
+    verb = "differs" if len(outliers) == 1 else "differ"
+    tops: list[str] = []
+    total = 0
+    for outlier in report.outliers:
+        changes = _notable(outlier.report.changes)
+        total += len(changes)
+        prefix = (f"{describe_ranks(outlier.group.members)}: "
+                  if len(report.outliers) > 1 else "")
+        tops.extend(prefix + change_text(c) for c in changes[: max(0, limit - len(tops))])
+    more = f" (+{total - len(tops)} more)" if total > len(tops) else ""
+    headline = (f"{describe_ranks(outliers)} {verb} from the majority of "
+                f"{_plural(len(baseline.members), 'rank')} "
+                f"({describe_ranks(baseline.members)}): {'; '.join(tops) or 'see below'}{more}")
+    return f"{headline}\n{render_ranks(report, limit).rstrip()}"
+
+
+def render_ranks(report: FleetReport, limit: int = 3) -> str:
+    """A short plain-text rendering of a rank comparison, for logs and error messages."""
+    if not report.outliers:
+        return (f"envcheck: all {_plural(report.members, 'rank')} share one environment "
+                f"({report.baseline_id[:12]})\n")
+    baseline = next(g for g in report.groups if g.id == report.baseline_id)
+    lines = [
+        f"envcheck: {_plural(report.members, 'rank')}, {len(report.groups)} distinct "
+        "environments",
+        f"  majority: {describe_ranks(baseline.members)} "
+        f"[{_plural(len(baseline.members), 'rank')}, {report.baseline_id[:12]}]",
+    ]
+    for outlier in report.outliers:
+        group = outlier.group
+        lines.append(f"  differs: {describe_ranks(group.members)} "
+                     f"[{_plural(len(group.members), 'rank')}, {group.id[:12]}]: "
+                     f"{summary_line(outlier.report)}")
+        changes = _notable(outlier.report.changes)
+        for change in changes[:limit]:
+            lines.append(f"    {change_text(change)}")
+            lines.append(f"        {terminal(change.reason)} [{terminal(change.rule)}]")
+        if len(changes) > limit:
+            lines.append(f"    ... and {len(changes) - limit} more")
+        if not outlier.report.changes:
+            lines.append("    no differences in what can change results")
+    return "\n".join(lines) + "\n"
+
+
+def timeout_message(missing: Sequence[int], expected: int, timeout: float,
+                    error: BaseException | None = None) -> str:
+    """One line: which ranks did not reach verify_ranks, and the timeout."""
+    seconds = f"{timeout:g} s"
+    if missing:
+        noun = "rank" if len(missing) == 1 else "ranks"
+        return (f"{noun} {_ranges(missing)} of {expected} did not reach "
+                f"envcheck.distributed.verify_ranks within {seconds}")
+    cause = str(error).strip().splitlines()[0] if error is not None and str(error).strip() else ""
+    return (f"not every rank of {expected} reached envcheck.distributed.verify_ranks within "
+            f"{seconds}" + (f": {terminal(cause)}" if cause else ""))
