@@ -164,16 +164,20 @@ def test_empty_entry_is_the_stdin_working_directory_and_skipped(
 
 
 def test_cache_reuses_unchanged_folders_and_sees_changes(tmp_path: Path) -> None:
-    site = tmp_path / "site"
+    site, later = tmp_path / "site", tmp_path / "later"
     for i in range(5):
         make_dist(site, f"pkg{i}", "1.0")
+    make_dist(later, "pkg0", "0.9")  # a shadowed copy: must not accumulate in the cache
     cache_file = str(tmp_path / "cache" / "packages.json")
     cold = PackageCache()
-    first = collect_packages([str(site)], Errors(), cold)
+    first = collect_packages([str(site), str(later)], Errors(), cold)
     save_cache(cold, cache_file)
-    warm = load_cache(cache_file)
-    assert collect_packages([str(site)], Errors(), warm) == first
-    assert warm.hits == 5 and not warm.changed
+    for _ in range(2):
+        warm = load_cache(cache_file)
+        assert collect_packages([str(site), str(later)], Errors(), warm) == first
+        assert warm.hits == 6 and not warm.changed
+        save_cache(warm, cache_file)
+    assert len(first["pkg0"]["shadowed"]) == 1
     # A reinstall replaces the folder: new inode, new RECORD, picked up at once.
     shutil.rmtree(site / "pkg3-1.0.dist-info")
     make_dist(site, "pkg3", "1.0", files={"pkg3/__init__.py": b"# rebuilt\n"})

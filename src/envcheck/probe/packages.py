@@ -272,7 +272,8 @@ class PackageCache:
             return dict(entry[1], location=location)
         dist = _read_distribution(info_path, fmt, location, errors)
         if dist is not None and dist.get("record_digest") is not None:
-            self.new[info_path] = [signature, dist]
+            # A copy: the caller adds ``shadowed`` to the dict it gets back.
+            self.new[info_path] = [signature, dict(dist)]
         return dist
 
 
