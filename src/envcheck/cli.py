@@ -92,8 +92,20 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True,
               help="Re-read every package's metadata instead of reusing facts of unchanged "
                    "ones from the last snapshot.")
+@click.option("--image", metavar="IMAGE",
+              help="Fingerprint a Docker image: the probe runs in a new container (no "
+                   "network, always removed) with the image's own Python.")
+@click.option("--container", "container_name", metavar="NAME_OR_ID",
+              help="Fingerprint a running Docker container (the probe runs through exec).")
+@click.option("--image-python", metavar="PATH",
+              help="The interpreter inside the image or container (default: python3, "
+                   "then python on its PATH).")
+@click.option("--gpus", is_flag=True,
+              help="With --image: pass the GPUs to the container (like docker run --gpus all) "
+                   "so NVML inside sees them.")
 def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
-             nvml_timeout: float, no_cache: bool) -> None:
+             nvml_timeout: float, no_cache: bool, image: str | None,
+             container_name: str | None, image_python: str | None, gpus: bool) -> None:
     """Fingerprint an environment: packages and their builds, frameworks, CUDA, GPUs, CPU,
     OS and the settings that steer numerics.
 
@@ -103,13 +115,26 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
       envcheck snapshot -o fingerprint.json
       envcheck snapshot --format json | jq .frameworks
       envcheck snapshot --python /opt/conda/envs/train/bin/python -o train.json
+      envcheck snapshot --image nvcr.io/nvidia/pytorch:24.05-py3 -o ngc-24.05.json
+      envcheck snapshot --container trainer-0
     """
-    from .sources import default_target, live
+    from .sources import container, default_target, live
 
-    if python is None:
-        python = _targeted(default_target())
-    fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
-                       use_cache=not no_cache)
+    if sum(x is not None for x in (python, image, container_name)) > 1:
+        raise UsageError("choose one of --python, --image and --container")
+    if (gpus or image_python) and not (image or container_name):
+        raise UsageError("--gpus and --image-python go with --image or --container")
+    if gpus and container_name:
+        raise UsageError("--gpus goes with --image (a running container has its devices)")
+    if image or container_name:
+        spec = f"docker:{image}" if image else f"docker-container:{container_name}"
+        fingerprint = container(spec, python=image_python, timeout=timeout,
+                                nvml_timeout=nvml_timeout, gpus=gpus)
+    else:
+        if python is None:
+            python = _targeted(default_target())
+        fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
+                           use_cache=not no_cache)
     if output is not None:
         write_output(fingerprint.to_json(), output)
         if output != "-":
@@ -194,10 +219,13 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
       -             a fingerprint on stdin
       .             the live environment (or --python PATH)
       REV:PATH      a file at a git revision, e.g. origin/main:lockfiles/train.json
+      docker:IMAGE  a Docker image, probed in a new container that is always removed
+      docker-container:NAME  a running Docker container
 
     \b
     Examples:
       envcheck diff laptop.json cluster.json
+      envcheck diff docker:pytorch:24.03 docker:pytorch:24.05
       envcheck diff lockfiles/train.json .
       envcheck diff origin/main:lockfiles/train.json lockfiles/train.json --format markdown
       envcheck diff a.json b.json --format json --fail-on risky

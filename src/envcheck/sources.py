@@ -145,13 +145,16 @@ def resolve(spec: str, stdin: TextIO | None = None, python: str | None = None,
     """Turn one input of ``diff``/``check`` into a fingerprint.
 
     ``-`` stdin; ``.`` the live environment (``python`` or the default target);
-    a file; ``REV:path`` a file at a git revision.
+    ``docker:IMAGE`` / ``docker-container:NAME``; a file; ``REV:path`` a file at a
+    git revision.
     """
     from .errors import InputError
     from .model import read_document
 
     if spec == "-":
         return parse_document((stdin or sys.stdin).read(), "stdin")
+    if spec.startswith(("docker:", "docker-container:")):
+        return container(spec, timeout=timeout)
     if spec == ".":
         return live(python or default_target().python, timeout=timeout)
     if os.path.exists(spec):
@@ -159,3 +162,22 @@ def resolve(spec: str, stdin: TextIO | None = None, python: str | None = None,
     if ":" in spec and not spec.startswith(("/", "./")):
         return parse_document(_git_show(spec), spec)
     raise InputError(f"{spec}: no such file")
+
+
+def container(spec: str, python: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+              nvml_timeout: float = DEFAULT_NVML_TIMEOUT, gpus: bool = False) -> Fingerprint:
+    """Fingerprint ``docker:IMAGE`` (a new, removed container) or ``docker-container:NAME``."""
+    from . import containers
+    from .errors import UsageError
+
+    kind, _, name = spec.partition(":")
+    if not name:
+        raise UsageError(f"{spec}: name an image (docker:IMAGE) or container "
+                         "(docker-container:NAME)")
+    if kind == "docker":
+        raw = containers.snapshot_image(name, python=python, timeout=timeout,
+                                        nvml_timeout=nvml_timeout, gpus=gpus)
+    else:
+        raw = containers.snapshot_container(name, python=python, timeout=timeout,
+                                            nvml_timeout=nvml_timeout)
+    return Fingerprint.from_probe(raw, __version__)

@@ -106,7 +106,9 @@ def redact(value: str) -> str:
     return _TOKEN_SHAPES.sub(REDACTED, value)
 
 
-_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+# AUTH, but not the AUTHOR(S) of image labels (org.opencontainers.image.authors).
+_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH(?!ORS?\b)",
+                          re.IGNORECASE)
 
 
 def is_secret_name(name: str) -> bool:

@@ -97,6 +97,10 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
         ("settings", [f"{k}={v}" for k, v in sorted(settings.items())]
          or ["none of the numerics settings are set"]),
     ]
+    image = data.get("image") or data.get("container")
+    if isinstance(image, dict):
+        tags = image.get("repo_tags") or [image.get("image") or image.get("name")]
+        rows.insert(0, ("image", [f"{', '.join(map(str, tags))} ({str(image.get('id'))[:19]})"]))
     notes = [e for e in fingerprint.errors if e.get("section") != "gpus"]
     if notes:
         rows.append(("notes", [f"{e.get('section')}: {e.get('message')}" for e in notes]))

@@ -1,0 +1,610 @@
+"""Docker images and containers fingerprinted through a real engine (``envcheck.containers``).
+
+The ``docker``-marked tests need a reachable engine and the local images that
+``bash .ci/docker-setup`` makes (nothing is pulled); they are skipped, with
+the reason, only where no engine answers. Every container a test makes
+carries ``envcheck.test=1`` and every probe container ``envcheck.probe=1``:
+after each test none may remain, and the builds may leave no dangling image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import envcheck
+from envcheck import containers
+from envcheck.drift import diff
+from envcheck.errors import ExitCode, TargetError
+from envcheck.model import Fingerprint, loads
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOKWORM = "envcheck-test/bookworm:latest"
+BULLSEYE = "envcheck-test/bullseye:latest"
+# This session's mark: other sessions (a full suite run elsewhere) may share the engine.
+TEST_LABEL = "envcheck.test"
+LABELS = {TEST_LABEL: uuid.uuid4().hex[:12]}
+# Secrets planted in a derived image; neither may appear anywhere in a fingerprint.
+TOKEN = "hf_" + "Q7xK2mP9vR4tW8yZ3bN6cF1dG5hJ0kL"
+PASSWORD = "s3cr3t-Pa55w0rd"
+# Runs of the project's image that took longer than this mean something is wrong.
+RUN_TIMEOUT = 120
+
+
+# ---- the engine, and what the tests leave behind ---------------------------------------
+
+def _engine() -> tuple[Any, str | None]:
+    """A client of a reachable engine, or None (with the reason) when there is none."""
+    try:
+        client = containers.connect()
+        client.ping()
+    except TargetError as exc:
+        return None, str(exc)
+    except Exception as exc:  # any failure to reach the engine means: skip
+        return None, f"{type(exc).__name__}: {exc}"
+    return client, None
+
+
+def probe_containers(client: Any) -> list[Any]:
+    """The probe containers of this process (containers.py labels them with their owner)."""
+    owned = f"{containers.OWNER_LABEL}={containers.owner()}"
+    return list(client.containers.list(all=True, filters={"label": owned}))
+
+
+def _leftover_containers(client: Any) -> list[str]:
+    mine = f"{TEST_LABEL}={LABELS[TEST_LABEL]}"
+    tests = client.containers.list(all=True, filters={"label": mine})
+    return [f"{c.name} ({c.status})" for c in [*tests, *probe_containers(client)]]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_behind() -> Iterator[None]:
+    """At the end of the session: no container of these tests, and no image their builds
+    made (every step of every build; dangling ones included)."""
+    yield
+    client, _ = _engine()
+    if client is None:
+        return
+    assert _leftover_containers(client) == []
+    assert Builds.remaining(client) == [], "the builds left images behind"
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_container_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every docker test (its own fixtures torn down first): no container remains."""
+    yield
+    if request.node.get_closest_marker("docker") is None:
+        return
+    client, _ = _engine()
+    if client is not None:
+        assert _leftover_containers(client) == []
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Any]:
+    client, why = _engine()
+    if client is None:
+        if os.environ.get("CI"):  # CI always runs these: .ci/run starts the engine
+            pytest.fail(f"CI without a Docker engine ({why}); did .ci/docker-setup run?")
+        pytest.skip(f"no Docker engine reachable ({why})")
+    for tag in (BOOKWORM, BULLSEYE):
+        if not client.images.list(name=tag):
+            pytest.fail(f"{tag} is missing: run `bash .ci/docker-setup` (nothing is pulled)")
+    yield client
+    client.close()
+
+
+class Builds:
+    """Images built by the tests, removed at the end with every layer they made.
+
+    The classic builder keeps each step's result as an image; a multi-stage
+    build's first stage ends up dangling once the tag is gone, so every step
+    id from the build log is removed too (tagged ones, such as the base, never).
+    """
+
+    # Every step id of every build of this session, for the final check.
+    made: ClassVar[list[str]] = []
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.tags: list[str] = []
+        self.steps: list[str] = []
+
+    @classmethod
+    def remaining(cls, client: Any) -> list[str]:
+        import docker
+
+        left = []
+        for step in cls.made:
+            with contextlib.suppress(docker.errors.NotFound):
+                if not client.images.get(step).tags:  # tagged: a FROM step, not ours
+                    left.append(step)
+        return left
+
+    def build(self, tag: str, **kwargs: Any) -> Any:
+        import docker
+
+        self.tags.append(tag)
+        try:
+            # nocache: no layer shared with another session's build, so each removes its own.
+            image, log = self.client.images.build(
+                tag=tag, rm=True, forcerm=True, nocache=True, network_mode="none",
+                labels=LABELS, **kwargs)
+        except docker.errors.BuildError as exc:
+            self._record(exc.build_log)
+            lines = "".join(str(entry.get("stream") or entry.get("error") or "")
+                            for entry in exc.build_log)
+            pytest.fail(f"docker build {tag} failed: {exc}\n{lines[-4000:]}")
+        self._record(log)
+        return image
+
+    def _record(self, log: Any) -> None:
+        for entry in log:
+            text = str(entry.get("stream") or "")
+            step = text[6:].strip() if text.startswith(" ---> ") else ""
+            if step and "Running in" not in step:  # FROM scratch logs an empty id
+                self.steps.append(step)
+                Builds.made.append(step)
+
+    def remove_all(self) -> None:
+        import docker
+
+        for tag in self.tags:
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                self.client.images.remove(tag, force=True)
+        for step in reversed(self.steps):
+            try:
+                if self.client.images.get(step).tags:
+                    continue  # a FROM step: someone's image, never ours to remove
+                self.client.images.remove(step)
+            except docker.errors.NotFound:
+                pass  # went with the tag, or with a later step
+            except docker.errors.APIError:
+                pass  # still the parent of an image we did not make
+
+
+@pytest.fixture(scope="session")
+def builds(engine: Any) -> Iterator[Builds]:
+    made = Builds(engine)
+    yield made
+    made.remove_all()
+
+
+def context(files: Mapping[str, tuple[bytes, int]]) -> io.BytesIO:
+    """A build context as a tar in memory: name -> (content, mode)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, (data, mode) in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+def tag_for(name: str) -> str:
+    return f"envcheck-test/{name}:pytest-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def derived(builds: Builds) -> str:
+    """bookworm with numerics settings, planted secrets, and a 'python' that never answers."""
+    dockerfile = f"""FROM {BOOKWORM}
+ENV TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 OMP_NUM_THREADS=4
+ENV HF_TOKEN={TOKEN}
+LABEL org.example.team=ml-infra \\
+      org.example.api-key={PASSWORD} \\
+      org.example.source=https://ci-user:{PASSWORD}@git.example.com/models.git
+COPY slowpy /usr/local/bin/slowpy
+""".encode()
+    tag = tag_for("derived")
+    builds.build(tag, fileobj=context({"Dockerfile": (dockerfile, 0o644),
+                                       "slowpy": (b"#!/bin/sh\nexec sleep 300\n", 0o755)}),
+                 custom_context=True)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def no_python(builds: Builds) -> str:
+    """An image with one static file and nothing else: no python, no shell."""
+    tag = tag_for("no-python")
+    files = {"Dockerfile": (b"FROM scratch\nCOPY marker /marker\n", 0o644),
+             "marker": (b"not an interpreter\n", 0o644)}
+    builds.build(tag, fileobj=context(files), custom_context=True)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def python_only(builds: Builds) -> str:
+    """bookworm whose interpreter is called ``python`` alone: the second name tried."""
+    tag = tag_for("python-only")
+    dockerfile = (f"FROM {BOOKWORM}\n"
+                  "RUN ln -s /usr/bin/python3.11 /usr/local/bin/python && rm /usr/bin/python3\n")
+    builds.build(tag, fileobj=context({"Dockerfile": (dockerfile.encode(), 0o644)}),
+                 custom_context=True)
+    return tag
+
+
+@pytest.fixture
+def running(engine: Any) -> Iterator[Any]:
+    """A running bookworm container (``sleep infinity``), removed afterwards."""
+    container = engine.containers.run(BOOKWORM, ["sleep", "infinity"], detach=True,
+                                      network_mode="none", labels=LABELS)
+    try:
+        yield container
+    finally:
+        container.remove(force=True)
+
+
+# ---- images ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def snapshots(engine: Any) -> dict[str, dict[str, Any]]:
+    """One probe of each base image, shared by the tests that only read them."""
+    return {tag: containers.snapshot_image(tag) for tag in (BOOKWORM, BULLSEYE)}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(("tag", "version", "debian"),
+                         [(BOOKWORM, "3.11", "12"), (BULLSEYE, "3.9", "11")])
+def test_snapshot_image(engine: Any, snapshots: dict[str, dict[str, Any]], tag: str,
+                        version: str, debian: str) -> None:
+    raw = snapshots[tag]
+    assert raw["python"]["version"].startswith(version + ".")
+    assert raw["os"]["container"] == "docker"
+    assert raw["os"]["distribution"]["version"] == debian
+    assert raw["errors"] == [] or all(e["section"] == "gpus" for e in raw["errors"])
+    image = raw["image"]
+    assert image["id"] == engine.images.get(tag).id
+    assert image["repo_tags"] == [tag]
+    assert image["python"] == "/usr/bin/python3"  # found on the image's PATH
+    assert image["env"]["TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"] is None
+
+    fingerprint = Fingerprint.from_probe(raw, envcheck.__version__)
+    assert fingerprint.data["image"] == image
+    assert fingerprint.section("python")["version"] == raw["python"]["version"]
+    # Where it came from is carried, not identity: the same environment, the same id.
+    without = {key: value for key, value in raw.items() if key != "image"}
+    assert Fingerprint.from_probe(without, envcheck.__version__).id == fingerprint.id
+    assert loads(fingerprint.to_json()).data["image"] == image
+
+
+@pytest.mark.docker
+def test_image_env_is_allow_listed_and_secrets_never_enter(derived: str) -> None:
+    raw = containers.snapshot_image(derived)
+    image = raw["image"]
+    assert image["env"]["TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"] == "1"
+    assert image["env"]["OMP_NUM_THREADS"] == "4"
+    assert "HF_TOKEN" not in image["env"] and "PATH" not in image["env"]
+    # The probe inside the container sees the same settings.
+    assert raw["env"]["TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"] == "1"
+    assert image["labels"]["org.example.team"] == "ml-infra"
+    assert "org.example.api-key" not in image["labels"]
+    assert image["labels"]["org.example.source"] == "https://git.example.com/models.git"
+    text = json.dumps(raw) + Fingerprint.from_probe(raw, envcheck.__version__).to_json()
+    assert TOKEN not in text
+    assert PASSWORD not in text
+    assert "HF_TOKEN" not in text
+
+
+@pytest.mark.docker
+def test_diff_of_two_images(snapshots: dict[str, dict[str, Any]]) -> None:
+    a = Fingerprint.from_probe(snapshots[BOOKWORM], envcheck.__version__)
+    b = Fingerprint.from_probe(snapshots[BULLSEYE], envcheck.__version__)
+    report = diff(a, b)
+    changes = {change.path: change for change in report.changes}
+    version = changes["python.version"]
+    assert (version.before[:4], version.after[:3]) == ("3.11", "3.9")
+    assert version.kind == "minor"
+    assert version.severity.value == "risky"
+    assert report.fails("risky")
+
+
+@pytest.mark.docker
+def test_python_is_the_second_choice(engine: Any, python_only: str) -> None:
+    raw = containers.snapshot_image(python_only)
+    assert raw["image"]["python"] == "/usr/local/bin/python"
+    assert raw["python"]["version"].startswith("3.11.")
+    container = engine.containers.run(python_only, ["sleep", "infinity"], detach=True,
+                                      network_mode="none", labels=LABELS)
+    try:
+        assert containers.snapshot_container(container.id)["image"]["python"] == \
+            "/usr/local/bin/python"
+    finally:
+        container.remove(force=True)
+
+
+@pytest.mark.docker
+def test_gpus_request(engine: Any) -> None:
+    """Where the engine has no GPU support (as here) that is one line; GPUs themselves
+    (the NVIDIA Container Toolkit on a GPU machine) are not exercised by this suite."""
+    try:
+        raw = containers.snapshot_image(BOOKWORM, gpus=True)
+    except TargetError as exc:
+        assert str(exc).startswith(f"{BOOKWORM}: cannot start the probe: ")
+        assert str(exc).endswith("(is the NVIDIA Container Toolkit installed?)")
+    else:
+        assert isinstance(raw["gpus"], list)
+    assert probe_containers(engine) == []
+
+
+# ---- running containers -----------------------------------------------------------------
+
+@pytest.mark.docker
+def test_snapshot_running_container(engine: Any, running: Any,
+                                    snapshots: dict[str, dict[str, Any]]) -> None:
+    raw = containers.snapshot_container(running.name)
+    image_id = engine.images.get(BOOKWORM).id
+    assert raw["container"] == {"id": running.id, "name": running.name, "image": BOOKWORM,
+                                "image_id": image_id, "status": "running"}
+    assert raw["image"]["id"] == image_id
+    assert raw["image"]["python"] == "/usr/bin/python3"
+    assert raw["python"]["version"].startswith("3.11.")
+    # The container and a fresh one of its image are the same environment.
+    same_image = Fingerprint.from_probe(snapshots[BOOKWORM], envcheck.__version__)
+    assert Fingerprint.from_probe(raw, envcheck.__version__).id == same_image.id
+    assert containers.snapshot_container(running.id[:12])["container"]["id"] == running.id
+
+
+@pytest.mark.docker
+def test_container_not_running_or_missing(engine: Any) -> None:
+    created = engine.containers.create(BOOKWORM, ["true"], labels=LABELS, network_mode="none")
+    try:
+        with pytest.raises(TargetError) as caught:
+            containers.snapshot_container(created.name)
+        assert str(caught.value) == (f"{created.name}: the container is not running "
+                                     f"(status: created); start it, or fingerprint its image "
+                                     f"with --image")
+    finally:
+        created.remove(force=True)
+    with pytest.raises(TargetError, match=r"^envcheck-no-such-container: no such container$"):
+        containers.snapshot_container("envcheck-no-such-container")
+
+
+@pytest.mark.docker
+def test_container_probe_timeout(engine: Any, derived: str) -> None:
+    container = engine.containers.run(derived, ["sleep", "infinity"], detach=True,
+                                      network_mode="none", labels=LABELS)
+    try:
+        start = time.monotonic()
+        with pytest.raises(TargetError, match=r"did not finish within 2 s$"):
+            containers.snapshot_container(container.name, python="/usr/local/bin/slowpy",
+                                          timeout=2)
+        assert time.monotonic() - start < 10
+    finally:
+        container.remove(force=True)
+
+
+# ---- what goes wrong, in one line ---------------------------------------------------------
+
+@pytest.mark.docker
+def test_image_without_python(engine: Any, no_python: str) -> None:
+    with pytest.raises(TargetError) as caught:
+        containers.snapshot_image(no_python)
+    assert str(caught.value) == (f"{no_python}: no python3 or python on the image's PATH; "
+                                 f"pass --image-python")
+    assert caught.value.exit_code == ExitCode.INPUT
+    with pytest.raises(TargetError, match=r": --image-python /opt/py: no such file in the image"):
+        containers.snapshot_image(no_python, python="/opt/py")
+    assert probe_containers(engine) == []
+
+
+@pytest.mark.docker
+def test_missing_image_is_never_pulled(engine: Any) -> None:
+    missing = "envcheck-test/never-built:nope"
+    with pytest.raises(TargetError) as caught:
+        containers.snapshot_image(missing)
+    assert str(caught.value) == f"{missing}: no such image locally; pull it first"
+    assert engine.images.list(name=missing) == []
+
+
+# These two need no engine: the failure is the point.
+def test_unreachable_daemon_names_the_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    with pytest.raises(TargetError) as caught:
+        containers.snapshot_image(BOOKWORM)
+    assert str(caught.value) == ("Docker daemon unix:///nonexistent.sock: no such socket; is "
+                                 "dockerd running? (DOCKER_HOST selects another daemon)")
+    with pytest.raises(TargetError, match=r"^Docker daemon unix:///nonexistent.sock: no such"):
+        containers.snapshot_container("anything")
+
+
+# Run as root, the child gives up the capabilities that bypass file modes
+# (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) from its effective set, so a socket of mode
+# 000 refuses it as it refuses any user outside the docker group.
+_WITHOUT_DAC_OVERRIDE = """
+import ctypes, os
+if os.geteuid() == 0:
+    libc = ctypes.CDLL(None, use_errno=True)
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    assert libc.capget(ctypes.byref(header), data) == 0, ctypes.get_errno()
+    data[0].effective &= ~0b110
+    assert libc.capset(ctypes.byref(header), data) == 0, ctypes.get_errno()
+import envcheck.containers as c
+try:
+    c.snapshot_image("x")
+except c.TargetError as e:
+    print(e)
+"""
+
+
+def test_permission_denied_on_the_socket(tmp_path: Path) -> None:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = tmp_path / "docker.sock"
+    try:
+        server.bind(str(path))
+        server.listen(1)
+        path.chmod(0)
+        result = subprocess.run([sys.executable, "-c", _WITHOUT_DAC_OVERRIDE],
+                                capture_output=True, text=True, timeout=60, check=False,
+                                env={**os.environ, "DOCKER_HOST": f"unix://{path}"})
+    finally:
+        server.close()
+    assert result.stdout.strip() == (
+        f"Docker daemon unix://{path}: permission denied on the socket; add your user to the "
+        f"'docker' group (then log in again), or use rootless Docker"), result.stderr
+
+
+@pytest.mark.docker
+def test_probe_timeout_leaves_no_container(engine: Any, derived: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(TargetError) as caught:
+        containers.snapshot_image(derived, python="/usr/local/bin/slowpy", timeout=3)
+    assert str(caught.value) == f"{derived}: the probe did not finish within 3 s"
+    assert time.monotonic() - start < 15
+    assert probe_containers(engine) == []
+
+
+@pytest.mark.docker
+def test_interrupt_removes_the_container(engine: Any,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the probe runs: the container, started and running, still goes."""
+    seen: list[str] = []
+
+    def interrupted(*args: Any, **kwargs: Any) -> tuple[bytes, bytes]:
+        seen.extend(c.status for c in probe_containers(engine))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(containers, "_communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        containers.snapshot_image(BOOKWORM)
+    assert seen == ["running"]
+    assert probe_containers(engine) == []
+
+
+# ---- the project's own image --------------------------------------------------------------
+
+def _platforms() -> list[str]:
+    """manylinux tags a glibc 2.36 (bookworm) system accepts, for this machine."""
+    machine = platform.machine()
+    return [f"--platform=manylinux_2_{minor}_{machine}" for minor in range(36, 4, -1)] + \
+        [f"--platform=manylinux2014_{machine}", f"--platform=manylinux1_{machine}"]
+
+
+@pytest.fixture(scope="session")
+def app_image(engine: Any, builds: Builds,
+              tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The repository's Dockerfile built on the local bookworm image, without network.
+
+    bookworm has python3 but no pip, so the build gets a wheelhouse of the
+    hash-pinned requirements, downloaded here, next to the files that
+    .dockerignore admits.
+    """
+    from docker.utils.build import exclude_paths
+
+    build_context = tmp_path_factory.mktemp("docker-context")
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    for relative in sorted(exclude_paths(str(ROOT), patterns, dockerfile="Dockerfile")):
+        source = ROOT / relative
+        if source.is_file():
+            (build_context / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, build_context / relative)
+    wheelhouse = build_context / "wheelhouse"
+    download = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--require-hashes", "--no-deps",
+         "--only-binary=:all:", "--dest", str(wheelhouse), "--python-version", "3.11",
+         "--implementation", "cp", "--abi", "cp311", *_platforms(),
+         "-r", str(ROOT / "lockfiles" / "requirements.txt"),
+         "-r", str(ROOT / "lockfiles" / "build-requirements.txt")],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert download.returncode == 0, f"pip download failed:\n{download.stderr[-3000:]}"
+    tag = tag_for("app")
+    builds.build(tag, path=str(build_context), buildargs={"BASE_IMAGE": BOOKWORM})
+    return tag
+
+
+@pytest.mark.docker
+def test_project_image_fingerprints_itself(engine: Any, app_image: str) -> None:
+    output = engine.containers.run(app_image, ["snapshot", "-o", "-"], remove=True,
+                                   network_mode="none", labels=LABELS, stderr=False)
+    fingerprint = loads(output.decode("utf-8"), "docker run")
+    assert fingerprint.section("os")["container"] == "docker"
+    assert fingerprint.section("python")["version"].startswith("3.11.")
+    assert fingerprint.section("python")["virtualenv"] is True
+    packages = fingerprint.packages
+    assert packages["envcheck"]["version"] == envcheck.__version__
+    assert {"click", "docker", "packaging", "psutil", "nvidia-ml-py"} <= set(packages)
+    assert "pip" not in packages and "setuptools" not in packages  # build tools stay out
+
+    who = engine.containers.run(app_image, ["-u"], entrypoint="id", remove=True,
+                                network_mode="none", labels=LABELS)
+    assert who.decode().strip() == "10001"
+    # Small: the base plus one virtualenv.
+    grown = engine.images.get(app_image).attrs["Size"] - engine.images.get(BOOKWORM).attrs["Size"]
+    assert grown < 40 << 20, f"the image adds {grown >> 20} MiB to its base"
+
+
+# ---- the stream format, without an engine ---------------------------------------------------
+
+def frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+def test_demultiplex_splits_frames() -> None:
+    data = frame(1, b"out-1 ") + frame(2, b"err") + frame(1, b"out-2") + frame(3, b"!")
+    assert containers.demultiplex(data) == (b"out-1 out-2", b"err!")
+    assert containers.demultiplex(b"") == (b"", b"")
+
+
+def test_demultiplex_keeps_a_truncated_frame_and_raw_streams() -> None:
+    assert containers.demultiplex(frame(1, b"whole") + frame(1, b"truncated")[:-3]) == \
+        (b"wholetrunca", b"")
+    # A TTY stream has no frames: all of it is output.
+    assert containers.demultiplex(b"plain text, no header") == (b"plain text, no header", b"")
+    assert containers.demultiplex(frame(2, b"e") + b"xyz") == (b"xyz", b"e")
+
+
+# ---- the command line ---------------------------------------------------------------------
+
+def test_cli_snapshot_and_diff_of_images(engine: Any) -> None:
+    from conftest import run_envcheck
+
+    summary = run_envcheck("snapshot", "--image", BULLSEYE)
+    assert summary.returncode == 0, summary.stderr
+    assert "cpython 3.9." in summary.stdout
+    assert f"image       {BULLSEYE}" in summary.stdout
+    result = run_envcheck("diff", f"docker:{BULLSEYE}", f"docker:{BOOKWORM}", "--format",
+                          "json")
+    assert result.returncode == 0, result.stderr  # minor Python and glibc: risky, not breaking
+    changes = {c["path"]: c["severity"] for c in json.loads(result.stdout)["changes"]}
+    assert changes["python.version"] == "risky"
+    assert changes["os.libc.version"] == "risky"
+    missing = run_envcheck("diff", "docker:envcheck-test/absent:nope", f"docker:{BOOKWORM}")
+    assert missing.returncode == 3
+    assert "no such image locally" in missing.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("--image", BOOKWORM, "--python", "/usr/bin/python3"),
+    ("--gpus",),
+    ("--container", "x", "--gpus"),
+])
+def test_cli_option_conflicts_are_usage_errors(args: tuple[str, ...]) -> None:
+    from conftest import run_envcheck
+
+    result = run_envcheck("snapshot", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("envcheck: ")
