@@ -103,9 +103,12 @@ def cli() -> None:
 @click.option("--gpus", is_flag=True,
               help="With --image: pass the GPUs to the container (like docker run --gpus all) "
                    "so NVML inside sees them.")
+@click.option("--no-save", is_flag=True,
+              help="Do not add this snapshot to the local history (envcheck history).")
 def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
              nvml_timeout: float, no_cache: bool, image: str | None,
-             container_name: str | None, image_python: str | None, gpus: bool) -> None:
+             container_name: str | None, image_python: str | None, gpus: bool,
+             no_save: bool) -> None:
     """Fingerprint an environment: packages and their builds, frameworks, CUDA, GPUs, CPU,
     OS and the settings that steer numerics.
 
@@ -118,7 +121,7 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
       envcheck snapshot --image nvcr.io/nvidia/pytorch:24.05-py3 -o ngc-24.05.json
       envcheck snapshot --container trainer-0
     """
-    from .sources import container, default_target, live
+    from .sources import container, default_target, history_key, live
 
     if sum(x is not None for x in (python, image, container_name)) > 1:
         raise UsageError("choose one of --python, --image and --container")
@@ -126,6 +129,7 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
         raise UsageError("--gpus and --image-python go with --image or --container")
     if gpus and container_name:
         raise UsageError("--gpus goes with --image (a running container has its devices)")
+    spec = None
     if image or container_name:
         spec = f"docker:{image}" if image else f"docker-container:{container_name}"
         fingerprint = container(spec, python=image_python, timeout=timeout,
@@ -135,6 +139,11 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
             python = _targeted(default_target())
         fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
                            use_cache=not no_cache)
+    if not no_save:
+        from .store import record_safely
+
+        for warning in record_safely(fingerprint, history_key(fingerprint, spec))[1]:
+            _warn(warning)
     if output is not None:
         write_output(fingerprint.to_json(), output)
         if output != "-":
@@ -221,10 +230,12 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
       REV:PATH      a file at a git revision, e.g. origin/main:lockfiles/train.json
       docker:IMAGE  a Docker image, probed in a new container that is always removed
       docker-container:NAME  a running Docker container
+      @last, @prev, @N, @YYYY-MM-DD   an earlier snapshot from the local history
 
     \b
     Examples:
       envcheck diff laptop.json cluster.json
+      envcheck diff @prev .                  what changed since the last snapshot?
       envcheck diff docker:pytorch:24.03 docker:pytorch:24.05
       envcheck diff lockfiles/train.json .
       envcheck diff origin/main:lockfiles/train.json lockfiles/train.json --format markdown
@@ -322,7 +333,8 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
     majority as baseline, and every odd one out with what differs and why.
 
     \b
-    INPUT is a fingerprint file, a directory of *.json fingerprints, or REV:PATH.
+    INPUT is a fingerprint file, a directory of *.json fingerprints, REV:PATH,
+    docker:IMAGE or @REF from the local history.
 
     \b
     Examples:
@@ -425,6 +437,52 @@ def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: st
     result = upsert_comment(repo, pr_number, read_document(body_file),
                             os.environ.get("GITHUB_TOKEN", ""), api_url, author or None)
     _warn(f"{result.action} comment {result.comment_id} on {repo}#{pr_number}")
+
+
+@cli.command()
+@click.option("--interpreter", metavar="PATH",
+              help="Only this interpreter's entries (default: all).")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many of the newest entries to list.")
+@click.option("--prune", is_flag=True, help="Remove old entries instead of listing.")
+@click.option("--keep", type=click.IntRange(min=1), metavar="N",
+              help="With --prune: keep the newest N entries of each interpreter.")
+@click.option("--older-than", type=click.IntRange(min=0), metavar="DAYS",
+              help="With --prune: remove entries older than DAYS days.")
+def history(interpreter: str | None, limit: int, prune: bool, keep: int | None,
+            older_than: int | None) -> None:
+    """List the local history of snapshots: when, which interpreter, the fingerprint id,
+    and what changed since the previous entry of the same interpreter.
+
+    Every `envcheck snapshot` adds an entry (unless --no-save); diff, check and compare
+    accept @last, @prev, @N (N entries back) and @YYYY-MM-DD as inputs.
+
+    \b
+    Examples:
+      envcheck history
+      envcheck diff @prev .                  what changed since last time?
+      envcheck history --prune --keep 100
+    """
+    from .render.escape import terminal
+    from .store import History
+
+    if (keep or older_than is not None) and not prune:
+        raise UsageError("--keep and --older-than go with --prune")
+    with History() as store:
+        if prune:
+            if keep is None and older_than is None:
+                raise UsageError("--prune needs --keep N or --older-than DAYS")
+            removed = store.prune(keep=keep, older_than_days=older_than)
+            _warn(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {store.path}")
+            return
+        entries = store.entries(interpreter=interpreter, limit=limit)
+    if not entries:
+        _warn("no snapshots in the history yet: run envcheck snapshot")
+        return
+    for entry in entries:
+        click.echo(f"#{entry.number:<5} {entry.taken_at:%Y-%m-%d %H:%M} "
+                   f"{entry.fingerprint_id[:12]}  {terminal(entry.interpreter)}")
+        click.echo(f"       {terminal(entry.summary)}")
 
 
 @cli.command()

@@ -145,8 +145,9 @@ def resolve(spec: str, stdin: TextIO | None = None, python: str | None = None,
     """Turn one input of ``diff``/``check`` into a fingerprint.
 
     ``-`` stdin; ``.`` the live environment (``python`` or the default target);
-    ``docker:IMAGE`` / ``docker-container:NAME``; a file; ``REV:path`` a file at a
-    git revision.
+    ``docker:IMAGE`` / ``docker-container:NAME``; ``@last``, ``@prev``, ``@N``,
+    ``@YYYY-MM-DD`` from the local history; a file; ``REV:path`` a file at a git
+    revision.
     """
     from .errors import InputError
     from .model import read_document
@@ -155,6 +156,8 @@ def resolve(spec: str, stdin: TextIO | None = None, python: str | None = None,
         return parse_document((stdin or sys.stdin).read(), "stdin")
     if spec.startswith(("docker:", "docker-container:")):
         return container(spec, timeout=timeout)
+    if spec.startswith("@"):
+        return from_history(spec, python)
     if spec == ".":
         return live(python or default_target().python, timeout=timeout)
     if os.path.exists(spec):
@@ -181,3 +184,26 @@ def container(spec: str, python: str | None = None, timeout: float = DEFAULT_TIM
         raw = containers.snapshot_container(name, python=python, timeout=timeout,
                                             nvml_timeout=nvml_timeout)
     return Fingerprint.from_probe(raw, __version__)
+
+
+def history_key(fingerprint: Fingerprint, spec: str | None = None) -> str:
+    """Which environment a history entry belongs to: the interpreter, or the image."""
+    if spec and spec.startswith(("docker:", "docker-container:")):
+        return spec
+    python = fingerprint.data.get("python") or {}
+    return str(python.get("executable") or "unknown interpreter")
+
+
+def current_interpreter(python: str | None = None) -> str:
+    """The interpreter ``.`` means now, as the history records it."""
+    if python is not None:
+        return os.path.abspath(python)
+    return default_target().python or sys.executable
+
+
+def from_history(spec: str, python: str | None = None) -> Fingerprint:
+    """``@last``, ``@prev``, ``@N`` or ``@YYYY-MM-DD`` of this interpreter's snapshots."""
+    from .store import History
+
+    with History() as history:
+        return history.resolve(spec, current_interpreter(python))

@@ -1,0 +1,840 @@
+"""The local history: every snapshot kept in one SQLite file, with no setup.
+
+Where: ``$ENVCHECK_HOME/history.sqlite3`` when ``ENVCHECK_HOME`` is set, else
+``$XDG_DATA_HOME/envcheck/history.sqlite3``, else
+``~/.local/share/envcheck/history.sqlite3`` (the XDG fallback, used on macOS and
+Windows too). Only the standard library's ``sqlite3``.
+
+Compact: a fingerprint's sections (and its ``errors``) are stored content-addressed,
+once per distinct content (sha256 of the canonical JSON, zlib-compressed), so a
+package set seen before costs one row reference, not 15 KB again. An entry row holds
+its number, UTC time, interpreter, fingerprint id, a one-line summary of what
+changed, and the small rest of the document (``schema``, ``meta``) compressed.
+``id`` and ``digests`` are derived data: recomputed on load exactly as for any
+input (``Fingerprint.from_dict``), so they are not stored.
+
+The content address is a digest over the *whole* section, not the document's
+``digests`` (which leave out volatile fields such as paths): otherwise a loaded
+entry could carry another entry's paths, and a round trip would not be exact.
+
+Safe for several writers (eight ranks on one node): WAL journal, a busy timeout,
+short ``BEGIN IMMEDIATE`` write transactions (compression and diffing happen before
+the lock is taken) and a retry with back-off on "database is locked". On a
+network file system (a shared NFS/Lustre home, where ranks on *different* hosts may
+write) WAL is unsafe, so a rollback journal is used there. A corrupt
+file is confirmed under a lock, moved aside (``history.sqlite3.corrupt-<UTC time>``)
+and a new history started. The store never prints: warnings are data
+(``History.warnings``, ``record_safely``); the CLI shows them on stderr.
+
+References (``History.resolve``), within one interpreter's entries when one is given:
+
+``@last`` (= ``@0``)
+    the most recent entry
+``@prev`` (= ``@1``)
+    the one before it
+``@N``
+    the N-th most recent (counted like ``HEAD~N``, so ``@0`` is the latest); the
+    absolute entry numbers that ``entries()`` lists are for ``History.load``
+``@YYYY-MM-DD``
+    the last entry taken on or before that day (UTC)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import re
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
+
+from .errors import EnvcheckError, InputError, OutputError, UsageError
+from .model import SECTIONS, Fingerprint, canonical_json
+from .paths import data_dir
+
+if TYPE_CHECKING:
+    from .drift import Change
+
+__all__ = [
+    "FILENAME", "STORE_SCHEMA", "Entry", "History", "HistoryCorrupt", "data_dir",
+    "default_path", "describe", "network_filesystem", "record_safely", "summarize",
+]
+
+FILENAME = "history.sqlite3"
+STORE_SCHEMA = 1  # the database layout; bump it with an entry in _MIGRATIONS
+
+# Top-level keys stored content-addressed: large and repeated from run to run.
+SHARED_KEYS = (*SECTIONS, "errors")
+# Keys not stored at all: recomputed from the sections on load (model.with_digests).
+DERIVED_KEYS = ("id", "digests")
+# meta fields that differ on every run and that no comparison reads.
+PER_RUN_META = ("created", "timings_ms")
+
+BUSY_TIMEOUT_S = 10.0  # SQLite's own busy handler waits this long for a lock ...
+LOCK_DEADLINE_S = 30.0  # ... and _retry keeps trying (with back-off) up to this long
+_COMPRESSION = 9  # each distinct blob is compressed once: spend the CPU for size
+_SUMMARY_LIMIT = 40  # characters per value in a summary line
+_DATE_REF = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MAX_INT = 2**62  # below SQLite's 64-bit integer limit
+
+# SQLite primary result codes (the low byte of an extended code).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
+
+_T = TypeVar("_T")
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS store_schema (version INTEGER NOT NULL)",
+    # One row per distinct content of a section: sha256 of its canonical JSON (32
+    # bytes) and that JSON, zlib-compressed.
+    "CREATE TABLE IF NOT EXISTS blobs ("
+    " id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, data BLOB NOT NULL)",
+    # AUTOINCREMENT: numbers are never reused after a prune, so a number a person
+    # noted down keeps meaning the same entry.
+    "CREATE TABLE IF NOT EXISTS entries ("
+    " number INTEGER PRIMARY KEY AUTOINCREMENT, taken_at TEXT NOT NULL,"
+    " interpreter TEXT NOT NULL, fingerprint_id TEXT NOT NULL, summary TEXT NOT NULL,"
+    " rest BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS entries_by_interpreter ON entries (interpreter, number)",
+    "CREATE TABLE IF NOT EXISTS entry_sections ("
+    " entry INTEGER NOT NULL, key TEXT NOT NULL, blob INTEGER NOT NULL,"
+    " PRIMARY KEY (entry, key)) WITHOUT ROWID",
+)
+
+# store schema N -> the statements that turn an N database into an N+1 one.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+class Entry(NamedTuple):
+    """One recorded snapshot, as ``History.entries`` lists it."""
+
+    number: int  # the entry's number in this database; never reused
+    taken_at: datetime  # UTC
+    interpreter: str
+    fingerprint_id: str
+    summary: str  # what changed since the previous entry of the same interpreter
+
+
+class HistoryCorrupt(InputError):
+    """The history database is damaged (not a database, or a malformed page)."""
+
+
+# ---- location -------------------------------------------------------------------------
+
+def default_path() -> Path:
+    """Where the history lives unless a path is given."""
+    return data_dir() / FILENAME
+
+
+# ---- small helpers --------------------------------------------------------------------
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _stamp(moment: datetime) -> str:
+    """ISO 8601 in UTC, fixed width (``2026-01-10T09:30:00.000000+00:00``): text order
+    is time order, and ``datetime.fromisoformat`` reads it back fast on 3.9 too."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(canonical_json(value).encode("utf-8"), _COMPRESSION)
+
+
+def _unpack(data: bytes) -> Any:
+    return json.loads(zlib.decompress(data).decode("utf-8"))
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_busy(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = _code(exc)
+    if code is not None:
+        return code in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    if isinstance(exc, HistoryCorrupt):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = _code(exc)
+    if code is not None:
+        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _retry(action: Callable[[], _T]) -> _T:
+    """``action()``, retried with jittered back-off while the database is locked.
+
+    SQLite's busy handler covers most waits; this covers the cases it does not
+    (a lock held across the busy timeout, WAL recovery, a COMMIT that met a reader).
+    """
+    deadline = time.monotonic() + LOCK_DEADLINE_S
+    delay = 0.002
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.2)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower() if exc.strerror[:1].isupper() else exc.strerror
+    if isinstance(exc, EnvcheckError):
+        return str(exc)
+    return str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _recovery_lock(path: Path) -> Iterator[None]:
+    """An advisory lock so that only one process moves a corrupt file aside.
+
+    POSIX ``flock`` on a side file; where there is none (Windows) no lock is taken
+    and the check under it (the file at ``path`` is still corrupt) still guards.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_NETWORK_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "ceph", "glusterfs",
+    "fuse.glusterfs", "fuse.sshfs", "fuse.cephfs", "9p", "afs", "panfs", "wekafs", "pvfs2",
+})
+_MOUNT_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+def network_filesystem(directory: Path, mounts: str = "/proc/self/mounts") -> str | None:
+    """The type of the network file system ``directory`` is on (``"nfs4"``), else None.
+
+    Linux only (``/proc/self/mounts``); None where that cannot be read. SQLite's WAL
+    needs shared memory between all users of a database, which processes on
+    different hosts of a shared home directory do not have.
+    """
+    try:
+        with open(mounts, encoding="utf-8", errors="replace") as handle:
+            table = [line.split() for line in handle]
+    except OSError:
+        return None
+    target = os.path.realpath(directory)
+    best, kind = "", ""
+    for fields in table:
+        if len(fields) < 3:
+            continue
+        point = _MOUNT_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[1])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):  # the deepest, and the last mounted there
+            best, kind = point, fields[2]
+    return kind if kind in _NETWORK_FILESYSTEMS or kind.startswith("nfs") else None
+
+
+def _still_corrupt(path: Path) -> bool:
+    """Whether the file now at ``path`` is damaged (checked afresh, not assumed)."""
+    try:
+        probe = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        return _is_corrupt(exc)
+    try:
+        rows = probe.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.Error as exc:
+        return _is_corrupt(exc)
+    finally:
+        probe.close()
+    return rows != [("ok",)]
+
+
+# ---- summaries ------------------------------------------------------------------------
+
+def _value(value: Any) -> str:
+    from .render.escape import value_text
+
+    text = value_text(value)
+    return text if len(text) <= _SUMMARY_LIMIT else text[: _SUMMARY_LIMIT - 3] + "..."
+
+
+def _change_text(change: Change) -> str:
+    path = change.path
+    if path.startswith("packages."):
+        name, _, field = path[len("packages."):].partition(".")
+        subject = name if field in ("", "version") else f"{name} {field}"
+    elif path.startswith("env."):
+        subject = path[len("env."):]
+    else:
+        subject = path
+    return f"{subject} {_value(change.before)} -> {_value(change.after)}"
+
+
+def describe(changes: Sequence[Change]) -> str:
+    """One line for a list of judged changes (most severe first, as ``diff`` sorts them).
+
+    ``"no change"``, or the first change and a count of the others, e.g.
+    ``"torch 2.1.0 -> 2.2.0 [breaking], 3 more (1 breaking, 2 risky)"``.
+    """
+    from .render.escape import terminal
+    from .rules import ORDER
+
+    if not changes:
+        return "no change"
+    head, others = changes[0], changes[1:]
+    text = f"{_change_text(head)} [{head.severity.value}]"
+    if others:
+        counts = [(sum(c.severity is level for c in others), level.value) for level in ORDER]
+        detail = ", ".join(f"{count} {level}" for count, level in counts if count)
+        text += f", {len(others)} more ({detail})"
+    return terminal(text)
+
+
+def summarize(before: Fingerprint | None, after: Fingerprint) -> str:
+    """What changed from ``before`` to ``after``, in one line (``"first entry"`` if no before)."""
+    if before is None:
+        return "first entry"
+    from .drift import diff
+
+    return describe(diff(before, after).changes)
+
+
+# ---- the store ------------------------------------------------------------------------
+
+class _State(NamedTuple):
+    """What a summary depends on: the content digests of the sections, and meta."""
+
+    digests: dict[str, bytes]
+    meta: dict[str, Any]
+
+
+def _same_for_diff(a: _State, b: _State) -> bool:
+    """Whether ``diff`` gives the same result against either (it reads sections and meta)."""
+    def comparable(state: _State) -> tuple[dict[str, bytes], dict[str, Any]]:
+        meta = {k: v for k, v in state.meta.items() if k not in PER_RUN_META}
+        return {k: v for k, v in state.digests.items() if k in SECTIONS}, meta
+
+    return comparable(a) == comparable(b)
+
+
+class History:
+    """The history database at ``path`` (default: ``default_path()``).
+
+    Opening creates the directory (mode 0700: fingerprints name hosts and paths)
+    and the database if needed. A corrupt file is moved aside and a new history
+    started; what happened is in ``warnings``. Use as a context manager or call
+    ``close()``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.warnings: list[str] = []
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._open()
+        except Exception as exc:
+            if not _is_corrupt(exc):
+                self.close()
+                raise self._failure(exc, "cannot open", InputError) from exc
+            try:
+                self.recover(exc)
+            except Exception as again:
+                self.close()
+                raise self._failure(again, "cannot start a new history", InputError) from again
+
+    # -- lifecycle
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _open(self) -> None:
+        self.close()
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        self._conn = conn
+        # Before any table exists: lets prune hand freed pages back to the file system.
+        _retry(lambda: conn.execute("PRAGMA auto_vacuum = INCREMENTAL"))
+        if network_filesystem(self.path.parent) is None:
+            _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        else:
+            # A shared home on NFS & co.: WAL would let ranks on two hosts corrupt the
+            # file. A rollback journal relies on file locks instead (slower, but sound
+            # where the file system's locks are); a switch that meets other users of the
+            # file is left for a later open.
+            conn.execute("PRAGMA busy_timeout = 0")
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute("PRAGMA journal_mode = DELETE")
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA synchronous = NORMAL")  # durable across crashes of envcheck
+        conn.execute("PRAGMA journal_size_limit = 4194304")  # the -wal file stays small
+        version = self._schema_version(conn)
+        if version != STORE_SCHEMA:
+            self._write(self._create_or_migrate)
+
+    @staticmethod
+    def _schema_version(conn: sqlite3.Connection) -> int | None:
+        def read() -> int | None:
+            exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                  "AND name = 'store_schema'").fetchone()
+            if not exists:
+                return None
+            row = conn.execute("SELECT max(version) FROM store_schema").fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+
+        return _retry(read)
+
+    def _create_or_migrate(self, conn: sqlite3.Connection) -> None:
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        version = self._schema_version(conn)
+        if version is None:
+            conn.execute("INSERT INTO store_schema (version) VALUES (?)", (STORE_SCHEMA,))
+            return
+        if version > STORE_SCHEMA:
+            raise InputError(
+                f"history: {self.path}: written by a newer envcheck (history schema "
+                f"{version}; this one reads up to {STORE_SCHEMA}): upgrade envcheck")
+        while version < STORE_SCHEMA:
+            _MIGRATIONS[version](conn)
+            version += 1
+        conn.execute("UPDATE store_schema SET version = ?", (STORE_SCHEMA,))
+
+    def recover(self, cause: BaseException) -> None:
+        """Move a corrupt database aside and start a new one (``cause`` says why).
+
+        Confirmed under a lock first, so that of several processes that met the same
+        corrupt file only one moves it, and none moves the new one another started.
+        """
+        self.close()
+        aside: Path | None = None
+        with _recovery_lock(self.path):
+            if self.path.exists() and _still_corrupt(self.path):
+                stamp = _now().strftime("%Y%m%dT%H%M%SZ")
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+                serial = 1
+                while aside.exists():
+                    aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{serial}")
+                    serial += 1
+                os.rename(self.path, aside)
+                for suffix in ("-wal", "-shm"):  # SQLite names them after the main file
+                    side = self.path.with_name(self.path.name + suffix)
+                    if side.exists():
+                        os.rename(side, aside.with_name(aside.name + suffix))
+            self._open()
+        if aside is not None:
+            self.warnings.append(f"history: {self.path} was corrupt ({_why(cause)}); moved it "
+                                 f"to {aside.name} and started a new history")
+
+    # -- transactions
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise InputError(f"history: {self.path}: closed")
+        return self._conn
+
+    def _write(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``body`` in one short write transaction, retried while the database is locked."""
+        conn = self._db
+
+        def attempt() -> _T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = body(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return _retry(attempt)
+
+    def _read(self, body: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``body`` in one read transaction: a consistent view while others write."""
+        conn = self._db
+
+        def attempt() -> _T:
+            conn.execute("BEGIN")
+            try:
+                return body(conn)
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("COMMIT")
+
+        return _retry(attempt)
+
+    def _failure(self, exc: BaseException, doing: str,
+                 kind: type[EnvcheckError]) -> EnvcheckError:
+        if isinstance(exc, EnvcheckError):
+            return exc
+        if _is_corrupt(exc):
+            return HistoryCorrupt(f"history: {self.path}: corrupt ({_why(exc)})")
+        return kind(f"history: {self.path}: {doing} ({_why(exc)})")
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str, kind: type[EnvcheckError]) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError, zlib.error, ValueError) as exc:
+            raise self._failure(exc, doing, kind) from exc
+
+    # -- reading
+
+    @staticmethod
+    def _state(conn: sqlite3.Connection, number: int) -> _State | None:
+        row = conn.execute("SELECT rest FROM entries WHERE number = ?", (number,)).fetchone()
+        if row is None:
+            return None
+        digests = dict(conn.execute(
+            "SELECT s.key, b.digest FROM entry_sections AS s JOIN blobs AS b ON b.id = s.blob"
+            " WHERE s.entry = ?", (number,)).fetchall())
+        rest = _unpack(row[0])
+        meta = rest.get("meta") if isinstance(rest, dict) else None
+        return _State(digests, meta if isinstance(meta, dict) else {})
+
+    def _document(self, conn: sqlite3.Connection, number: int) -> dict[str, Any] | None:
+        row = conn.execute("SELECT rest FROM entries WHERE number = ?", (number,)).fetchone()
+        if row is None:
+            return None
+        document: dict[str, Any] = _unpack(row[0])
+        for key, data in conn.execute(
+                "SELECT s.key, b.data FROM entry_sections AS s JOIN blobs AS b"
+                " ON b.id = s.blob WHERE s.entry = ?", (number,)).fetchall():
+            document[key] = _unpack(data)
+        return document
+
+    def _fingerprint(self, conn: sqlite3.Connection, number: int) -> Fingerprint:
+        document = self._document(conn, number)
+        if document is None:
+            raise InputError(f"history entry {number}: no such entry")
+        return Fingerprint.from_dict(document, f"history entry {number}")
+
+    def load(self, entry_number: int) -> Fingerprint:
+        """The fingerprint recorded as entry ``entry_number`` (as ``entries()`` numbers them)."""
+        if not 0 < entry_number <= _MAX_INT:
+            raise InputError(f"history entry {entry_number}: no such entry")
+        with self._errors(f"cannot read entry {entry_number}", InputError):
+            return self._read(lambda conn: self._fingerprint(conn, entry_number))
+
+    @staticmethod
+    def _latest(conn: sqlite3.Connection, interpreter: str) -> int | None:
+        row = conn.execute("SELECT max(number) FROM entries WHERE interpreter = ?",
+                           (interpreter,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def entries(self, interpreter: str | None = None, limit: int | None = None) -> list[Entry]:
+        """Entries, most recent first: all, or one interpreter's; at most ``limit``.
+
+        Fast: the summary was written with the entry (see ``record``), so listing
+        decompresses and diffs nothing.
+        """
+        if limit is not None and limit < 0:
+            raise UsageError(f"history: limit must be 0 or more, not {limit}")
+        sql = "SELECT number, taken_at, interpreter, fingerprint_id, summary FROM entries"
+        params: list[Any] = []
+        if interpreter is not None:
+            sql += " WHERE interpreter = ?"
+            params.append(interpreter)
+        sql += " ORDER BY number DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(min(limit, _MAX_INT))
+        with self._errors("cannot read the history", InputError):
+            rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
+            return [Entry(int(n), _parse_stamp(t), str(i), str(f), str(s))
+                    for n, t, i, f, s in rows]
+
+    def find(self, ref: str, interpreter: str | None = None) -> Entry:
+        """The entry ``ref`` names (``@last``, ``@prev``, ``@N``, ``@YYYY-MM-DD``).
+
+        Counted within ``interpreter``'s entries when given, else over all entries.
+        A malformed or unknown reference raises ``InputError`` with one line.
+        """
+        body = ref[1:].lower() if ref.startswith("@") else None
+        offset: int | None = None
+        day: date | None = None
+        if body in ("last", "prev"):
+            offset = 0 if body == "last" else 1
+        elif body is not None and body.isdigit() and body.isascii():
+            offset = min(int(body), _MAX_INT)  # past the end either way; SQLite takes 64 bits
+        elif body is not None and _DATE_REF.fullmatch(body):
+            try:
+                day = date.fromisoformat(body)
+            except ValueError as exc:
+                raise InputError(f"{ref}: not a valid date ({exc})") from exc
+        else:
+            raise InputError(f"{ref}: not a history reference (use @last, @prev, @N for the "
+                             "N-th most recent, or @YYYY-MM-DD)")
+        where, params = (("WHERE interpreter = ?", [interpreter]) if interpreter is not None
+                         else ("", []))
+        columns = "number, taken_at, interpreter, fingerprint_id, summary"
+
+        def lookup(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
+            if day is not None:
+                # taken_at < the next day, UTC ("~" sorts after every date: 9999-12-31)
+                bound = (day + timedelta(days=1)).isoformat() if day < date.max else "~"
+                clause = f"{where} AND taken_at < ?" if where else "WHERE taken_at < ?"
+                row = conn.execute(f"SELECT {columns} FROM entries {clause} "
+                                   "ORDER BY taken_at DESC, number DESC LIMIT 1",
+                                   [*params, bound]).fetchone()
+            else:
+                row = conn.execute(f"SELECT {columns} FROM entries {where} "
+                                   "ORDER BY number DESC LIMIT 1 OFFSET ?",
+                                   [*params, offset]).fetchone()
+            if row is None:
+                count = conn.execute(f"SELECT count(*) FROM entries {where}", params).fetchone()
+                return (None, int(count[0]))
+            return tuple(row)
+
+        with self._errors("cannot read the history", InputError):
+            found = self._read(lookup)
+        scope = f" for {interpreter}" if interpreter is not None else ""
+        if found is None or found[0] is None:
+            count = found[1] if found else 0
+            if count == 0:
+                raise InputError(f"{ref}: the history{scope} is empty")
+            if day is not None:
+                raise InputError(f"{ref}: no entry{scope} on or before {day.isoformat()}")
+            raise InputError(f"{ref}: no such entry: the history{scope} holds {count} "
+                             f"entr{'y' if count == 1 else 'ies'} (@0 to @{count - 1})")
+        number, taken_at, interp, fingerprint_id, summary = found
+        return Entry(int(number), _parse_stamp(taken_at), str(interp), str(fingerprint_id),
+                     str(summary))
+
+    def resolve(self, ref: str, interpreter: str | None = None) -> Fingerprint:
+        """The fingerprint ``ref`` names; see ``find``."""
+        return self.load(self.find(ref, interpreter).number)
+
+    def stats(self) -> dict[str, int]:
+        """Counts and sizes: entries, blobs, blob_bytes (compressed), file_bytes."""
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+            blobs, size = conn.execute(
+                "SELECT count(*), coalesce(sum(length(data)), 0) FROM blobs").fetchone()
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            return {"entries": int(entries), "blobs": int(blobs), "blob_bytes": int(size),
+                    "file_bytes": int(pages) * int(page_size)}
+
+        with self._errors("cannot read the history", InputError):
+            return self._read(read)
+
+    # -- writing
+
+    def record(self, fp: Fingerprint, interpreter: str, *,
+               taken_at: datetime | None = None) -> int:
+        """Store ``fp`` as a new entry for ``interpreter``; its number.
+
+        ``taken_at`` (UTC; default now) is for importing older snapshots. The summary
+        against the interpreter's previous entry is computed now and stored, so
+        that listing stays fast and says what changed *at that time* (pruning the
+        previous entry later does not change it). It is computed before the write
+        lock is taken; inside the lock, if another process recorded in between, it
+        is reused when that entry is the same for ``diff`` (ranks of one job record
+        the same environment), else recomputed.
+        """
+        with self._errors("cannot record", OutputError):
+            return self._record(fp, interpreter, taken_at)
+
+    def _record(self, fp: Fingerprint, interpreter: str, taken_at: datetime | None) -> int:
+        document = fp.data
+        texts = {key: canonical_json(document[key]) for key in SHARED_KEYS if key in document}
+        digests = {key: hashlib.sha256(text.encode("utf-8")).digest()
+                   for key, text in texts.items()}
+        rest = {k: v for k, v in document.items()
+                if k not in SHARED_KEYS and k not in DERIVED_KEYS}
+        meta = rest.get("meta")
+        state = _State(digests, meta if isinstance(meta, dict) else {})
+        packed_rest = _pack(rest)
+
+        def before_lock(conn: sqlite3.Connection) -> tuple[
+                int | None, _State | None, str, set[bytes]]:
+            base = self._latest(conn, interpreter)
+            base_state = self._state(conn, base) if base is not None else None
+            known = {row[0] for row in conn.execute(
+                f"SELECT digest FROM blobs WHERE digest IN ({','.join('?' * len(digests))})",
+                list(digests.values()))} if digests else set()
+            return base, base_state, self._summary(conn, base, base_state, fp, state), known
+
+        # One read transaction (others keep writing meanwhile), then the write lock.
+        base, base_state, summary, known = self._read(before_lock)
+        # Compress only what the database does not hold yet, and outside the lock.
+        packed = {key: zlib.compress(texts[key].encode("utf-8"), _COMPRESSION)
+                  for key, digest in digests.items() if digest not in known}
+
+        def write(conn: sqlite3.Connection) -> int:
+            latest = self._latest(conn, interpreter)
+            text = summary
+            if latest != base:  # another process recorded for this interpreter meanwhile
+                latest_state = self._state(conn, latest) if latest is not None else None
+                if latest_state is None or base_state is None or not _same_for_diff(
+                        latest_state, base_state):
+                    text = self._summary(conn, latest, latest_state, fp, state)
+            blob_ids = []
+            for key, digest in digests.items():
+                row = conn.execute("SELECT id FROM blobs WHERE digest = ?", (digest,)).fetchone()
+                if row is None:  # new, or pruned since we looked
+                    data = packed.get(key) or zlib.compress(texts[key].encode("utf-8"),
+                                                            _COMPRESSION)
+                    blob_id = conn.execute("INSERT INTO blobs (digest, data) VALUES (?, ?)",
+                                           (digest, data)).lastrowid
+                else:
+                    blob_id = row[0]
+                blob_ids.append((key, blob_id))
+            number = conn.execute(
+                "INSERT INTO entries (taken_at, interpreter, fingerprint_id, summary, rest)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (_stamp(taken_at or _now()), interpreter, fp.id, text, packed_rest)).lastrowid
+            assert number is not None
+            conn.executemany("INSERT INTO entry_sections (entry, key, blob) VALUES (?, ?, ?)",
+                             [(number, key, blob_id) for key, blob_id in blob_ids])
+            return int(number)
+
+        return self._write(write)
+
+    def _summary(self, conn: sqlite3.Connection, base: int | None, base_state: _State | None,
+                 fp: Fingerprint, state: _State) -> str:
+        """The summary of ``fp`` against entry ``base``, read within ``conn``'s transaction."""
+        if base is None or base_state is None:
+            return summarize(None, fp)
+        if _same_for_diff(base_state, state):
+            return "no change"  # the same content: no need to load and diff
+        try:
+            return summarize(self._fingerprint(conn, base), fp)
+        except (sqlite3.Error, OSError):
+            raise
+        except Exception as exc:  # a summary must never cost the entry itself
+            self.warnings.append(f"history: no summary for this entry ({_why(exc)})")
+            return "(no summary)"
+
+    def prune(self, keep: int | None = None, older_than_days: int | None = None, *,
+              interpreter: str | None = None) -> int:
+        """Remove entries; the number removed. Unreferenced section blobs go with them.
+
+        ``keep``: keep the ``keep`` most recent entries *of each interpreter* (a venv
+        used rarely keeps its ``@prev``). ``older_than_days``: remove entries taken
+        more than that many days ago. With both, an entry goes if either says so.
+        ``interpreter``: consider only that interpreter's entries. Freed pages are
+        returned to the file system (incremental vacuum).
+        """
+        for name, value in (("keep", keep), ("older_than_days", older_than_days)):
+            if value is not None and value < 0:
+                raise UsageError(f"history: {name} must be 0 or more, not {value}")
+        if keep is None and older_than_days is None:
+            return 0
+        cutoff: str | None = None
+        if older_than_days is not None:
+            try:
+                cutoff = _stamp(_now() - timedelta(days=older_than_days))
+            except OverflowError:  # before year 1: nothing is that old
+                cutoff = ""
+
+        def body(conn: sqlite3.Connection) -> int:
+            where, params = (("WHERE interpreter = ?", [interpreter]) if interpreter is not None
+                             else ("", []))
+            doomed: set[int] = set()
+            if keep is not None:
+                seen: dict[str, int] = {}
+                for number, interp in conn.execute(
+                        f"SELECT number, interpreter FROM entries {where} "
+                        "ORDER BY number DESC", params):
+                    seen[interp] = seen.get(interp, 0) + 1
+                    if seen[interp] > keep:
+                        doomed.add(int(number))
+            if cutoff is not None:
+                clause = f"{where} AND taken_at < ?" if where else "WHERE taken_at < ?"
+                doomed.update(int(row[0]) for row in conn.execute(
+                    f"SELECT number FROM entries {clause}", [*params, cutoff]))
+            if not doomed:
+                return 0
+            rows = [(number,) for number in sorted(doomed)]
+            conn.executemany("DELETE FROM entry_sections WHERE entry = ?", rows)
+            conn.executemany("DELETE FROM entries WHERE number = ?", rows)
+            conn.execute("DELETE FROM blobs WHERE id NOT IN (SELECT blob FROM entry_sections)")
+            return len(doomed)
+
+        with self._errors("cannot prune", OutputError):
+            removed = self._write(body)
+            if removed:
+                # Hand the freed pages back. executescript steps the pragma to the end;
+                # execute() would free one page per step.
+                with contextlib.suppress(sqlite3.Error):
+                    _retry(lambda: self._db.executescript("PRAGMA incremental_vacuum;"))
+            return removed
+
+
+def record_safely(fp: Fingerprint, interpreter: str,
+                  path: str | os.PathLike[str] | None = None) -> tuple[int | None, list[str]]:
+    """Record ``fp``; never raises. The entry's number (None if not stored) and warnings.
+
+    For ``snapshot``: a history that cannot be written must not fail the snapshot.
+    A corrupt database is moved aside and the entry stored in a new one.
+    """
+    warnings: list[str] = []
+    history: History | None = None
+    try:
+        history = History(path)
+        try:
+            number = history.record(fp, interpreter)
+        except HistoryCorrupt as exc:  # damage found only now, past the first page
+            history.recover(exc)
+            number = history.record(fp, interpreter)
+        return number, [*history.warnings, *warnings]
+    except Exception as exc:
+        if history is not None:
+            warnings.extend(history.warnings)
+        where = history.path if history is not None else _default_or(path)
+        message = str(exc) if isinstance(exc, EnvcheckError) else f"history: {where}: {_why(exc)}"
+        warnings.append(f"{message}; this snapshot was not added to the history")
+        return None, warnings
+    finally:
+        if history is not None:
+            history.close()
+
+
+def _default_or(path: str | os.PathLike[str] | None) -> str:
+    if path is not None:
+        return str(path)
+    try:
+        return str(default_path())
+    except Exception:  # no home directory at all
+        return FILENAME
+
