@@ -6,13 +6,10 @@ against what torch, numpy and scipy report when actually imported.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import subprocess
 import sys
 import venv
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,7 @@ from packaging.utils import canonicalize_name
 import envcheck
 
 from conftest import run_envcheck
-from distbuild import make_dist, make_egg_info
+from distbuild import build_wheel, make_dist, make_egg_info
 
 
 def _pip_inspect(python: str, cwd: Path, env: dict[str, str] | None = None) -> dict[str, str]:
@@ -34,36 +31,13 @@ def _pip_inspect(python: str, cwd: Path, env: dict[str, str] | None = None) -> d
     }
 
 
-def _build_wheel(directory: Path, name: str, version: str) -> Path:
-    """A real wheel file, so pip itself installs it (INSTALLER, REQUESTED, direct_url.json)."""
-    module = name.replace("-", "_")
-    info = f"{module}-{version}.dist-info"
-    files = {
-        f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
-                         b"Tag: py3-none-any\n",
-    }
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{info}/RECORD,,")
-    wheel = directory / f"{module}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
-    return wheel
-
-
 @pytest.fixture(scope="module")
 def populated_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, dict[str, str]]:
     """A real venv with a pip-installed wheel, extra paths that shadow it, and broken leftovers."""
     root = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=True).create(root / "env")
     python = str(root / "env" / "bin" / "python")
-    wheel = _build_wheel(root, "demo-pkg", "1.0")
+    wheel = build_wheel(root, "demo-pkg", "1.0")
     subprocess.run([python, "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(wheel)],
                    check=True)
     site = next((root / "env" / "lib").glob("python3*/site-packages"))

@@ -9,7 +9,7 @@ every renderer, ``--fail-on`` and the exit codes work the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -17,6 +17,9 @@ from packaging.version import InvalidVersion, Version
 from .drift import Change, Report, Side
 from .model import Fingerprint
 from .rules import Severity
+
+if TYPE_CHECKING:
+    from .verify import VerifyReport
 
 B, R, OK = Severity.BREAKING, Severity.RISKY, Severity.BENIGN
 TORCH_RANDOMNESS = "https://pytorch.org/docs/stable/notes/randomness.html"
@@ -189,3 +192,49 @@ def audit(fingerprint: Fingerprint, label: str = ".",
     changes.sort(key=lambda c: (-c.severity.rank, c.path))
     return Report(Side(label, fingerprint.id), Side("recommended", fingerprint.id), changes, [],
                   kind="audit")
+
+
+# ---- files changed since install (verify) -------------------------------------------------
+
+FRAMEWORKS = ("torch", "tensorflow", "jax", "jaxlib", "numpy", "scipy")
+
+
+def _changed_files(package: Any) -> dict[str, list[str]]:
+    return {kind: files for kind, files in (
+        ("modified", [m.path for m in package.modified]), ("missing", list(package.missing)),
+        ("added", list(package.added))) if files}
+
+
+def file_findings(report: VerifyReport) -> list[Change]:
+    """verify's results as audit findings: edited or deleted files, extra files."""
+    findings = []
+    for package in report.packages:
+        changed = _changed_files(package)
+        if not changed:
+            continue
+        edited = changed.get("modified", []) + changed.get("missing", [])
+        severity = (B if package.name in FRAMEWORKS else R) if edited else R
+        listed = ", ".join((edited or changed.get("added", []))[:3])
+        findings.append(Change(
+            f"packages.{package.name}.files", ", ".join(f"{len(v)} {k}"
+                                                        for k, v in changed.items()),
+            "as installed", severity,
+            f"files of {package.name} differ from its RECORD ({listed}"
+            f"{', ...' if sum(map(len, changed.values())) > 3 else ''}): "
+            f"`pip install --force-reinstall --no-deps {package.name}=={package.version}` "
+            "restores them", "PEP 376 (RECORD); envcheck verify", "audit-files-changed",
+            "audit"))
+    return findings
+
+
+def with_file_changes(fingerprint: Fingerprint, report: VerifyReport) -> Fingerprint:
+    """A deep fingerprint: each package with its files changed since install."""
+    data = dict(fingerprint.data)
+    packages = {name: dict(p) for name, p in (data.get("packages") or {}).items()}
+    for package in report.packages:
+        key = package.name.lower().replace("_", "-").replace(".", "-")
+        if key in packages:
+            packages[key]["files_changed"] = _changed_files(package)
+    data["packages"] = packages
+    data["meta"] = dict(data.get("meta") or {}, deep=True)
+    return Fingerprint.from_dict(data, "deep snapshot")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .drift import Report
     from .sources import Target
+    from .verify import VerifyReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,10 +106,13 @@ def cli() -> None:
                    "so NVML inside sees them.")
 @click.option("--no-save", is_flag=True,
               help="Do not add this snapshot to the local history (envcheck history).")
+@click.option("--deep", is_flag=True,
+              help="Also verify installed files against RECORD and record per package the "
+                   "files changed since install (not with --image/--container).")
 def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
              nvml_timeout: float, no_cache: bool, image: str | None,
              container_name: str | None, image_python: str | None, gpus: bool,
-             no_save: bool) -> None:
+             no_save: bool, deep: bool) -> None:
     """Fingerprint an environment: packages and their builds, frameworks, CUDA, GPUs, CPU,
     OS and the settings that steer numerics.
 
@@ -139,6 +143,12 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
             python = _targeted(default_target())
         fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
                            use_cache=not no_cache)
+    if deep:
+        if spec is not None:
+            raise UsageError("--deep reads installed files: not with --image or --container")
+        from .audit import with_file_changes
+
+        fingerprint = with_file_changes(fingerprint, _verify(python))
     if not no_save:
         from .store import record_safely
 
@@ -370,12 +380,88 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     return expanded
 
 
+def _verify(python: str | None, packages: tuple[str, ...] = (),
+            use_cache: bool = True) -> VerifyReport:
+    """Run verify over this interpreter's (or ``python``'s) sys.path, with a progress bar on
+    stderr when it is a terminal and the run takes long enough to need one."""
+    import time
+
+    from .sources import live
+    from .verify import HashCache, verify
+
+    paths = None
+    if python is not None:  # the other interpreter's search path, from its probe
+        paths = list((live(python, use_cache=False).data.get("python") or {}).get("sys_path")
+                     or [])
+    started, bar = time.monotonic(), None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and sys.stderr.isatty() and time.monotonic() - started > 0.5:
+            bar = click.progressbar(length=total, label="verifying", file=sys.stderr)
+            bar.__enter__()
+        if bar is not None:
+            bar.update(done - bar.pos)
+
+    try:
+        return verify(paths, packages or None, cache=HashCache() if use_cache else None,
+                      progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("-p", "--package", "packages", multiple=True, metavar="NAME",
+              help="Verify only this package (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--fail-on", type=click.Choice(["modified", "any", "never"]), default="modified",
+              show_default=True,
+              help="Exit 1 on modified or missing files; 'any' also on added files, "
+                   "unverifiable packages and unknown names.")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
+@click.option("--no-cache", is_flag=True, help="Hash every file, ignoring the hash cache.")
+@_python_option
+def verify(packages: tuple[str, ...], fmt: str, fail_on: str, output: str | None,
+           no_cache: bool, python: str | None) -> int:
+    """Check every installed file against its package's RECORD (hash and size): files
+    edited, deleted or added since install. pip does not do this.
+
+    Hashing uses every core; a cache keyed by path, size, mtime and inode makes a
+    second run over unchanged files fast. A package without RECORD is reported as
+    unverifiable, never as clean.
+
+    \b
+    Examples:
+      envcheck verify
+      envcheck verify -p torch -p numpy
+      envcheck verify --format json -o verify.json
+    """
+    report = _verify(python, packages, use_cache=not no_cache)
+    if fmt == "json":
+        import json
+
+        text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        from .render.verify_text import render_verify
+
+        text = render_verify(report)
+    _emit(text, output)
+    counts = report.counts
+    failed = {"never": False, "any": not report.clean,
+              "modified": bool(counts["modified"] or counts["missing"])}[fail_on]
+    return _verdict(failed)
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("source", metavar="[INPUT]", default=".")
 @_report_options(("text", "json", "markdown", "github"))
+@click.option("--deep", is_flag=True,
+              help="Also verify installed files against RECORD (live environment only).")
 @_python_option
 def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: str | None,
-          show_benign: bool, python: str | None) -> int:
+          show_benign: bool, deep: bool, python: str | None) -> int:
     """Look for settings that keep this machine's own runs from repeating: cuBLAS without
     a fixed workspace, TF32 forced on, no hash seed, unpinned thread counts, shadowed
     packages, a driver too old for the framework's CUDA, mismatched nvidia-* wheels.
@@ -386,13 +472,18 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
     \b
     Examples:
       envcheck audit
+      envcheck audit --deep                  also files edited since install
       envcheck audit lockfiles/train.json --format markdown
     """
     from .audit import audit as run_audit
+    from .audit import file_findings
     from .sources import resolve
 
     del config_path  # accepted for symmetry with diff; audits have no configurable rules yet
-    report = run_audit(resolve(source, python=python), label=source)
+    if deep and source != ".":
+        raise UsageError("--deep reads installed files: it needs the live environment ('.')")
+    extra = file_findings(_verify(python)) if deep else None
+    report = run_audit(resolve(source, python=python), label=source, extra=extra)
     _emit(_render(report, fmt, output, show_benign), output)
     return _verdict(report.fails(fail_on))
 

@@ -149,7 +149,8 @@ def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
             yield Difference("packages", name, bump, f"{path}.version", pa.get("version"),
                              pb.get("version"))
         else:
-            yield from _package_build(name, path, pa, pb, "direct_url" not in unknown)
+            yield from _package_build(name, path, pa, pb, "direct_url" not in unknown,
+                                      "files_changed" not in unknown)
         shadow_a = sorted(str(s.get("version")) for s in pa.get("shadowed") or [])
         shadow_b = sorted(str(s.get("version")) for s in pb.get("shadowed") or [])
         if "shadowed" not in unknown and shadow_a != shadow_b:
@@ -158,7 +159,7 @@ def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
 
 
 def _package_build(name: str, path: str, pa: dict[str, Any], pb: dict[str, Any],
-                   compare_urls: bool) -> Iterator[Difference]:
+                   compare_urls: bool, compare_files: bool) -> Iterator[Difference]:
     """Same version on both sides: is it the same build?"""
     tags_a, tags_b = _dict(pa.get("wheel")).get("tags"), _dict(pb.get("wheel")).get("tags")
     if tags_a and tags_b and tags_a != tags_b:
@@ -173,6 +174,11 @@ def _package_build(name: str, path: str, pa: dict[str, Any], pb: dict[str, Any],
     digest_a, digest_b = pa.get("record_digest"), pb.get("record_digest")
     if digest_a and digest_b and digest_a != digest_b:
         yield Difference("packages", name, "build", f"{path}.record_digest", digest_a, digest_b)
+        return
+    if compare_files and pa.get("files_changed") != pb.get("files_changed"):
+        # Deep snapshots: the same RECORD, but files edited since install.
+        yield Difference("packages", name, "build", f"{path}.files_changed",
+                         pa.get("files_changed"), pb.get("files_changed"))
 
 
 _FRAMEWORK_SKIP = frozenset({"version", "distribution", "jaxlib", "plugins", "debug"})
@@ -297,6 +303,8 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any],
     unknown = frozenset().union(*(
         _UNRECORDED_FACTS.get(str(_dict(side.get("meta")).get("source")), frozenset())
         for side in (a, b)))
+    if not all(_dict(side.get("meta")).get("deep") for side in (a, b)):
+        unknown |= {"files_changed"}  # only deep snapshots check files against RECORD
     extractors = {
         "packages": lambda: _packages(_dict(a.get("packages")), _dict(b.get("packages")),
                                       unknown),
