@@ -8,6 +8,7 @@ import venv
 from pathlib import Path
 
 import pytest
+
 from conftest import run_envcheck
 from distbuild import build_wheel
 
