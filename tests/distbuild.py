@@ -84,24 +84,30 @@ def make_egg_info(site: Path, name: str, version: str, *, as_file: bool = False)
     return path
 
 
-def build_wheel(directory: Path, name: str, version: str) -> Path:
-    """A real wheel file, so pip itself installs it (INSTALLER, REQUESTED, direct_url.json)."""
+def build_wheel(directory: Path, name: str, version: str,
+                files: dict[str, bytes] | None = None,
+                scripts: dict[str, bytes] | None = None) -> Path:
+    """A real wheel file, so pip itself installs it (INSTALLER, REQUESTED, RECORD, scripts).
+
+    ``files`` default to one module whose ``__init__.py`` holds the version.
+    """
     module = name.replace("-", "_")
     info = f"{module}-{version}.dist-info"
-    files = {
-        f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
-                         b"Tag: py3-none-any\n",
-    }
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
+    members = dict(files if files is not None
+                   else {f"{module}/__init__.py": f"VERSION = {version!r}\n".encode()})
+    for script, body in (scripts or {}).items():
+        members[f"{module}-{version}.data/scripts/{script}"] = body
+    members[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\n"
+                                   f"Version: {version}\n").encode()
+    members[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
+                                b"Tag: py3-none-any\n")
+    # RECORD is CSV: a path with a comma is quoted.
+    record = [f'"{path}",{_record_hash(data)},{len(data)}' if "," in path
+              else f"{path},{_record_hash(data)},{len(data)}" for path, data in members.items()]
     record.append(f"{info}/RECORD,,")
     wheel = directory / f"{module}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        for path, data in files.items():
+        for path, data in members.items():
             archive.writestr(path, data)
         archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
     return wheel

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import venv
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ import pytest
 
 import envcheck.verify as verify_module
 from envcheck.verify import HashCache, VerifyReport, default_cache_path, verify
+
+from distbuild import build_wheel
 
 DEMO = "verify-demo"
 # Above BLOCK, so the block-reading path runs; above 2 KiB, so hashlib drops the GIL.
@@ -43,29 +44,6 @@ SCRIPT = "verify-demo-tool"
 def _hash(data: bytes, algo: str = "sha256") -> str:
     digest = base64.urlsafe_b64encode(hashlib.new(algo, data).digest()).rstrip(b"=").decode()
     return f"{algo}={digest}"
-
-
-def _build_wheel(directory: Path, name: str, version: str, files: dict[str, bytes],
-                 scripts: dict[str, bytes] | None = None) -> Path:
-    """A real wheel; pip installs it and writes the RECORD the tests check against."""
-    module = name.replace("-", "_")
-    info = f"{module}-{version}.dist-info"
-    members = dict(files)
-    for script, body in (scripts or {}).items():
-        members[f"{module}-{version}.data/scripts/{script}"] = body
-    members[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\n"
-                                   f"Version: {version}\n").encode()
-    members[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
-                                b"Tag: py3-none-any\n")
-    record = [f'"{path}",{_hash(data)},{len(data)}' if "," in path
-              else f"{path},{_hash(data)},{len(data)}" for path, data in members.items()]
-    record.append(f"{info}/RECORD,,")
-    wheel = directory / f"{module}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, data in members.items():
-            archive.writestr(path, data)
-        archive.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
-    return wheel
 
 
 @dataclass
@@ -90,11 +68,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Env:
     venv.EnvBuilder(with_pip=True).create(root)
     python = str(root / "bin" / "python")
     wheels = tmp_path_factory.mktemp("wheels")
-    demo = _build_wheel(wheels, DEMO, "1.0", DEMO_FILES,
+    demo = build_wheel(wheels, DEMO, "1.0", DEMO_FILES,
                         scripts={SCRIPT: b"#!python\nprint('hello')\n"})
     # Two wheels sharing a namespace directory, as nvidia-* wheels share nvidia/.
-    ns_a = _build_wheel(wheels, "ns-part-a", "1.0", {"nsroot/a/__init__.py": b"A = 1\n"})
-    ns_b = _build_wheel(wheels, "ns-part-b", "2.0", {"nsroot/b/__init__.py": b"B = 2\n",
+    ns_a = build_wheel(wheels, "ns-part-a", "1.0", {"nsroot/a/__init__.py": b"A = 1\n"})
+    ns_b = build_wheel(wheels, "ns-part-b", "2.0", {"nsroot/b/__init__.py": b"B = 2\n",
                                                      "nsroot/b/data.txt": b"b data\n"})
     pip = [python, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check"]
     subprocess.run([*pip, "--no-index", str(demo), str(ns_a), str(ns_b)], check=True)
