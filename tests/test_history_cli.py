@@ -75,3 +75,13 @@ def test_prune(tmp_path: Path) -> None:
     assert pruned.returncode == 0 and "removed 2 entries" in pruned.stderr
     assert len(run_envcheck("history", env=env).stdout.splitlines()) == 2
     assert run_envcheck("history", "--keep", "1", env=env).returncode == 2
+
+
+def test_check_against_an_earlier_snapshot(tmp_path: Path) -> None:
+    env = _home(tmp_path)
+    assert run_envcheck("snapshot", "-o", "/dev/null", env=env).returncode == 0
+    same = run_envcheck("check", "@last", env=env)
+    assert same.returncode == 0, same.stderr
+    drifted = run_envcheck("check", "@last", env={**env, "XLA_FLAGS": "--xla_cpu_fast_math"})
+    assert drifted.returncode == 1
+    assert "env.XLA_FLAGS" in drifted.stdout

@@ -152,7 +152,12 @@ def parse_pylock(path: str) -> dict[str, Any]:
 
 
 def expected(path: str) -> Fingerprint:
-    """The expected side of ``check``: a lockfile/fingerprint, requirements.txt or pylock.toml."""
+    """The expected side of ``check``: a lockfile/fingerprint, requirements.txt or pylock.toml,
+    or anything else ``diff`` reads (``@prev``, ``docker:IMAGE``, ``REV:path``)."""
+    if not os.path.exists(path) and path != "-":
+        from .sources import resolve
+
+        return resolve(path)
     name = Path(path).name
     if name.endswith(".toml") and (name == "pylock.toml" or name.startswith("pylock.")):
         return _partial(parse_pylock(path), path, "pylock.toml")
