@@ -82,7 +82,7 @@ def test_git_revision_inputs(tmp_path: Path) -> None:
                           "--format", "markdown", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("<!-- envcheck-report -->")
-    assert "packages.torch.version" in result.stdout
+    assert "packages&#46;torch&#46;version" in result.stdout
     missing = run_envcheck("diff", "HEAD:nope.json", "lockfiles/train.json", cwd=tmp_path)
     assert missing.returncode == 3
     assert missing.stderr.startswith("envcheck: HEAD:nope.json: not found in git")
@@ -123,7 +123,8 @@ def test_unreadable_inputs_exit_3(tmp_path: Path, content: str | None, message: 
 
 def _config_case(tmp_path: Path, text: str, name: str = "envcheck.toml"
                  ) -> subprocess.CompletedProcess[str]:
-    (tmp_path / name).write_text(text)
+    # latin-1 keeps "\xff" a raw byte: a file that is not UTF-8
+    (tmp_path / name).write_bytes(text.encode("latin-1"))
     head = _variant(tmp_path, "head.json", OMP_NUM_THREADS="3", TF_DETERMINISTIC_OPS="1")
     return run_envcheck("diff", str(BASE), str(head), "--format", "json", cwd=tmp_path)
 
@@ -143,6 +144,7 @@ def test_configuration_found_upward_changes_verdicts(tmp_path: Path) -> None:
     ("[severity]\nno-such-rule = 'risky'\n", "unknown rule 'no-such-rule'"),
     ("[severity]\nenv-threads = 'fatal'\n", "'fatal' is not one of breaking, risky, benign"),
     ("ignore = [\n", "not valid TOML"),
+    ("ignore = ['\xff']\n", "not valid TOML"),
 ])
 def test_bad_configuration_is_exit_2_naming_it(tmp_path: Path, text: str, message: str) -> None:
     result = _config_case(tmp_path, text)
@@ -170,3 +172,24 @@ def test_python_api_diff() -> None:
     report = envcheck.diff(a, Fingerprint.from_dict(document))
     assert [c.rule for c in report.changes] == ["env-xla-jax"]
     assert report.fails("breaking")
+
+
+@pytest.mark.parametrize("pyproject", ["tool = 5\n", "[tool]\nenvcheck = 5\n"])
+def test_odd_pyproject_tables_are_usage_errors(tmp_path: Path, pyproject: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    result = run_envcheck("diff", str(BASE), str(BASE), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "must be a table" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("document", [
+    {"schema": 1, "packages": {"a": {"version": "1", "shadowed": [1]}}},
+    {"schema": 1, "packages": {"a": {"version": "1." + "9" * 5000}}},
+    {"schema": 1, "packages": {}, "cpu": {"flags": [{"a": 1}]}},
+])
+def test_hostile_documents_never_crash(tmp_path: Path, document: dict[str, Any]) -> None:
+    path = _write(tmp_path / "hostile.json", document)
+    for command in (("diff", str(BASE), str(path)), ("audit", str(path))):
+        result = run_envcheck(*command)
+        assert result.returncode in (0, 1, 3), result.stderr
+        assert "Traceback" not in result.stderr

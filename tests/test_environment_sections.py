@@ -6,6 +6,7 @@ import os
 import platform
 from pathlib import Path
 
+import pytest
 from packaging import tags
 
 from envcheck.probe._common import redact
@@ -38,6 +39,16 @@ def test_secrets_never_enter_by_name_or_inside_values() -> None:
     assert "TF_VAR_db_password" not in env and "TF_CLI_ARGS" not in env
     assert env["XLA_FLAGS"] == "--xla_dump_to=https://dumps.example.org/ --note=<redacted>"
     assert env["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:True"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://user:p@ss@host/x", "https://host/x"),
+    ("https://user:pa/ss@host/x", "https://host/x"),
+    ("https://t0ken@host/simple", "https://host/simple"),
+    ("git+https://github.com/org/repo.git@v1.2", "git+https://github.com/org/repo.git@v1.2"),
+])
+def test_credentials_in_urls(url: str, expected: str) -> None:
+    assert redact(url) == expected
 
 
 def test_redact_keeps_harmless_text() -> None:

@@ -271,7 +271,7 @@ def test_action_comments_and_fails_on_breaking_drift(github: GitHubServer,
     (tmp_path / "head.json").write_text(json.dumps(head))
     codes, out = _run_action(tmp_path, {"base": "base.json", "head": "head.json"}, github)
     assert codes == [0, 0, 1]  # judge, comment, verdict (drift: exit 1)
-    assert "packages.torch.version" in out["summary"]
+    assert "packages&#46;torch&#46;version" in out["summary"]
     assert len(github.comments[5]) == 1 and github.comments[5][0]["body"].startswith(MARKER)
     codes, _ = _run_action(tmp_path, {"base": "base.json", "head": "base.json"}, github)
     assert codes == [0, 0, 0]

@@ -52,3 +52,14 @@ def test_missing_directory_is_an_output_error(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot write"):
         write_text(str(tmp_path / "no" / "such" / "dir.json"), "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_symlink_is_written_through_and_permissions_kept(tmp_path: Path) -> None:
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_text(str(link), "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from .drift import Change, Report, Side
 from .model import Fingerprint
@@ -133,7 +133,7 @@ def _deprecated_pynvml(document: dict[str, Any]) -> Iterator[Finding]:
 def _version(text: Any) -> Version | None:
     try:
         return Version(str(text))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number too long for int()
         return None
 
 

@@ -40,7 +40,10 @@ Exit codes:
 
 
 def _warn(message: str) -> None:
-    click.echo(f"envcheck: {message}", err=True)
+    from .render.escape import terminal
+
+    # Messages quote file names, versions and tool output: no control character passes.
+    click.echo(f"envcheck: {terminal(message)}", err=True)
 
 
 def write_output(text: str, destination: str) -> None:

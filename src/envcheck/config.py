@@ -54,7 +54,7 @@ def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse(table: Mapping[str, Any], where: str) -> Config:
+def parse(table: Mapping[str, Any], where: str, source: str | None = None) -> Config:
     """Validate one configuration table; ``where`` names it in errors."""
     from .rules.catalog import rule_ids
 
@@ -80,7 +80,7 @@ def parse(table: Mapping[str, Any], where: str) -> Config:
         ignore_packages=_strings(table, "ignore-packages", where),
         tolerate_patch=_strings(table, "tolerate-patch", where),
         severity=parsed,
-        source=where.split(" ")[0],
+        source=source or where,
     )
 
 
@@ -93,16 +93,26 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: no such configuration file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def _tool_table(document: dict[str, Any], path: Path) -> Any:
+    """``[tool.envcheck]`` of a pyproject document, or None when it has none."""
+    tool = document.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise UsageError(f"{path}: 'tool' must be a table")
+    return (tool or {}).get("envcheck")
 
 
 def load_file(path: Path) -> Config:
     document = _read_toml(path)
     if path.name == "pyproject.toml":
-        table = document.get("tool", {}).get("envcheck", {})
-        return parse(table, f"{path} [tool.envcheck]")
-    return parse(document, str(path))
+        table = _tool_table(document, path)
+        if table is not None and not isinstance(table, dict):
+            raise UsageError(f"{path}: [tool.envcheck] must be a table")
+        return parse(table or {}, f"{path} [tool.envcheck]", str(path))
+    return parse(document, str(path), str(path))
 
 
 def discover(start: Path | None = None) -> Config:
@@ -114,7 +124,6 @@ def discover(start: Path | None = None) -> Config:
             return load_file(candidate)
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            document = _read_toml(pyproject)
-            if "envcheck" in document.get("tool", {}):
+            if _tool_table(_read_toml(pyproject), pyproject) is not None:
                 return load_file(pyproject)
     return Config()

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any, NamedTuple
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from .config import Config
 from .model import SECTIONS, VOLATILE, Fingerprint
@@ -105,7 +105,7 @@ def version_kind(before: str, after: str) -> str | None:
         return None
     try:
         old, new = Version(before), Version(after)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number too long for int()
         return "changed"
     width = max(len(old.release), len(new.release), 3)
     old_release = old.release + (0,) * (width - len(old.release))
@@ -125,14 +125,6 @@ def version_kind(before: str, after: str) -> str | None:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-# Partial documents (pip inspect, standard locks) do not record every package fact.
-_UNRECORDED_FACTS: dict[str, frozenset[str]] = {
-    "pip inspect": frozenset({"shadowed"}),
-    "requirements.txt": frozenset({"shadowed", "direct_url"}),
-    "pylock.toml": frozenset({"shadowed", "direct_url"}),
-}
 
 
 def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
@@ -300,14 +292,14 @@ def _env(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
 def differences(a: Mapping[str, Any], b: Mapping[str, Any],
                 sections: tuple[str, ...] = SECTIONS) -> Iterator[Difference]:
     """Every raw difference between two fingerprint documents, section by section."""
-    unknown = frozenset().union(*(
-        _UNRECORDED_FACTS.get(str(_dict(side.get("meta")).get("source")), frozenset())
-        for side in (a, b)))
-    if not all(_dict(side.get("meta")).get("deep") for side in (a, b)):
+    unknown: set[str] = set()
+    if not (_probed(a) and _probed(b)):
+        unknown |= {"shadowed", "direct_url"}  # pip inspect and standard locks lack them
+    if not (_deep(a) and _deep(b)):
         unknown |= {"files_changed"}  # only deep snapshots check files against RECORD
     extractors = {
         "packages": lambda: _packages(_dict(a.get("packages")), _dict(b.get("packages")),
-                                      unknown),
+                                      frozenset(unknown)),
         "frameworks": lambda: _frameworks(_dict(a.get("frameworks")),
                                           _dict(b.get("frameworks"))),
         "cuda": lambda: _cuda(_dict(a.get("cuda")), _dict(b.get("cuda"))),
@@ -329,9 +321,28 @@ def _unrecorded(difference: Difference) -> bool:
     return any(fnmatchcase(difference.path, pattern) for pattern in VOLATILE)
 
 
+# What a document records is read from its shape, never from claims in its own
+# ``meta``, which a stranger's file could use to switch comparisons off.
+
+def _packages_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in _dict(document.get("packages")).values() if isinstance(p, dict)]
+
+
+def _probed(document: Mapping[str, Any]) -> bool:
+    """Packages read by the probe (a fingerprint or lock), not a pip inspect or requirements
+    list: every probed package has a ``format``."""
+    packages = _packages_of(document)
+    return not packages or any("format" in p for p in packages)
+
+
+def _deep(document: Mapping[str, Any]) -> bool:
+    return any("files_changed" in p for p in _packages_of(document))
+
+
 def known_sections(fingerprint: Fingerprint) -> tuple[str, ...]:
-    partial = _dict(fingerprint.data.get("meta")).get("known_sections")
-    return tuple(partial) if isinstance(partial, list) else SECTIONS
+    """The sections a document describes: those present (pip inspect reports and standard
+    locks have packages only)."""
+    return tuple(s for s in SECTIONS if fingerprint.data.get(s) is not None)
 
 
 def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None,

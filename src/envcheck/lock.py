@@ -57,7 +57,7 @@ def render_lock(fingerprint: Fingerprint) -> str:
 
 def _partial(packages: dict[str, dict[str, Any]], source: str, kind: str) -> Fingerprint:
     document = {"schema": SCHEMA_VERSION, "packages": dict(sorted(packages.items())),
-                "errors": [], "meta": {"known_sections": ["packages"], "source": kind}}
+                "errors": [], "meta": {"source": kind}}
     return Fingerprint.from_dict(document, source)
 
 

@@ -18,7 +18,8 @@ from .errors import InputError
 
 SCHEMA_VERSION = 1
 SECTIONS = ("python", "packages", "frameworks", "cuda", "gpus", "cpu", "os", "env")
-TOP_LEVEL_KEYS = ("schema", "id", *SECTIONS, "errors")
+# The public contract (README): always present; "image"/"container" only for containers.
+TOP_LEVEL_KEYS = ("schema", "id", "digests", *SECTIONS, "errors", "meta")
 # Where a fingerprint was taken (a Docker image or container): carried along, never
 # part of ``id``, since the same environment may come from many images.
 TARGET_KEYS = ("image", "container")
@@ -118,8 +119,11 @@ class Fingerprint:
         document: dict[str, Any] = {"schema": SCHEMA_VERSION}
         document.update({key: raw.get(key) for key in (*SECTIONS, "errors", "meta")})
         document.update({key: raw[key] for key in TARGET_KEYS if raw.get(key) is not None})
-        document["meta"] = dict(document.get("meta") or {}, envcheck_version=envcheck_version)
-        return cls(with_digests(document))
+        meta = raw.get("meta")
+        document["meta"] = dict(meta if isinstance(meta, dict) else {},
+                                envcheck_version=envcheck_version)
+        # Probe output comes from another interpreter or a stranger's image: validate it.
+        return cls(with_digests(validate(document, "probe output")))
 
     @classmethod
     def from_dict(cls, document: Any, source: str = "input") -> Fingerprint:
@@ -176,25 +180,72 @@ def validate(document: Any, source: str) -> dict[str, Any]:
             f"schema {SCHEMA_VERSION}: upgrade envcheck"
         )
     migrated = _migrate(dict(document), source)
+    for pattern, kinds in _SHAPES:
+        for path, value in _matches(migrated, pattern.split(".")):
+            if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool)
+                                      and bool not in kinds)):
+                names = " or ".join(_TYPE_NAMES[k] for k in kinds)
+                raise InputError(f"{source}: not a fingerprint ('{path}' must be {names})")
     packages = migrated.get("packages")
     if not isinstance(packages, dict) or not all(
-        isinstance(p, dict) and isinstance(p.get("version"), str) for p in packages.values()
-    ):
+            isinstance(p.get("version"), str) for p in packages.values()):
         raise InputError(f"{source}: not a fingerprint ('packages' must map names to versions)")
-    for name, kind in (("gpus", list), ("errors", list)):
-        if not isinstance(migrated.get(name, kind()), kind):
-            raise InputError(f"{source}: not a fingerprint ('{name}' must be a {kind.__name__})")
-    for name in ("python", "frameworks", "cuda", "cpu", "os", "env"):
-        if not isinstance(migrated.get(name) or {}, dict):
-            raise InputError(f"{source}: not a fingerprint ('{name}' must be an object)")
     return migrated
+
+
+# The shapes every consumer (diff, audit, renderers) relies on; None is always allowed.
+_SHAPES: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("packages", (dict,)), ("packages.*", (dict,)), ("packages.*.version", (str,)),
+    ("packages.*.name", (str,)), ("packages.*.location", (str,)),
+    ("packages.*.shadowed", (list,)), ("packages.*.shadowed.*", (dict,)),
+    ("packages.*.wheel", (dict,)), ("packages.*.wheel.tags", (list,)),
+    ("packages.*.wheel.tags.*", (str,)), ("packages.*.direct_url", (dict,)),
+    ("packages.*.record_digest", (str,)), ("packages.*.files_changed", (dict,)),
+    ("python", (dict,)), ("python.version", (str,)), ("python.executable", (str,)),
+    ("frameworks", (dict,)), ("frameworks.*", (dict,)),
+    ("frameworks.*.nvidia_requirements", (dict,)),
+    ("frameworks.*.nvidia_requirements.*", (str,)),
+    ("cuda", (dict,)), ("cuda.system_libraries", (dict,)), ("cuda.system_libraries.*", (dict,)),
+    ("cuda.toolkit", (dict,)), ("cuda.driver_cuda_version", (str,)),
+    ("gpus", (list,)), ("gpus.*", (dict,)),
+    ("cpu", (dict,)), ("cpu.flags", (list,)), ("cpu.flags.*", (str,)),
+    ("cpu.usable_cores", (int,)), ("cpu.logical_cores", (int,)), ("cpu.physical_cores", (int,)),
+    ("os", (dict,)), ("os.libc", (dict,)), ("os.distribution", (dict,)),
+    ("env", (dict,)), ("env.*", (str,)),
+    ("errors", (list,)), ("errors.*", (dict,)), ("meta", (dict,)),
+)
+_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
+
+
+def _matches(node: Any, parts: list[str], path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, value) of every node that a dotted pattern with ``*`` names."""
+    if not parts:
+        yield path, node
+        return
+    head, rest = parts[0], parts[1:]
+    items: list[tuple[Any, Any]]
+    if isinstance(node, dict):
+        items = list(node.items()) if head == "*" else (
+            [(head, node[head])] if head in node else [])
+    elif isinstance(node, list) and head == "*":
+        items = [(str(i), v) for i, v in enumerate(node)]
+    else:
+        return
+    for key, value in items:
+        yield from _matches(value, rest, f"{path}.{key}" if path else str(key))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def loads(text: str, source: str = "input") -> Fingerprint:
     try:
-        document = json.loads(text)
-    except ValueError as exc:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:  # RecursionError too deep nesting: see loads_json
         raise InputError(f"{source}: not JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise InputError(f"{source}: not JSON (nested too deeply)") from exc
     return Fingerprint.from_dict(document, source)
 
 

@@ -17,6 +17,7 @@ def write_text(destination: str, text: str) -> None:
     written in place: renaming over a device would replace it with a file.
     """
     data = text.encode("utf-8")
+    destination = os.path.realpath(destination)  # through a symlink, not over it
     try:
         mode = os.stat(destination).st_mode
     except FileNotFoundError:
@@ -35,6 +36,8 @@ def write_text(destination: str, text: str) -> None:
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
+            if mode is not None:
+                os.fchmod(fd, stat.S_IMODE(mode))  # a 0600 file stays 0600
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()

@@ -117,7 +117,7 @@ def from_pip_inspect(report: dict[str, Any], source: str) -> Fingerprint:
             facts["direct_url"] = direct_url
         packages.setdefault(normalize_name(metadata["name"]), facts)
     document = {"schema": 1, "packages": dict(sorted(packages.items())), "errors": [],
-                "meta": {"known_sections": ["packages"], "source": "pip inspect"}}
+                "meta": {"source": "pip inspect"}}
     return Fingerprint.from_dict(document, source)
 
 

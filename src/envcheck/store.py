@@ -594,7 +594,8 @@ class History:
         if body in ("last", "prev"):
             offset = 0 if body == "last" else 1
         elif body is not None and body.isdigit() and body.isascii():
-            offset = min(int(body), _MAX_INT)  # past the end either way; SQLite takes 64 bits
+            # Past the end either way; SQLite takes 64 bits and int() refuses 4,300+ digits.
+            offset = int(body) if len(body) < 19 else _MAX_INT
         elif body is not None and _DATE_REF.fullmatch(body):
             try:
                 day = date.fromisoformat(body)

@@ -797,7 +797,7 @@ def verify(
                 result.unchecked.append(Unchecked(shown.get(rel, rel), "not a regular file"))
                 continue
             result.files_checked += 1
-            size = int(size_text) if size_text.isdigit() else None
+            size = int(size_text) if size_text.isdecimal() and len(size_text) < 20 else None
             if size is not None and st.st_size != size:
                 result.modified.append(Modified(shown.get(rel, rel), digest, None, size,
                                                 st.st_size))

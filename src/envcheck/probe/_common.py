@@ -91,7 +91,10 @@ def read_text(path: str, limit: Optional[int] = None) -> str:
 
 # Credentials never enter a fingerprint: ``scheme://user:password@host`` keeps
 # only the host, and token-shaped values are masked wherever they appear.
-_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+# The userinfo ends at the last '@' of the authority; a password may itself hold '@'
+# (p@ss) or, against the RFC, '/' (pa/ss): both are removed whole.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?:[^\s/@]*@|[^\s/@:]*:[^\s@]*@)+")
 _TOKEN_SHAPES = re.compile(
     r"\b(?:hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
     r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"
@@ -107,8 +110,7 @@ def redact(value: str) -> str:
 
 
 # AUTH, but not the AUTHOR(S) of image labels (org.opencontainers.image.authors).
-_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH(?!ORS?\b)",
-                          re.IGNORECASE)
+_SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASS|PWD|CRED|AUTH(?!ORS?\b)", re.IGNORECASE)
 
 
 def is_secret_name(name: str) -> bool:

@@ -12,8 +12,12 @@ import re
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Characters that carry no Markdown or HTML meaning anywhere in a line.
-_MARKDOWN_SAFE = re.compile(r"[A-Za-z0-9 .,:/+=-]")
+# Characters that carry no Markdown or HTML meaning anywhere in a line. ':', '/' and
+# '.' are left out too: GitHub turns text like https://x or www.x into links even
+# inside <code>, and entities do not stop that once decoded.
+_MARKDOWN_SAFE = re.compile(r"[A-Za-z0-9 ,+=_-]")
+# After '@', a word joiner: no @mention and no mailto link can form.
+_AT = "&#64;&#8288;"
 
 
 def value_text(value: Any) -> str:
@@ -40,7 +44,8 @@ def markdown_text(value: object, limit: int = 400) -> str:
     text = terminal(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return "".join(c if _MARKDOWN_SAFE.match(c) else f"&#{ord(c)};" for c in text)
+    return "".join(c if _MARKDOWN_SAFE.match(c) else _AT if c == "@" else f"&#{ord(c)};"
+                   for c in text)
 
 
 def markdown_code(value: object, limit: int = 200) -> str:

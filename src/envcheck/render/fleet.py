@@ -36,8 +36,8 @@ def render_fleet_text(report: FleetReport, show_benign: bool = False) -> str:
                 continue
             lines.append(f"  [{change.severity.value}] {terminal(change.path)}: "
                          f"{terminal(value_text(change.before))} -> "
-                         f"{terminal(value_text(change.after))}  ({change.reason}; see "
-                         f"{change.reference})")
+                         f"{terminal(value_text(change.after))}  ({terminal(change.reason)}; "
+                         f"see {terminal(change.reference)})")
     if not report.outliers:
         lines += ["", "All fingerprints match the baseline."]
     summary = report.summary()

@@ -18,11 +18,21 @@ _ICONS = {Severity.BREAKING: "🔴 breaking", Severity.RISKY: "🟡 risky",
           Severity.BENIGN: "⚪ benign"}
 
 
+def _reference(change: Change) -> str:
+    """The catalog's own references are ours and stay readable, so GitHub links them
+    (URLs, owner/repo#N); anything else (configuration, audit) is escaped."""
+    from ..audit import CHECKS
+    from ..rules.catalog import CATALOG
+
+    trusted = {r.reference for r in CATALOG} | {c.reference for c in CHECKS}
+    return change.reference if change.reference in trusted else markdown_text(change.reference)
+
+
 def _row(change: Change, with_severity: bool) -> str:
     cells = [_ICONS[change.severity]] if with_severity else []
     cells += [markdown_code(change.path), markdown_code(value_text(change.before)),
               markdown_code(value_text(change.after)),
-              f"{markdown_text(change.reason)} ({markdown_text(change.reference)})"]
+              f"{markdown_text(change.reason)} ({_reference(change)})"]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -37,7 +47,7 @@ def verdict(report: Report) -> str:
         return "❌ **These environments will likely give different training results.**"
     if worst is Severity.RISKY:
         return "⚠️ **These environments may give different training results.**"
-    if worst is Severity.BENIGN:
+    if worst is Severity.BENIGN or report.a.id != report.b.id or report.unknown_sections:
         return "✅ **No difference known to change training results.**"
     return "✅ **The environments are identical.**"
 

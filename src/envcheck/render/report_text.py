@@ -21,8 +21,9 @@ def _change_lines(change: Change, audit: bool) -> list[str]:
         if audit else f"{before} -> {after}"
     return [
         f"  {terminal(change.path)}: {values}",
-        f"      {change.reason} [{change.rule}]",
-        f"      see {change.reference}",
+        # Audit reasons quote fingerprint strings: escaped like every other value.
+        f"      {terminal(change.reason)} [{terminal(change.rule)}]",
+        f"      see {terminal(change.reference)}",
     ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 
 class Sides(NamedTuple):
@@ -53,7 +53,7 @@ def _x86(sides: Sides) -> bool:
 def _crosses_tf_2_9(sides: Sides, before: Any, after: Any) -> bool:
     try:
         old, new = Version(str(before)), Version(str(after))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number too long for int()
         return False
     return _x86(sides) and (old.release[:2] < (2, 9)) != (new.release[:2] < (2, 9))
 
