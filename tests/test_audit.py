@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +100,13 @@ def test_cli_exit_codes_and_formats() -> None:
     assert json.loads(strict.stdout)["kind"] == "audit"
     live = run_envcheck("audit", env={"PYTHONHASHSEED": "0"}, cwd=DATA)
     assert "env.PYTHONHASHSEED" not in live.stdout
+
+
+def test_audit_applies_and_validates_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "envcheck.toml"
+    config.write_text('ignore = ["env.PYTHONHASHSEED"]\n')
+    result = run_envcheck("audit", str(DATA / "cpu-torch.json"), "--config", str(config))
+    assert result.returncode == 0 and "PYTHONHASHSEED" not in result.stdout
+    missing = run_envcheck("audit", str(DATA / "cpu-torch.json"), "--config",
+                           str(tmp_path / "absent.toml"))
+    assert missing.returncode == 2

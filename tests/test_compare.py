@@ -85,3 +85,13 @@ def test_empty_directory_is_an_input_error(tmp_path: Path) -> None:
     result = run_envcheck("compare", str(tmp_path))
     assert result.returncode == 3
     assert "no *.json fingerprints" in result.stderr
+
+
+def test_stdin_is_refused_and_history_members_work(tmp_path: Path) -> None:
+    refused = run_envcheck("compare", "-", stdin="{}")
+    assert refused.returncode == 2 and "not stdin" in refused.stderr
+    home = {"ENVCHECK_HOME": str(tmp_path / "home")}
+    assert run_envcheck("snapshot", "-o", "/dev/null", env=home).returncode == 0
+    from_history = run_envcheck("compare", "@last", "@0", "--format", "json", env=home)
+    assert from_history.returncode == 0, from_history.stderr
+    assert json.loads(from_history.stdout)["groups"][0]["count"] == 2

@@ -224,6 +224,10 @@ def test_configuration_ignores_tolerates_and_overrides() -> None:
     assert changes["packages.numpy.version"].rule == "config-tolerate-patch"
     assert changes["env.OMP_NUM_THREADS"].severity is B
     assert "by configuration" in changes["env.OMP_NUM_THREADS"].reason
+    relabelled = copy.deepcopy(CPU)
+    _set("packages.torch.version", "2.13.0+cu121")(relabelled)
+    local = diff(_fp(CPU), _fp(relabelled), Config(tolerate_patch=("torch",))).changes[0]
+    assert (local.severity, local.rule) == (B, "torch-local-label")  # a build, not a patch
     ignored = diff(_fp(CPU), _fp(after), Config(ignore=("env", "packages.numpy")))
     assert [c.path for c in ignored.changes] == ["packages.jinja2.version"]
 

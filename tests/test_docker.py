@@ -601,6 +601,7 @@ def test_cli_snapshot_and_diff_of_images(engine: Any) -> None:
     ("--image", BOOKWORM, "--python", "/usr/bin/python3"),
     ("--gpus",),
     ("--container", "x", "--gpus"),
+    ("--image", BOOKWORM, "--deep"),
 ])
 def test_cli_option_conflicts_are_usage_errors(args: tuple[str, ...]) -> None:
     from conftest import run_envcheck

@@ -85,3 +85,13 @@ def test_check_against_an_earlier_snapshot(tmp_path: Path) -> None:
     drifted = run_envcheck("check", "@last", env={**env, "XLA_FLAGS": "--xla_cpu_fast_math"})
     assert drifted.returncode == 1
     assert "env.XLA_FLAGS" in drifted.stdout
+
+
+def test_history_of_an_interpreter_named_by_command(tmp_path: Path) -> None:
+    env = _home(tmp_path)
+    bindir = str(Path(sys.executable).parent)
+    path_env = {**env, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    assert run_envcheck("snapshot", "--python", "python", "-o", "/dev/null",
+                        env=path_env).returncode == 0
+    again = run_envcheck("diff", "@last", ".", "--python", "python", env=path_env)
+    assert again.returncode == 0, again.stderr

@@ -13,7 +13,7 @@ import pytest
 from envcheck.errors import InputError
 from envcheck.lock import expected, parse_requirements
 
-from conftest import run_envcheck
+from conftest import DATA, run_envcheck
 from distbuild import make_dist
 
 
@@ -139,3 +139,45 @@ def test_training_script_first_line_stops_a_wrong_environment(tmp_path: Path) ->
     assert bad.returncode == 1
     assert bad.stdout.startswith("STOPPED 1 the environment differs from lockfiles/train.json")
     assert "env.XLA_FLAGS" in bad.stdout
+
+
+def test_markers_are_judged_for_the_target_interpreter(tmp_path: Path, python38: str) -> None:
+    inspect = json.loads(subprocess.run([python38, "-m", "pip", "inspect"], capture_output=True,
+                                        text=True, check=True, cwd=tmp_path).stdout)
+    pins = "".join(f"{d['metadata']['name']}=={d['metadata']['version']}\n"
+                   for d in inspect["installed"])
+    requirements = _write(tmp_path / "requirements.txt", pins + (
+        "numpy==2.4.6 ; python_version >= '3.11'\n"      # not for a 3.8 target
+        "toml==0.10.2 ; python_version < '3.9'\n"))     # for a 3.8 target only
+    result = run_envcheck("check", str(requirements), "--python", python38, "--format", "json")
+    changes = {c["path"]: c for c in json.loads(result.stdout)["changes"]}
+    assert set(changes) == {"packages.toml"}, changes
+    assert changes["packages.toml"]["before"] == "0.10.2"
+
+
+def test_check_reads_stdin_and_includes_in_every_spelling(tmp_path: Path) -> None:
+    assert run_envcheck("lock", "train", cwd=tmp_path).returncode == 0
+    lock = (tmp_path / "lockfiles" / "train.json").read_text()
+    assert run_envcheck("check", "-", stdin=lock, cwd=tmp_path).returncode == 0
+    _write(tmp_path / "a.txt", "idna==3.7\n-r b.txt\n")
+    _write(tmp_path / "b.txt", "--requirement=a.txt\n-rc.txt\n")  # a cycle, and -rFILE
+    _write(tmp_path / "c.txt", "jinja2==3.1.6\n")
+    assert {k: v["version"] for k, v in parse_requirements(str(tmp_path / "a.txt")).items()} \
+        == {"idna": "3.7", "jinja2": "3.1.6"}
+
+
+def test_lock_into_an_unwritable_place_is_exit_4(tmp_path: Path) -> None:
+    (tmp_path / "lockfiles").write_text("a file where the folder should be")
+    result = run_envcheck("lock", "train", cwd=tmp_path)
+    assert result.returncode == 4 and "Traceback" not in result.stderr
+    report = run_envcheck("check", "-", "--report", "artifacts/deep/report.json",
+                          stdin=(DATA / "cpu-torch.json").read_text(), cwd=tmp_path)
+    assert (tmp_path / "artifacts" / "deep" / "report.json").exists(), report.stderr
+
+
+def test_check_api_validates_fail_on_and_counts_what_it_does_not_list(tmp_path: Path) -> None:
+    import envcheck
+    from envcheck.errors import UsageError
+
+    with pytest.raises(UsageError, match="fail_on must be one of"):
+        envcheck.check(str(DATA / "cpu-torch.json"), fail_on="breakng")

@@ -16,6 +16,7 @@ from packaging.version import Version
 
 from .drift import Change, Report, Side
 from .model import Fingerprint
+from .probe.packages import normalize_name
 from .rules import Severity
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ def with_file_changes(fingerprint: Fingerprint, report: VerifyReport) -> Fingerp
     data = dict(fingerprint.data)
     packages = {name: dict(p) for name, p in (data.get("packages") or {}).items()}
     for package in report.packages:
-        key = package.name.lower().replace("_", "-").replace(".", "-")
+        key = normalize_name(package.name)
         if key in packages:
             packages[key]["files_changed"] = _changed_files(package)
     data["packages"] = packages

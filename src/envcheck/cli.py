@@ -6,6 +6,7 @@ Exit codes (every command):
   2  usage error: bad options or configuration
   3  an input or target could not be read
   4  a result could not be written
+  70 internal error (a bug in envcheck)
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
-from .errors import EnvcheckError, ExitCode, InputError, UsageError
+from .errors import EnvcheckError, ExitCode, InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
     from .config import Config
     from .drift import Report
+    from .model import Fingerprint
     from .sources import Target
     from .verify import VerifyReport
 
@@ -36,7 +38,8 @@ Exit codes:
   1  a difference at or above --fail-on
   2  usage error
   3  an input or target could not be read
-  4  a result could not be written"""
+  4  a result could not be written
+  70 internal error (a bug: please report it)"""
 
 
 def _warn(message: str) -> None:
@@ -136,6 +139,8 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
         raise UsageError("--gpus and --image-python go with --image or --container")
     if gpus and container_name:
         raise UsageError("--gpus goes with --image (a running container has its devices)")
+    if deep and (image or container_name):
+        raise UsageError("--deep reads installed files: not with --image or --container")
     spec = None
     if image or container_name:
         spec = f"docker:{image}" if image else f"docker-container:{container_name}"
@@ -147,8 +152,6 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
         fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
                            use_cache=not no_cache)
     if deep:
-        if spec is not None:
-            raise UsageError("--deep reads installed files: not with --image or --container")
         from .audit import with_file_changes
 
         fingerprint = with_file_changes(fingerprint, _verify(python))
@@ -260,6 +263,10 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
     if a == "-" and b == "-":
         raise UsageError("only one of A and B can be '-' (stdin)")
     config = _config(config_path)
+    if "." in (a, b) and python is None:
+        from .sources import default_target
+
+        python = _targeted(default_target())
     report = compare(resolve(a, python=python), resolve(b, python=python), config,
                      labels=(a, b))
     _emit(_render(report, fmt, output, show_benign), output)
@@ -286,11 +293,21 @@ def lock(name: str, output: str | None, python: str | None) -> None:
 
     destination = output or lock_path(name)
     if output is None:
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        _make_parent(destination)
     fingerprint = live(python or _targeted(default_target()))
     write_output(render_lock(fingerprint), destination)
     if destination != "-":
         _warn(f"wrote {destination} (fingerprint {fingerprint.short_id})")
+
+
+def _make_parent(path: str) -> None:
+    """Create the folder of a report file (``artifacts/envcheck.json``) if needed."""
+    parent = os.path.dirname(path)
+    if parent and path != "-":
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{parent}: cannot create ({exc.strerror or exc})") from exc
 
 
 def _targeted(target: Target) -> str | None:
@@ -320,16 +337,16 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
       envcheck check requirements.txt --fail-on risky
       envcheck check lockfiles/train.json --report artifacts/envcheck.json
     """
-    from .drift import diff as compare
-    from .lock import default_lock, expected
+    from .gate import against_lock
+    from .lock import default_lock
     from .render.report import render_json
     from .sources import default_target, live
 
     lock_file = lock_file or default_lock()
-    expected_fp = expected(lock_file)
-    report = compare(expected_fp, live(python or _targeted(default_target())),
-                     _config(config_path), labels=(lock_file, "live"))
+    config = _config(config_path)
+    report = against_lock(lock_file, live(python or _targeted(default_target())), config)
     if report_path:
+        _make_parent(report_path)
         write_output(render_json(report), report_path)
     _emit(_render(report, fmt, output, show_benign), output)
     return _verdict(report.fails(fail_on))
@@ -360,10 +377,16 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
     from .render.fleet import render_fleet
     from .sources import resolve
 
-    members = []
-    for spec in _expand(inputs):
-        members.append((spec, functools.partial(resolve, spec)))
-    base = (baseline, functools.partial(resolve, baseline)) if baseline else None
+    def loader(spec: str) -> Callable[[], Fingerprint]:
+        if spec == "-":
+            raise UsageError("compare reads files, directories, REV:PATH, docker: and @refs, "
+                             "not stdin")
+        if os.path.isfile(spec):
+            return functools.partial(resolve, spec)  # re-read on demand: memory stays flat
+        return functools.cache(functools.partial(resolve, spec))  # probe or fetch once
+
+    members = [(spec, loader(spec)) for spec in _expand(inputs)]
+    base = (baseline, loader(baseline)) if baseline else None
     report = compare_fleet(members, base, _config(config_path))
     _emit(render_fleet(report, ReportFormat(fmt), show_benign), output)
     return _verdict(report.fails(fail_on))
@@ -480,13 +503,16 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
     """
     from .audit import audit as run_audit
     from .audit import file_findings
-    from .sources import resolve
+    from .sources import default_target, resolve
 
-    del config_path  # accepted for symmetry with diff; audits have no configurable rules yet
+    if source == "." and python is None:
+        python = _targeted(default_target())
+    config = _config(config_path)
     if deep and source != ".":
         raise UsageError("--deep reads installed files: it needs the live environment ('.')")
     extra = file_findings(_verify(python)) if deep else None
     report = run_audit(resolve(source, python=python), label=source, extra=extra)
+    report.changes = [c for c in report.changes if not config.ignores_path(c.path)]
     _emit(_render(report, fmt, output, show_benign), output)
     return _verdict(report.fails(fail_on))
 
@@ -609,6 +635,12 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into ``head``: not an error worth a traceback.
         sys.stderr.close()
         return 0
+    except Exception as exc:  # a bug: still one line, and never exit 1 (which means drift)
+        if os.environ.get("ENVCHECK_DEBUG"):
+            raise
+        _warn(f"internal error: {type(exc).__name__}: {exc} (set ENVCHECK_DEBUG=1 for the "
+              "traceback, and please report it)")
+        return int(ExitCode.INTERNAL)
     return returned if isinstance(returned, int) else 0
 
 

@@ -29,6 +29,7 @@ else:  # pragma: no cover - exercised on Python 3.9 and 3.10
     import tomli as tomllib
 
 KEYS = ("ignore", "ignore-packages", "tolerate-patch", "severity")
+__all__ = ["KEYS", "Config", "discover", "load_file", "parse", "tomllib"]
 
 
 class Config(NamedTuple):
@@ -42,6 +43,11 @@ class Config(NamedTuple):
         if section == "packages" and any(fnmatchcase(subject, p) for p in self.ignore_packages):
             return True
         return any(fnmatchcase(path, p) or path.startswith(p + ".") for p in self.ignore)
+
+    def ignores_path(self, path: str) -> bool:
+        """``ignores`` for a dotted path alone (``packages.torch.version``)."""
+        section, _, rest = path.partition(".")
+        return self.ignores(section, rest.split(".")[0], path)
 
     def tolerates_patch(self, package: str) -> bool:
         return any(fnmatchcase(package, p) for p in self.tolerate_patch)
@@ -123,7 +129,6 @@ def discover(start: Path | None = None) -> Config:
         if candidate.is_file():
             return load_file(candidate)
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            if _tool_table(_read_toml(pyproject), pyproject) is not None:
-                return load_file(pyproject)
+        if pyproject.is_file() and _tool_table(_read_toml(pyproject), pyproject) is not None:
+            return load_file(pyproject)
     return Config()

@@ -63,7 +63,7 @@ class RankTimeoutError(EnvcheckError):
 
 # Launchers give each rank its own GPU (SLURM --gpus-per-task, torchrun with
 # CUDA_VISIBLE_DEVICES per local rank): that difference is the point, not drift.
-PER_RANK_ENV = ("CUDA_VISIBLE_DEVICES", "LOCAL_RANK", "RANK")
+PER_RANK_ENV = ("CUDA_VISIBLE_DEVICES",)
 
 
 def without_device_assignment(fingerprint: Fingerprint) -> Fingerprint:

@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad options or configuration
     INPUT = 3  # an input or target could not be read
     OUTPUT = 4  # a result could not be written
+    INTERNAL = 70  # a bug in envcheck (EX_SOFTWARE); never 1, which means drift
 
 
 class EnvcheckError(Exception):

@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .config import Config, discover
 from .drift import Report, diff
-from .errors import DriftError
+from .errors import DriftError, UsageError
 from .lock import expected
+from .model import Fingerprint
+from .render.escape import terminal, value_text
 from .sources import default_target, live
+
+FAIL_ON = ("breaking", "risky", "any", "never")
+
+
+def marker_environment(fingerprint: Fingerprint) -> dict[str, str]:
+    """PEP 508 marker values of the fingerprinted interpreter, for a lock's markers."""
+    python: dict[str, Any] = fingerprint.data.get("python") or {}
+    system = str((fingerprint.data.get("os") or {}).get("system") or "")
+    version = str(python.get("version") or "")
+    environment = {
+        "python_full_version": version,
+        "python_version": ".".join(version.split(".")[:2]),
+        "implementation_name": str(python.get("implementation") or ""),
+        "platform_system": system,
+        "sys_platform": {"Linux": "linux", "Darwin": "darwin", "Windows": "win32"}.get(
+            system, system.lower()),
+        "os_name": "nt" if system == "Windows" else "posix",
+        "platform_machine": str((fingerprint.data.get("cpu") or {}).get("architecture") or ""),
+    }
+    return {key: value for key, value in environment.items() if value}
+
+
+def against_lock(lock: str, current: Fingerprint, config: Config | None = None) -> Report:
+    """The judged differences from ``lock`` (expected) to ``current``."""
+    return diff(expected(lock, marker_environment(current)), current,
+                config if config is not None else discover(), labels=(lock, "live"))
 
 
 def check(lock: str, fail_on: str = "breaking", python: str | None = None,
@@ -18,13 +48,16 @@ def check(lock: str, fail_on: str = "breaking", python: str | None = None,
 
         envcheck.check("lockfiles/train.json")
     """
-    report = diff(expected(lock), live(python or default_target().python),
-                  config if config is not None else discover(), labels=(lock, "live"))
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    report = against_lock(lock, live(python or default_target().python), config)
     if report.fails(fail_on):
         worst = [c for c in report.changes if c.severity == report.worst()]
-        listed = "; ".join(f"{c.path}: {c.before} -> {c.after}" for c in worst[:3])
-        more = f" (+{len(report.changes) - 3} more)" if len(report.changes) > 3 else ""
-        raise DriftError(f"the environment differs from {lock} "
-                         f"({', '.join(f'{n} {k}' for k, n in report.summary().items() if n)}): "
-                         f"{listed}{more}", report)
+        listed = "; ".join(f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}"
+                           for c in worst[:3])
+        more = f" (+{len(report.changes) - len(worst[:3])} more)" \
+            if len(report.changes) > len(worst[:3]) else ""
+        counts = ", ".join(f"{n} {k}" for k, n in report.summary().items() if n)
+        raise DriftError(terminal(f"the environment differs from {lock} ({counts}): "
+                                  f"{listed}{more}"), report)
     return report

@@ -15,9 +15,9 @@ import urllib.request
 from typing import Any, NamedTuple
 
 from .errors import EnvcheckError, ExitCode
-from .render.report_markdown import MARKER
+from .render.report_markdown import LIMIT, MARKER
 
-COMMENT_LIMIT = 65_536
+COMMENT_LIMIT = LIMIT  # GitHub's maximum comment length
 DEFAULT_API = "https://api.github.com"
 DEFAULT_AUTHOR = "github-actions[bot]"
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')

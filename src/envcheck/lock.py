@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,8 +78,17 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield start, pending.strip()
 
 
-def parse_requirements(path: str, seen: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """``name==version`` pins of a requirements file (and the files it includes with -r)."""
+Markers = dict[str, str]
+_INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?<=-r)|(?<=-c))(\S.*)$")
+
+
+def parse_requirements(path: str, markers: Markers | None = None,
+                       seen: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``name==version`` pins of a requirements file (and the files it includes with -r).
+
+    Environment markers are evaluated for ``markers`` (the target interpreter's
+    environment; default: this one's).
+    """
     from packaging.requirements import InvalidRequirement, Requirement
 
     from .probe.packages import normalize_name
@@ -89,11 +97,15 @@ def parse_requirements(path: str, seen: frozenset[str] = frozenset()) -> dict[st
     packages: dict[str, Any] = {}
     for number, line in _logical_lines(text):
         where = f"{path}:{number}"
-        if line.startswith(("-r ", "--requirement ", "-c ", "--constraint ")):
-            include = os.path.join(os.path.dirname(path), line.split(None, 1)[1].strip())
-            if include in seen or line.startswith(("-c", "--constraint")):
-                continue
-            packages.update(parse_requirements(include, seen | {path}))
+        include = _INCLUDE.match(line)
+        if include:
+            if include.group(1) in ("-c", "--constraint"):
+                continue  # constraints limit versions; they do not install anything
+            target = os.path.join(os.path.dirname(path), include.group(2).strip())
+            if os.path.realpath(target) in seen | {os.path.realpath(path)}:
+                continue  # an include cycle
+            packages.update(parse_requirements(target, markers,
+                                               seen | {os.path.realpath(path)}))
             continue
         if line.startswith("-"):
             if line.startswith(("-e ", "--editable")):
@@ -105,7 +117,7 @@ def parse_requirements(path: str, seen: frozenset[str] = frozenset()) -> dict[st
             requirement = Requirement(spec)
         except InvalidRequirement as exc:
             raise InputError(f"{where}: not a requirement ({exc})") from exc
-        if requirement.marker is not None and not requirement.marker.evaluate():
+        if requirement.marker is not None and not requirement.marker.evaluate(markers):
             continue
         pins = [s for s in requirement.specifier if s.operator in ("==", "===")]
         if len(pins) != 1 or "*" in pins[0].version or requirement.url:
@@ -116,16 +128,13 @@ def parse_requirements(path: str, seen: frozenset[str] = frozenset()) -> dict[st
     return packages
 
 
-def parse_pylock(path: str) -> dict[str, Any]:
+def parse_pylock(path: str, markers: Markers | None = None) -> dict[str, Any]:
     """The packages of a PEP 751 ``pylock.toml`` that apply to this interpreter."""
     from packaging.markers import InvalidMarker, Marker
 
+    from .config import tomllib
     from .probe.packages import normalize_name
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     try:
         document = tomllib.loads(read_document(path))
     except tomllib.TOMLDecodeError as exc:
@@ -139,7 +148,7 @@ def parse_pylock(path: str) -> dict[str, Any]:
             raise InputError(f"{path}: packages[{index}] has no name")
         marker = entry.get("marker")
         try:
-            if isinstance(marker, str) and not Marker(marker).evaluate():
+            if isinstance(marker, str) and not Marker(marker).evaluate(markers):
                 continue
         except InvalidMarker as exc:
             raise InputError(f"{path}: packages[{index}]: bad marker ({exc})") from exc
@@ -151,18 +160,21 @@ def parse_pylock(path: str) -> dict[str, Any]:
     return packages
 
 
-def expected(path: str) -> Fingerprint:
+def expected(path: str, markers: Markers | None = None) -> Fingerprint:
     """The expected side of ``check``: a lockfile/fingerprint, requirements.txt or pylock.toml,
-    or anything else ``diff`` reads (``@prev``, ``docker:IMAGE``, ``REV:path``)."""
-    if not os.path.exists(path) and path != "-":
+    or anything else ``diff`` reads (``-``, ``@prev``, ``docker:IMAGE``, ``REV:path``).
+
+    ``markers``: the target's environment for the markers of standard locks.
+    """
+    if path == "-" or not os.path.exists(path):
         from .sources import resolve
 
         return resolve(path)
     name = Path(path).name
     if name.endswith(".toml") and (name == "pylock.toml" or name.startswith("pylock.")):
-        return _partial(parse_pylock(path), path, "pylock.toml")
+        return _partial(parse_pylock(path, markers), path, "pylock.toml")
     if name.endswith((".txt", ".in")) or name.startswith("requirements"):
-        return _partial(parse_requirements(path), path, "requirements.txt")
+        return _partial(parse_requirements(path, markers), path, "requirements.txt")
     from .sources import parse_document
 
     return parse_document(read_document(path), path)

@@ -197,7 +197,10 @@ def history_key(fingerprint: Fingerprint, spec: str | None = None) -> str:
 def current_interpreter(python: str | None = None) -> str:
     """The interpreter ``.`` means now, as the history records it."""
     if python is not None:
-        return os.path.abspath(python)
+        import shutil
+
+        # As recorded: the probe's sys.executable is absolute; "python3" is found on PATH.
+        return os.path.abspath(shutil.which(python) or python)
     return default_target().python or sys.executable
 
 

@@ -39,8 +39,6 @@ def wheel_tag() -> str:
         threaded = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
         debug = "d" if hasattr(sys, "gettotalrefcount") else ""
         abi = "cp%s%s%s" % (version, debug, threaded)
-        if sys.version_info < (3, 8):
-            abi += "m"
     else:
         soabi = sysconfig.get_config_var("SOABI") or "none"
         abi = soabi.split("-")[0].replace(".", "_").replace("-", "_")

@@ -5,13 +5,6 @@ from __future__ import annotations
 from enum import Enum
 
 
-class SnapshotFormat(str, Enum):
-    """Formats ``envcheck snapshot`` can write."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
 class ReportFormat(str, Enum):
     """Formats a diff report can be rendered in (a closed set; see ``render_report``)."""
 

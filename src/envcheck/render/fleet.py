@@ -8,7 +8,7 @@ from ..fleet import FleetReport
 from ..rules import ORDER, Severity
 from . import ReportFormat
 from .escape import markdown_code, markdown_text, terminal, value_text
-from .report_markdown import MARKER
+from .report_markdown import LIMIT, MARKER
 
 _SHOWN_MEMBERS = 8
 
@@ -64,9 +64,9 @@ def render_fleet_markdown(report: FleetReport) -> str:
                        f"{markdown_code(value_text(change.after))} | "
                        f"{markdown_text(change.reason)} ({markdown_text(change.reference)}) |")
     text = "\n".join(out) + "\n"
-    if len(text) > 65_536:
-        text = text[:65_000].rsplit("\n", 1)[0] + "\n\n_Cut at GitHub's comment limit; the JSON " \
-                                                  "report has every difference._\n"
+    if len(text) > LIMIT:
+        text = text[:LIMIT - 500].rsplit("\n", 1)[0] + "\n\n_Cut at GitHub's comment limit; " \
+                                                      "the JSON report has every difference._\n"
     return text
 
 

@@ -34,7 +34,8 @@ def _apply(rule: Rule, difference: Difference, sides: Sides) -> tuple[Severity, 
 def judge(difference: Difference, sides: Sides, config: Config) -> Change:
     from ..drift import Change
 
-    if (difference.section == "packages" and difference.kind in ("patch", "local")
+    # Patch releases only: a local label (+cu118 -> +cu121) is another build, not a patch.
+    if (difference.section == "packages" and difference.kind == "patch"
             and config.tolerates_patch(difference.subject)):
         return Change(difference.path, difference.before, difference.after, Severity.BENIGN,
                       "patch drift tolerated for this package by configuration",
