@@ -18,6 +18,7 @@ from .drift import Change, Report, Side
 from .model import Fingerprint
 from .probe.packages import normalize_name
 from .rules import Severity
+from .rules.context import ampere_gpus, gpus_of
 
 if TYPE_CHECKING:
     from .verify import VerifyReport
@@ -49,22 +50,8 @@ def _env(document: dict[str, Any]) -> dict[str, Any]:
     return env if isinstance(env, dict) else {}
 
 
-def _gpus(document: dict[str, Any]) -> list[dict[str, Any]]:
-    gpus = document.get("gpus")
-    return [g for g in gpus if isinstance(g, dict)] if isinstance(gpus, list) else []
-
-
-def _ampere(document: dict[str, Any]) -> list[dict[str, Any]]:
-    def cc(gpu: dict[str, Any]) -> float:
-        try:
-            return float(str(gpu.get("compute_capability")))
-        except ValueError:
-            return 0.0
-    return [g for g in _gpus(document) if cc(g) >= 8.0]
-
-
 def _cublas_workspace(document: dict[str, Any]) -> Iterator[Finding]:
-    if _gpus(document) and not _env(document).get("CUBLAS_WORKSPACE_CONFIG"):
+    if gpus_of(document) and not _env(document).get("CUBLAS_WORKSPACE_CONFIG"):
         yield Finding("env.CUBLAS_WORKSPACE_CONFIG", "unset", ":4096:8", R,
                       "cuBLAS picks workspace-dependent kernels: set "
                       "CUBLAS_WORKSPACE_CONFIG=:4096:8 (or :16:8) for deterministic results; "
@@ -72,7 +59,7 @@ def _cublas_workspace(document: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _tf32_overrides(document: dict[str, Any]) -> Iterator[Finding]:
-    env, ampere = _env(document), _ampere(document)
+    env, ampere = _env(document), ampere_gpus(document)
     names = sorted({str(g.get("name")) for g in ampere if g.get("name")})
     for variable, forced_on in (("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1"),
                                 ("NVIDIA_TF32_OVERRIDE", None)):

@@ -93,8 +93,7 @@ def _unreachable(host: str, exc: BaseException) -> str:
 
 
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no details"
+    return remote.last_line(text, empty="no details")
 
 
 def connect() -> Any:

@@ -54,12 +54,6 @@ def render_lock(fingerprint: Fingerprint) -> str:
 
 # ---- standard locks -------------------------------------------------------------------
 
-def _partial(packages: dict[str, dict[str, Any]], source: str, kind: str) -> Fingerprint:
-    document = {"schema": SCHEMA_VERSION, "packages": dict(sorted(packages.items())),
-                "errors": [], "meta": {"source": kind}}
-    return Fingerprint.from_dict(document, source)
-
-
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """Requirement lines with continuations joined and comments removed, with line numbers."""
     pending, start = "", 0
@@ -172,9 +166,10 @@ def expected(path: str, markers: Markers | None = None) -> Fingerprint:
         return resolve(path)
     name = Path(path).name
     if name.endswith(".toml") and (name == "pylock.toml" or name.startswith("pylock.")):
-        return _partial(parse_pylock(path, markers), path, "pylock.toml")
+        return Fingerprint.packages_only(parse_pylock(path, markers), path, "pylock.toml")
     if name.endswith((".txt", ".in")) or name.startswith("requirements"):
-        return _partial(parse_requirements(path, markers), path, "requirements.txt")
+        pins = parse_requirements(path, markers)
+        return Fingerprint.packages_only(pins, path, "requirements.txt")
     from .sources import parse_document
 
     return parse_document(read_document(path), path)

@@ -126,6 +126,14 @@ class Fingerprint:
         return cls(with_digests(validate(document, "probe output")))
 
     @classmethod
+    def packages_only(cls, packages: dict[str, Any], source: str, kind: str) -> Fingerprint:
+        """A partial fingerprint of packages alone (pip inspect, requirements.txt, pylock):
+        the other sections are absent, so diff reports them as not compared."""
+        document = {"schema": SCHEMA_VERSION, "packages": dict(sorted(packages.items())),
+                    "errors": [], "meta": {"source": kind}}
+        return cls.from_dict(document, source)
+
+    @classmethod
     def from_dict(cls, document: Any, source: str = "input") -> Fingerprint:
         return cls(with_digests(validate(document, source)))
 

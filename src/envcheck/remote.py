@@ -66,9 +66,10 @@ def probe_script() -> str:
     return _HEADER % (TOO_OLD_EXIT, PACKAGE, sources, _LOADER)
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str, empty: str = "no output") -> str:
+    """The last non-blank line of a tool's output: what a one-line error quotes."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    return lines[-1] if lines else empty
 
 
 def run_probe(
@@ -104,12 +105,12 @@ def run_probe(
 def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[str, Any]:
     """Find the probe's JSON document in a process's output, or explain why there is none."""
     if returncode == TOO_OLD_EXIT:
-        raise TargetError(f"{what}: {_last_line(stderr)}")
+        raise TargetError(f"{what}: {last_line(stderr)}")
     marker = stdout.rfind(OUTPUT_MARKER)
     if returncode != 0 or marker < 0:
         raise TargetError(
             f"{what}: not a working Python interpreter, or the probe failed "
-            f"(exit {returncode}: {_last_line(stderr or stdout)})"
+            f"(exit {returncode}: {last_line(stderr or stdout)})"
         )
     try:
         document = json.loads(stdout[marker + len(OUTPUT_MARKER):])

@@ -116,9 +116,7 @@ def from_pip_inspect(report: dict[str, Any], source: str) -> Fingerprint:
         if direct_url is not None:
             facts["direct_url"] = direct_url
         packages.setdefault(normalize_name(metadata["name"]), facts)
-    document = {"schema": 1, "packages": dict(sorted(packages.items())), "errors": [],
-                "meta": {"source": "pip inspect"}}
-    return Fingerprint.from_dict(document, source)
+    return Fingerprint.packages_only(packages, source, "pip inspect")
 
 
 def _git_show(spec: str) -> str:

@@ -7,6 +7,8 @@ break the table. A hidden marker lets a bot find and update its own comment.
 
 from __future__ import annotations
 
+import functools
+
 from ..drift import Change, Report
 from ..rules import Severity
 from .escape import markdown_code, markdown_text, value_text
@@ -18,14 +20,20 @@ _ICONS = {Severity.BREAKING: "🔴 breaking", Severity.RISKY: "🟡 risky",
           Severity.BENIGN: "⚪ benign"}
 
 
-def _reference(change: Change) -> str:
-    """The catalog's own references are ours and stay readable, so GitHub links them
-    (URLs, owner/repo#N); anything else (configuration, audit) is escaped."""
+@functools.lru_cache(maxsize=1)
+def _trusted_references() -> frozenset[str]:
     from ..audit import CHECKS
     from ..rules.catalog import CATALOG
 
-    trusted = {r.reference for r in CATALOG} | {c.reference for c in CHECKS}
-    return change.reference if change.reference in trusted else markdown_text(change.reference)
+    return frozenset({r.reference for r in CATALOG} | {c.reference for c in CHECKS})
+
+
+def _reference(change: Change) -> str:
+    """The catalog's own references are ours and stay readable, so GitHub links them
+    (URLs, owner/repo#N); anything else (configuration) is escaped."""
+    if change.reference in _trusted_references():
+        return change.reference
+    return markdown_text(change.reference)
 
 
 def _row(change: Change, with_severity: bool) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..probe.frameworks import TENSORFLOW_DISTS
 from . import Severity
 
 B, R, OK = Severity.BREAKING, Severity.RISKY, Severity.BENIGN
@@ -57,9 +58,7 @@ def _pkg(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: 
                 otherwise_reason)
 
 
-TENSORFLOW = ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel",
-              "tensorflow-macos", "tensorflow-aarch64", "tensorflow-rocm", "intel-tensorflow",
-              "tf-nightly", "tf-nightly-cpu", "tf-nightly-gpu")
+TENSORFLOW = TENSORFLOW_DISTS  # every distribution that installs the tensorflow package
 JAX = ("jax", "jaxlib", "jax-cuda*-plugin", "jax-cuda*-pjrt", "jax-rocm*-plugin",
        "jax-rocm*-pjrt")
 FRAMEWORK_PACKAGES = ("torch", *TENSORFLOW, *JAX, "numpy", "scipy")

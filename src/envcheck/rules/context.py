@@ -20,29 +20,34 @@ class Sides(NamedTuple):
     b: Mapping[str, Any]
 
 
-def _gpus(side: Mapping[str, Any]) -> list[dict[str, Any]]:
+def gpus_of(side: Mapping[str, Any]) -> list[dict[str, Any]]:
     gpus = side.get("gpus")
     return [g for g in gpus if isinstance(g, dict)] if isinstance(gpus, list) else []
 
 
-def _cc(value: Any) -> float | None:
+def compute_capability(value: Any) -> float | None:
     try:
         return float(str(value))
     except ValueError:
         return None
 
 
+def ampere_gpus(side: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """GPUs of compute capability 8.0 or newer: where TF32 math exists."""
+    return [g for g in gpus_of(side) if (compute_capability(g.get("compute_capability")) or 0)
+            >= 8.0]
+
+
 def _ampere_gpu(sides: Sides, before: Any, after: Any) -> bool:
-    return any((_cc(g.get("compute_capability")) or 0) >= 8.0
-               for side in sides for g in _gpus(side))
+    return any(ampere_gpus(side) for side in sides)
 
 
 def _multi_gpu(sides: Sides, before: Any, after: Any) -> bool:
-    return any(len(_gpus(side)) > 1 for side in sides)
+    return any(len(gpus_of(side)) > 1 for side in sides)
 
 
 def _cpu_only(sides: Sides, before: Any, after: Any) -> bool:
-    return not any(_gpus(side) for side in sides)
+    return not any(gpus_of(side) for side in sides)
 
 
 def _x86(sides: Sides) -> bool:
@@ -59,7 +64,7 @@ def _crosses_tf_2_9(sides: Sides, before: Any, after: Any) -> bool:
 
 
 def _crosses_cc_8(sides: Sides, before: Any, after: Any) -> bool:
-    old, new = _cc(before), _cc(after)
+    old, new = compute_capability(before), compute_capability(after)
     return old is not None and new is not None and (old >= 8.0) != (new >= 8.0)
 
 
