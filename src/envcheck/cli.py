@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
-from .errors import EnvcheckError, ExitCode, InputError, OutputError, UsageError
+from .console import SNAPSHOT_DEFAULTS, guarded, run_snapshot, write_output, write_stdout
+from .console import warn as _warn
+from .errors import ExitCode, InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
     from .config import Config
@@ -40,23 +42,6 @@ Exit codes:
   3  an input or target could not be read
   4  a result could not be written
   70 internal error (a bug: please report it)"""
-
-
-def _warn(message: str) -> None:
-    from .render.escape import terminal
-
-    # Messages quote file names, versions and tool output: no control character passes.
-    click.echo(f"envcheck: {terminal(message)}", err=True)
-
-
-def write_output(text: str, destination: str) -> None:
-    """Write ``text`` to ``destination`` (``-`` is stdout)."""
-    if destination == "-":
-        click.echo(text, nl=False)
-        return
-    from .output import write_text
-
-    write_text(destination, text)
 
 
 def _python_option(func: F) -> F:
@@ -90,11 +75,14 @@ def cli() -> None:
 @_python_option
 @click.option("-o", "--output", metavar="FILE",
               help="Write the fingerprint as JSON to FILE ('-' for stdout).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="What to print on stdout when -o is not given.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+              default=SNAPSHOT_DEFAULTS["fmt"], show_default=True,
+              help="What to print on stdout when -o is not given.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=SNAPSHOT_DEFAULTS["timeout"],
+              show_default=True,
               help="Seconds to wait for a probe in another interpreter.")
-@click.option("--nvml-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+@click.option("--nvml-timeout", type=click.FloatRange(min=0.1),
+              default=SNAPSHOT_DEFAULTS["nvml_timeout"], show_default=True,
               help="Seconds to wait for the NVIDIA driver before reporting it as hung.")
 @click.option("--no-cache", is_flag=True,
               help="Re-read every package's metadata instead of reusing facts of unchanged "
@@ -131,46 +119,8 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
       envcheck snapshot --image nvcr.io/nvidia/pytorch:24.05-py3 -o ngc-24.05.json
       envcheck snapshot --container trainer-0
     """
-    from .sources import container, default_target, history_key, live
-
-    if sum(x is not None for x in (python, image, container_name)) > 1:
-        raise UsageError("choose one of --python, --image and --container")
-    if (gpus or image_python) and not (image or container_name):
-        raise UsageError("--gpus and --image-python go with --image or --container")
-    if gpus and container_name:
-        raise UsageError("--gpus goes with --image (a running container has its devices)")
-    if deep and (image or container_name):
-        raise UsageError("--deep reads installed files: not with --image or --container")
-    spec = None
-    if image or container_name:
-        spec = f"docker:{image}" if image else f"docker-container:{container_name}"
-        fingerprint = container(spec, python=image_python, timeout=timeout,
-                                nvml_timeout=nvml_timeout, gpus=gpus)
-    else:
-        if python is None:
-            python = _targeted(default_target())
-        fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
-                           use_cache=not no_cache)
-    if deep:
-        from .audit import with_file_changes
-
-        fingerprint = with_file_changes(fingerprint, _verify(python))
-    if not no_save:
-        from .store import record_safely
-
-        for warning in record_safely(fingerprint, history_key(fingerprint, spec))[1]:
-            _warn(warning)
-    if output is not None:
-        write_output(fingerprint.to_json(), output)
-        if output != "-":
-            _warn(f"wrote {output} (fingerprint {fingerprint.short_id})")
-        return
-    if fmt == "json":
-        click.echo(fingerprint.to_json(), nl=False)
-        return
-    from .render.snapshot_text import render_snapshot
-
-    click.echo(render_snapshot(fingerprint), nl=False)
+    run_snapshot(python, output, fmt, timeout, nvml_timeout, no_cache, image, container_name,
+                 image_python, gpus, no_save, deep)
 
 
 def _use_color() -> bool:
@@ -211,7 +161,7 @@ def _config(config_path: str | None) -> Config:
 
 def _emit(text: str, output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        write_stdout(text)
     else:
         write_output(text, output)
 
@@ -406,7 +356,7 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     return expanded
 
 
-def _verify(python: str | None, packages: tuple[str, ...] = (),
+def verify_files(python: str | None, packages: tuple[str, ...] = (),
             use_cache: bool = True) -> VerifyReport:
     """Run verify over this interpreter's (or ``python``'s) sys.path, with a progress bar on
     stderr when it is a terminal and the run takes long enough to need one."""
@@ -464,7 +414,7 @@ def verify(packages: tuple[str, ...], fmt: str, fail_on: str, output: str | None
       envcheck verify -p torch -p numpy
       envcheck verify --format json -o verify.json
     """
-    report = _verify(python, packages, use_cache=not no_cache)
+    report = verify_files(python, packages, use_cache=not no_cache)
     if fmt == "json":
         import json
 
@@ -510,7 +460,7 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
     config = _config(config_path)
     if deep and source != ".":
         raise UsageError("--deep reads installed files: it needs the live environment ('.')")
-    extra = file_findings(_verify(python)) if deep else None
+    extra = file_findings(verify_files(python)) if deep else None
     report = run_audit(resolve(source, python=python), label=source, extra=extra)
     report.changes = [c for c in report.changes if not config.ignores_path(c.path)]
     _emit(_render(report, fmt, output, show_benign), output)
@@ -619,29 +569,20 @@ def rules() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the CLI, turning envcheck errors into one line and an exit code."""
-    try:
-        returned = cli.main(args=argv, prog_name="envcheck", standalone_mode=False)
-    except EnvcheckError as exc:
-        _warn(str(exc))
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        _warn("aborted")
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code
-    except BrokenPipeError:
-        # Output piped into ``head``: not an error worth a traceback.
-        sys.stderr.close()
-        return 0
-    except Exception as exc:  # a bug: still one line, and never exit 1 (which means drift)
-        if os.environ.get("ENVCHECK_DEBUG"):
-            raise
-        _warn(f"internal error: {type(exc).__name__}: {exc} (set ENVCHECK_DEBUG=1 for the "
-              "traceback, and please report it)")
-        return int(ExitCode.INTERNAL)
-    return returned if isinstance(returned, int) else 0
+    """Run the click application; :func:`envcheck.console.main` sends everything here but the
+    everyday forms of ``snapshot``."""
+    def run() -> int:
+        try:
+            returned = cli.main(args=argv, prog_name="envcheck", standalone_mode=False)
+        except click.exceptions.Abort:
+            _warn("aborted")
+            return 130
+        except click.ClickException as exc:
+            exc.show()
+            return int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code
+        return returned if isinstance(returned, int) else 0
+
+    return guarded(run)
 
 
 if __name__ == "__main__":

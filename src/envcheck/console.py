@@ -1,0 +1,198 @@
+"""The console entry point, and the one command that must not wait for click.
+
+``envcheck snapshot`` is the step at the start of training jobs and CI runs, and
+importing click costs about 40 ms on a 2-core VM: more than taking the snapshot.
+So :func:`main` parses the everyday forms of ``snapshot`` itself (the options in
+``QUICK_OPTIONS``, each given once) and runs them without importing click.
+Everything else (``--help``, other commands, other options, anything odd) goes
+to the click application in :mod:`envcheck.cli`, which defines every option and
+its help. Both run :func:`run_snapshot`; a property test checks that this
+parser and click agree on every argument list this one accepts.
+
+With :mod:`envcheck.cli`, the only module that writes to stdout and stderr or
+chooses an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .errors import EnvcheckError, ExitCode, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing itself costs milliseconds at startup
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+# The parameters of ``envcheck snapshot`` as click names them, with their defaults;
+# cli.py takes its defaults from here.
+SNAPSHOT_DEFAULTS: dict[str, Any] = {
+    "python": None, "output": None, "fmt": "text", "timeout": 120.0, "nvml_timeout": 5.0,
+    "no_cache": False, "image": None, "container_name": None, "image_python": None,
+    "gpus": False, "no_save": False, "deep": False,
+}
+# Option spelling -> (parameter, the values it accepts, or None for any / a flag's value).
+QUICK_OPTIONS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "-o": ("output", None), "--output": ("output", None),
+    "--format": ("fmt", ("text", "json")),
+    "--python": ("python", None),
+}
+QUICK_FLAGS: dict[str, str] = {"--no-save": "no_save", "--no-cache": "no_cache"}
+
+
+def warn(message: str) -> None:
+    """``envcheck: message`` on stderr; the message is escaped for a terminal first."""
+    from .render.escape import terminal
+
+    # Messages quote file names, versions and tool output: no control character passes.
+    _write(sys.stderr, f"envcheck: {terminal(message)}\n")
+
+
+def write_stdout(text: str) -> None:
+    _write(sys.stdout, text)
+
+
+def _write(stream: Any, text: str) -> None:
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:  # a stream in ASCII or Latin-1: escape, never fail
+        encoding = stream.encoding or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
+
+
+def write_output(text: str, destination: str) -> None:
+    """Write ``text`` to ``destination`` (``-`` is stdout)."""
+    if destination == "-":
+        write_stdout(text)
+        return
+    from .output import write_text
+
+    write_text(destination, text)
+
+
+def quick_snapshot_params(args: Sequence[str]) -> dict[str, Any] | None:
+    """The parameters of ``snapshot ARGS`` when this parser may handle them, else None.
+
+    Accepted: ``snapshot`` then the options of ``QUICK_OPTIONS`` (``--opt VALUE`` or
+    ``--opt=VALUE``) and ``QUICK_FLAGS``, each at most once, values not starting
+    with ``-`` (except ``-`` itself). Anything else is click's to parse or reject.
+    """
+    if not args or args[0] != "snapshot":
+        return None
+    params = dict(SNAPSHOT_DEFAULTS)
+    seen: set[str] = set()
+    rest = list(args[1:])
+    while rest:
+        token = rest.pop(0)
+        name, has_value, value = token.partition("=")
+        if name in QUICK_FLAGS and not has_value:
+            parameter = QUICK_FLAGS[name]
+            params[parameter] = True
+        elif name in QUICK_OPTIONS and (not has_value or name.startswith("--")):
+            parameter, choices = QUICK_OPTIONS[name]
+            if not has_value:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+            if not value or (value.startswith("-") and value != "-"):
+                return None
+            if choices is not None and value not in choices:
+                return None
+            params[parameter] = value
+        else:
+            return None
+        if parameter in seen:
+            return None
+        seen.add(parameter)
+    return params
+
+
+def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
+                 nvml_timeout: float, no_cache: bool, image: str | None,
+                 container_name: str | None, image_python: str | None, gpus: bool,
+                 no_save: bool, deep: bool) -> None:
+    """``envcheck snapshot``, whichever parser read the options."""
+    from .sources import container, default_target, history_key, live
+
+    if sum(x is not None for x in (python, image, container_name)) > 1:
+        raise UsageError("choose one of --python, --image and --container")
+    if (gpus or image_python) and not (image or container_name):
+        raise UsageError("--gpus and --image-python go with --image or --container")
+    if gpus and container_name:
+        raise UsageError("--gpus goes with --image (a running container has its devices)")
+    if deep and (image or container_name):
+        raise UsageError("--deep reads installed files: not with --image or --container")
+    spec = None
+    if image or container_name:
+        spec = f"docker:{image}" if image else f"docker-container:{container_name}"
+        fingerprint = container(spec, python=image_python, timeout=timeout,
+                                nvml_timeout=nvml_timeout, gpus=gpus)
+    else:
+        if python is None:
+            target = default_target()
+            if target.note:
+                warn(target.note)
+            python = target.python
+        fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
+                           use_cache=not no_cache)
+    if deep:
+        from .audit import with_file_changes
+        from .cli import verify_files  # --deep always comes through click
+
+        fingerprint = with_file_changes(fingerprint, verify_files(python))
+    if not no_save:
+        from .store import record_safely
+
+        for warning in record_safely(fingerprint, history_key(fingerprint, spec))[1]:
+            warn(warning)
+    if output is not None:
+        write_output(fingerprint.to_json(), output)
+        if output != "-":
+            warn(f"wrote {output} (fingerprint {fingerprint.short_id})")
+        return
+    if fmt == "json":
+        write_stdout(fingerprint.to_json())
+        return
+    from .render.snapshot_text import render_snapshot
+
+    write_stdout(render_snapshot(fingerprint))
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command: an envcheck error becomes one line on stderr and its exit code."""
+    try:
+        return run()
+    except EnvcheckError as exc:
+        warn(str(exc))
+        return int(exc.exit_code)
+    except BrokenPipeError:
+        # Output piped into ``head``: not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        warn("aborted")
+        return 130
+    except Exception as exc:  # a bug: still one line, and never exit 1 (which means drift)
+        if os.environ.get("ENVCHECK_DEBUG"):
+            raise
+        warn(f"internal error: {type(exc).__name__}: {exc} (set ENVCHECK_DEBUG=1 for the "
+             "traceback, and please report it)")
+        return int(ExitCode.INTERNAL)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point (``envcheck``, ``python -m envcheck``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    params = quick_snapshot_params(args)
+    if params is None:
+        from .cli import main as full
+
+        return full(args)
+
+    def snapshot() -> int:
+        run_snapshot(**params)
+        return int(ExitCode.OK)
+
+    return guarded(snapshot)
