@@ -16,7 +16,7 @@ import pytest
 from envcheck.probe._common import Errors
 from envcheck.probe.cuda import system_libraries, system_toolkit
 from envcheck.probe.frameworks import collect_frameworks
-from envcheck.probe.packages import collect_packages
+from envcheck.probe.packages import PackageCache, collect_packages, load_cache, save_cache
 
 from distbuild import make_dist
 
@@ -122,3 +122,36 @@ def test_system_cuda_libraries_and_toolkit(tmp_path: Path,
     monkeypatch.setenv("CUDA_HOME", str(toolkit))
     found = system_toolkit(5.0)
     assert found == {"version": "12.4.131", "source": "version.json", "root": str(toolkit)}
+
+
+def test_framework_modules_are_read_from_the_cache_while_unchanged(tmp_path: Path) -> None:
+    version_py = tmp_path / "torch" / "version.py"
+    make_dist(tmp_path, "torch", "2.5.1", files={
+        "torch/version.py": b"__version__ = '2.5.1'\ncuda = None\ngit_version = 'abc'\n"})
+    make_dist(tmp_path, "numpy", "2.1.0", files={
+        "numpy/version.py": b"version = '2.1.0'\nfull_version = b'2.1.0'\n",  # bytes: not JSON
+        "numpy/__config__.py": b"CONFIG = {'Build Dependencies': {'blas': {'name': 'openblas'}}}\n",
+    })
+    cache_file = str(tmp_path / "cache.json")
+    cold = PackageCache()
+    errors = Errors()
+    packages = collect_packages([str(tmp_path)], errors, cold)
+    first = collect_frameworks(packages, errors, cold)
+    save_cache(cold, cache_file)
+    assert first == collect_frameworks(packages, Errors())  # the cache changes nothing
+    # torch/version.py and numpy/__config__.py are kept; numpy/version.py holds bytes.
+    assert sorted(os.path.relpath(p, tmp_path) for p in cold.new_files) == [
+        os.path.join("numpy", "__config__.py"), os.path.join("torch", "version.py")]
+
+    warm = load_cache(cache_file)
+    assert collect_frameworks(collect_packages([str(tmp_path)], errors, warm), errors, warm) \
+        == first
+    assert warm.file_hits == 2 and not warm.changed
+
+    version_py.write_bytes(b"__version__ = '2.5.1+local'\ncuda = '12.4'\ngit_version = 'abc'\n")
+    edited = load_cache(cache_file)
+    torch = collect_frameworks(collect_packages([str(tmp_path)], errors, edited), errors,
+                               edited)["torch"]
+    assert (torch["version"], torch["cuda"]) == ("2.5.1+local", "12.4")
+    assert edited.file_hits == 1 and edited.changed
+    assert errors.entries == []

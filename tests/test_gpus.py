@@ -7,7 +7,9 @@ loads the fake through ``LD_LIBRARY_PATH``; only the driver library is a stand-i
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -114,3 +116,27 @@ def test_a_hung_driver_is_bounded(fake_nvml_dir: Path) -> None:
     # The rest of the fingerprint is intact, and the process did not wait for the driver.
     assert "torch" in document["packages"]
     assert elapsed < 60
+
+
+def _preflight(libdir: Path) -> list[str]:
+    """``library_missing()`` in a fresh interpreter, and whether it imported ctypes."""
+    script = ("import sys\nfrom envcheck.probe.gpus import library_missing\n"
+              "print(library_missing(), 'ctypes' in sys.modules)\n")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, env={**os.environ, "LD_LIBRARY_PATH": str(libdir)},
+                          ).stdout.split()
+
+
+def test_no_driver_library_is_known_without_loading_ctypes(tmp_path: Path) -> None:
+    if any(os.path.exists(p) for p in ("/proc/driver/nvidia", "/usr/lib/x86_64-linux-gnu/"
+                                       "libnvidia-ml.so.1")):
+        pytest.skip("this machine has an NVIDIA driver")
+    assert _preflight(tmp_path) == ["True", "False"]
+
+
+def test_a_library_on_the_loader_path_is_really_loaded(tmp_path: Path,
+                                                       fake_nvml_dir: Path) -> None:
+    assert _preflight(fake_nvml_dir) == ["False", "True"]
+    # A file of the right name that is no library: dlopen, not the name, decides.
+    (tmp_path / "libnvidia-ml.so.1").write_bytes(b"not an ELF file")
+    assert _preflight(tmp_path) == ["True", "True"]

@@ -84,19 +84,19 @@ def test_location_follows_envcheck_home_then_xdg_then_home(
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
     monkeypatch.delenv("ENVCHECK_HOME", raising=False)
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
-    assert data_dir() == tmp_path / "user" / ".local" / "share" / "envcheck"
+    assert data_dir() == str(tmp_path / "user" / ".local" / "share" / "envcheck")
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the XDG spec: absolute only
-    assert data_dir() == tmp_path / "user" / ".local" / "share" / "envcheck"
+    assert data_dir() == str(tmp_path / "user" / ".local" / "share" / "envcheck")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert data_dir() == tmp_path / "xdg" / "envcheck"
+    assert data_dir() == str(tmp_path / "xdg" / "envcheck")
     monkeypatch.setenv("ENVCHECK_HOME", str(tmp_path / "eh"))
-    assert data_dir() == tmp_path / "eh"
-    assert default_path() == tmp_path / "eh" / "history.sqlite3"
+    assert data_dir() == str(tmp_path / "eh")
+    assert default_path() == str(tmp_path / "eh" / "history.sqlite3")
 
 
 def test_opening_creates_a_private_directory_and_a_wal_database(home: Path) -> None:
     with History() as history:
-        assert history.path == home / FILENAME
+        assert history.path == str(home / FILENAME)
         assert history.entries() == []
     assert (home / FILENAME).is_file()
     assert home.stat().st_mode & 0o777 == 0o700

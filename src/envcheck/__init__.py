@@ -13,11 +13,10 @@ The public Python API::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # ``import envcheck`` stays cheap at the top of a training script
     import os
 
     from .config import Config

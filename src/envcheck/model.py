@@ -12,9 +12,14 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any, Callable
 
 from .errors import InputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
+    from typing import Any, Callable
+
+    Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
 SCHEMA_VERSION = 1
 SECTIONS = ("python", "packages", "frameworks", "cuda", "gpus", "cpu", "os", "env")
@@ -38,7 +43,6 @@ VOLATILE: tuple[str, ...] = (
     "env.PYTORCH_CUDA_ALLOC_CONF", "env.TF_GPU_ALLOCATOR", "env.CUDA_LAUNCH_BLOCKING",
 )
 
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
 # schema N -> function that turns an N document into an N+1 document.
 MIGRATIONS: dict[int, Migration] = {}
 

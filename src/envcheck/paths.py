@@ -2,6 +2,8 @@
 
 ``$ENVCHECK_HOME`` overrides everything; otherwise the XDG Base Directory rules,
 where a relative ``XDG_*`` value is ignored, as the specification requires.
+Plain strings, not ``pathlib``: this runs on every snapshot, and pathlib's import
+alone costs milliseconds.
 """
 
 from __future__ import annotations
@@ -9,29 +11,30 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from pathlib import Path
 
 
-def _xdg(variable: str, fallback: tuple[str, ...]) -> Path:
+def _xdg(variable: str, fallback: tuple[str, ...]) -> str:
     value = os.environ.get(variable)
     if value and os.path.isabs(value):
-        return Path(value) / "envcheck"
-    return Path.home().joinpath(*fallback, "envcheck")
+        return os.path.join(value, "envcheck")
+    return os.path.join(os.path.expanduser("~"), *fallback, "envcheck")
 
 
-def data_dir() -> Path:
+def data_dir() -> str:
     """The history and the hash cache: ``$ENVCHECK_HOME`` or ``$XDG_DATA_HOME/envcheck``."""
     home = os.environ.get("ENVCHECK_HOME")
-    return Path(home).expanduser() if home else _xdg("XDG_DATA_HOME", (".local", "share"))
+    return os.path.expanduser(home) if home else _xdg("XDG_DATA_HOME", (".local", "share"))
 
 
-def cache_dir() -> Path:
+def cache_dir() -> str:
     """Disposable caches: ``$ENVCHECK_HOME/cache`` or ``$XDG_CACHE_HOME/envcheck``."""
     home = os.environ.get("ENVCHECK_HOME")
-    return Path(home).expanduser() / "cache" if home else _xdg("XDG_CACHE_HOME", (".cache",))
+    if home:
+        return os.path.join(os.path.expanduser(home), "cache")
+    return _xdg("XDG_CACHE_HOME", (".cache",))
 
 
 def package_cache_file() -> str:
     """The package cache of this interpreter and search path (each venv gets its own)."""
     key = hashlib.sha256("\0".join([sys.executable, *sys.path]).encode()).hexdigest()[:16]
-    return str(cache_dir() / f"packages-{key}.json")
+    return os.path.join(cache_dir(), f"packages-{key}.json")

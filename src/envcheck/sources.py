@@ -10,20 +10,36 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, NamedTuple, TextIO
 
 from . import __version__
 from .model import Fingerprint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
+    from typing import Any, TextIO
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_NVML_TIMEOUT = 5.0
 
 
-class Target(NamedTuple):
+class Target:
     """An interpreter to fingerprint; ``python`` None means this very process."""
 
-    python: str | None
-    note: str | None = None
+    __slots__ = ("note", "python")
+
+    def __init__(self, python: str | None, note: str | None = None) -> None:
+        self.python = python
+        self.note = note  # for the user: why this interpreter and not envcheck's own
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and (self.python, self.note) == (other.python,
+                                                                           other.note)
+
+    def __hash__(self) -> int:
+        return hash((self.python, self.note))
+
+    def __repr__(self) -> str:
+        return f"Target(python={self.python!r}, note={self.note!r})"
 
 
 def _env_python(prefix: str) -> str | None:

@@ -45,22 +45,24 @@ import contextlib
 import hashlib
 import json
 import os
-import random
 import re
 import sqlite3
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, TypeVar
 
 from .errors import EnvcheckError, InputError, OutputError, UsageError
 from .model import SECTIONS, Fingerprint, canonical_json
 from .paths import data_dir
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, datetime and pathlib cost milliseconds on every snapshot
+    from datetime import datetime
+    from typing import Any, Callable, TypeVar
+
     from .drift import Change
+
+    _T = TypeVar("_T")
 
 __all__ = [
     "FILENAME", "STORE_SCHEMA", "Entry", "History", "HistoryCorrupt", "data_dir",
@@ -87,8 +89,6 @@ _MAX_INT = 2**62  # below SQLite's 64-bit integer limit
 # SQLite primary result codes (the low byte of an extended code).
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
 
-_T = TypeVar("_T")
-
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS store_schema (version INTEGER NOT NULL)",
     # One row per distinct content of a section: sha256 of its canonical JSON (32
@@ -111,14 +111,32 @@ _SCHEMA = (
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 
 
-class Entry(NamedTuple):
+class Entry:
     """One recorded snapshot, as ``History.entries`` lists it."""
 
-    number: int  # the entry's number in this database; never reused
-    taken_at: datetime  # UTC
-    interpreter: str
-    fingerprint_id: str
-    summary: str  # what changed since the previous entry of the same interpreter
+    __slots__ = ("fingerprint_id", "interpreter", "number", "summary", "taken_at")
+
+    def __init__(self, number: int, taken_at: datetime, interpreter: str, fingerprint_id: str,
+                 summary: str) -> None:
+        self.number = number  # the entry's number in this database; never reused
+        self.taken_at = taken_at  # UTC
+        self.interpreter = interpreter
+        self.fingerprint_id = fingerprint_id
+        self.summary = summary  # what changed since the previous entry of the same interpreter
+
+    def _fields(self) -> tuple[int, datetime, str, str, str]:
+        return (self.number, self.taken_at, self.interpreter, self.fingerprint_id, self.summary)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entry) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (f"Entry(number={self.number!r}, taken_at={self.taken_at!r}, "
+                f"interpreter={self.interpreter!r}, fingerprint_id={self.fingerprint_id!r}, "
+                f"summary={self.summary!r})")
 
 
 class HistoryCorrupt(InputError):
@@ -127,26 +145,38 @@ class HistoryCorrupt(InputError):
 
 # ---- location -------------------------------------------------------------------------
 
-def default_path() -> Path:
+def default_path() -> str:
     """Where the history lives unless a path is given."""
-    return data_dir() / FILENAME
+    return os.path.join(data_dir(), FILENAME)
 
 
 # ---- small helpers --------------------------------------------------------------------
 
 def _now() -> datetime:
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc)
 
 
 def _stamp(moment: datetime) -> str:
     """ISO 8601 in UTC, fixed width (``2026-01-10T09:30:00.000000+00:00``): text order
     is time order, and ``datetime.fromisoformat`` reads it back fast on 3.9 too."""
+    from datetime import timezone
+
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+def _stamp_now() -> str:
+    """``_stamp(_now())`` without importing datetime: a snapshot records one entry."""
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{micros:06d}+00:00"
+
+
 def _parse_stamp(text: str) -> datetime:
+    from datetime import datetime
+
     return datetime.fromisoformat(text)
 
 
@@ -199,6 +229,8 @@ def _retry(action: Callable[[], _T]) -> _T:
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc) or time.monotonic() >= deadline:
                 raise
+        import random  # only under contention
+
         time.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, 0.2)
 
@@ -212,7 +244,7 @@ def _why(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _recovery_lock(path: Path) -> Iterator[None]:
+def _recovery_lock(path: str) -> Iterator[None]:
     """An advisory lock so that only one process moves a corrupt file aside.
 
     POSIX ``flock`` on a side file; where there is none (Windows) no lock is taken
@@ -223,7 +255,7 @@ def _recovery_lock(path: Path) -> Iterator[None]:
     except ImportError:
         yield
         return
-    with open(path.with_name(path.name + ".lock"), "a") as handle:
+    with open(path + ".lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -238,7 +270,8 @@ _NETWORK_FILESYSTEMS = frozenset({
 _MOUNT_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
-def network_filesystem(directory: Path, mounts: str = "/proc/self/mounts") -> str | None:
+def network_filesystem(directory: str | os.PathLike[str],
+                       mounts: str = "/proc/self/mounts") -> str | None:
     """The type of the network file system ``directory`` is on (``"nfs4"``), else None.
 
     Linux only (``/proc/self/mounts``); None where that cannot be read. SQLite's WAL
@@ -262,10 +295,10 @@ def network_filesystem(directory: Path, mounts: str = "/proc/self/mounts") -> st
     return kind if kind in _NETWORK_FILESYSTEMS or kind.startswith("nfs") else None
 
 
-def _still_corrupt(path: Path) -> bool:
+def _still_corrupt(path: str) -> bool:
     """Whether the file now at ``path`` is damaged (checked afresh, not assumed)."""
     try:
-        probe = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        probe = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
         return _is_corrupt(exc)
     try:
@@ -329,11 +362,14 @@ def summarize(before: Fingerprint | None, after: Fingerprint) -> str:
 
 # ---- the store ------------------------------------------------------------------------
 
-class _State(NamedTuple):
+class _State:
     """What a summary depends on: the content digests of the sections, and meta."""
 
-    digests: dict[str, bytes]
-    meta: dict[str, Any]
+    __slots__ = ("digests", "meta")
+
+    def __init__(self, digests: dict[str, bytes], meta: dict[str, Any]) -> None:
+        self.digests = digests
+        self.meta = meta
 
 
 def _same_for_diff(a: _State, b: _State) -> bool:
@@ -355,7 +391,7 @@ class History:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
+        self.path = os.fspath(path) if path is not None else default_path()
         self.warnings: list[str] = []
         self._conn: sqlite3.Connection | None = None
         try:
@@ -385,12 +421,12 @@ class History:
 
     def _open(self) -> None:
         self.close()
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self._conn = conn
         # Before any table exists: lets prune hand freed pages back to the file system.
         _retry(lambda: conn.execute("PRAGMA auto_vacuum = INCREMENTAL"))
-        if network_filesystem(self.path.parent) is None:
+        if network_filesystem(os.path.dirname(os.path.abspath(self.path))) is None:
             _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         else:
             # A shared home on NFS & co.: WAL would let ranks on two hosts corrupt the
@@ -442,24 +478,23 @@ class History:
         corrupt file only one moves it, and none moves the new one another started.
         """
         self.close()
-        aside: Path | None = None
+        aside: str | None = None
         with _recovery_lock(self.path):
-            if self.path.exists() and _still_corrupt(self.path):
+            if os.path.exists(self.path) and _still_corrupt(self.path):
                 stamp = _now().strftime("%Y%m%dT%H%M%SZ")
-                aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+                aside = f"{self.path}.corrupt-{stamp}"
                 serial = 1
-                while aside.exists():
-                    aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{serial}")
+                while os.path.exists(aside):
+                    aside = f"{self.path}.corrupt-{stamp}-{serial}"
                     serial += 1
                 os.rename(self.path, aside)
                 for suffix in ("-wal", "-shm"):  # SQLite names them after the main file
-                    side = self.path.with_name(self.path.name + suffix)
-                    if side.exists():
-                        os.rename(side, aside.with_name(aside.name + suffix))
+                    if os.path.exists(self.path + suffix):
+                        os.rename(self.path + suffix, aside + suffix)
             self._open()
         if aside is not None:
             self.warnings.append(f"history: {self.path} was corrupt ({_why(cause)}); moved it "
-                                 f"to {aside.name} and started a new history")
+                                 f"to {os.path.basename(aside)} and started a new history")
 
     # -- transactions
 
@@ -588,6 +623,8 @@ class History:
         Counted within ``interpreter``'s entries when given, else over all entries.
         A malformed or unknown reference raises ``InputError`` with one line.
         """
+        from datetime import date, timedelta
+
         body = ref[1:].lower() if ref.startswith("@") else None
         offset: int | None = None
         day: date | None = None
@@ -723,7 +760,8 @@ class History:
             number = conn.execute(
                 "INSERT INTO entries (taken_at, interpreter, fingerprint_id, summary, rest)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (_stamp(taken_at or _now()), interpreter, fp.id, text, packed_rest)).lastrowid
+                (_stamp(taken_at) if taken_at else _stamp_now(), interpreter, fp.id, text,
+                 packed_rest)).lastrowid
             assert number is not None
             conn.executemany("INSERT INTO entry_sections (entry, key, blob) VALUES (?, ?, ?)",
                              [(number, key, blob_id) for key, blob_id in blob_ids])
@@ -763,6 +801,8 @@ class History:
             return 0
         cutoff: str | None = None
         if older_than_days is not None:
+            from datetime import timedelta
+
             try:
                 cutoff = _stamp(_now() - timedelta(days=older_than_days))
             except OverflowError:  # before year 1: nothing is that old

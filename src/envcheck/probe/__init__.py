@@ -8,14 +8,12 @@ that fails becomes an entry in ``errors``; the probe itself does not fail.
 
 from __future__ import annotations
 
-import datetime
 import json
 import platform
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional
 
-from ._common import Errors, JSONDict
+from ._common import Errors
 from .cpu import collect_cpu
 from .cuda import collect_cuda
 from .environ import collect_env
@@ -23,6 +21,12 @@ from .frameworks import collect_frameworks
 from .gpus import collect_nvml
 from .packages import collect_packages, load_cache, save_cache
 from .system import collect_os, collect_python
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Any, Callable, Dict, List, Optional
+
+    from ._common import JSONDict
 
 PROBE_VERSION = 1
 # The line before the JSON document when the probe runs in another process, so
@@ -48,6 +52,7 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
     search_path = list(sys.path) if paths is None else paths
     cache = load_cache(cache_path) if cache_path else None
     packages = timed("packages", lambda: collect_packages(search_path, errors, cache), {})
+    frameworks = timed("frameworks", lambda: collect_frameworks(packages, errors, cache), {})
     if cache is not None and cache_path:
         save_cache(cache, cache_path)
     driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout), ({}, []))
@@ -56,7 +61,7 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
     return {
         "python": timed("python", collect_python, {}),
         "packages": packages,
-        "frameworks": timed("frameworks", lambda: collect_frameworks(packages, errors), {}),
+        "frameworks": frameworks,
         "cuda": cuda,
         "gpus": gpus,
         "cpu": timed("cpu", collect_cpu, {}),
@@ -66,7 +71,8 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
         "meta": {
             "probe_version": PROBE_VERSION,
             "hostname": platform.node(),
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            # datetime's isoformat(timespec="seconds") in UTC, without importing datetime.
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
             "timings_ms": timings,
         },
     }

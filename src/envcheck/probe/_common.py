@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-from typing import Any, Callable, Dict, List, Optional, TypeVar
 
-T = TypeVar("T")
-JSONDict = Dict[str, Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Any, Callable, Dict, List, Optional, TypeVar
+
+    T = TypeVar("T")
+    JSONDict = Dict[str, Any]
 
 
 class ProbeTimeout(Exception):
@@ -48,6 +50,8 @@ def call_with_timeout(func: Callable[[], T], seconds: float, what: str) -> T:
     Used for calls into native libraries (NVML) that can hang in the kernel
     driver; a hung daemon thread does not keep the process alive.
     """
+    import threading  # only the NVML calls need it
+
     box: Dict[str, Any] = {}
 
     def runner() -> None:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import glob
 import os
 import platform
-from typing import Any, Dict, List, Optional, Set
 
-from ._common import JSONDict, read_text
+from ._common import read_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Any, Dict, List, Optional, Set
+
+    from ._common import JSONDict
 
 # Instruction sets that MKL, oneDNN, OpenBLAS and numpy dispatch on.
 NUMERIC_FLAGS = (

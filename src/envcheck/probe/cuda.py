@@ -12,9 +12,14 @@ import json
 import os
 import platform
 import re
-from typing import Dict, Iterator, List, Optional
 
-from ._common import JSONDict, read_text
+from ._common import read_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Dict, Iterator, List, Optional
+
+    from ._common import JSONDict
 
 # Libraries whose version changes numerics or the kernels chosen.
 _LIBRARY = re.compile(
@@ -22,6 +27,9 @@ _LIBRARY = re.compile(
     r"\.so\.(\d+(?:\.\d+)*)$"
 )
 _NVCC_RELEASE = re.compile(r"release (\d+\.\d+), V(\d+(?:\.\d+)*)")
+# What every name _LIBRARY matches starts with: a cheap test first, since a system
+# library directory holds thousands of names.
+_LIBRARY_PREFIXES = ("libcu", "libnccl", "libnvrtc", "libnvidia-ml")
 # nvidia-ml-py is the NVML binding, not a CUDA library.
 _NOT_CUDA_WHEELS = frozenset(("nvidia-ml-py", "nvidia-ml-py3"))
 
@@ -71,6 +79,8 @@ def system_libraries(dirs: List[str]) -> Dict[str, JSONDict]:
             continue
         best: Dict[str, str] = {}
         for name in names:
+            if not name.startswith(_LIBRARY_PREFIXES):
+                continue
             match = _LIBRARY.match(name)
             if match and len(match.group(2)) > len(best.get(match.group(1), "")):
                 best[match.group(1)] = match.group(2)

@@ -9,9 +9,12 @@ token-shaped strings as well.
 from __future__ import annotations
 
 import os
-from typing import Dict, Mapping, Optional
 
 from ._common import is_secret_name, redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Dict, Mapping, Optional
 
 # Recorded whether set or unset, so a fingerprint shows what was checked.
 ALLOWED = (

@@ -3,18 +3,25 @@
 Importing torch or tensorflow takes seconds, may initialise CUDA and may crash
 on a broken install; the facts that matter are written into small generated
 modules (``torch/version.py``, ``tensorflow/python/platform/build_info.py``,
-``numpy/__config__.py``) that ``ast`` reads safely.
+``numpy/__config__.py``) that ``ast`` reads safely. What a module held is kept in
+the package cache under the module file's stat, so an unchanged environment is
+described without parsing (or even importing ``ast``).
 """
 
 from __future__ import annotations
 
-import ast
 import os
 import re
-from typing import Any, Callable, Dict, Optional
 
-from ._common import Errors, JSONDict, read_text
-from .packages import parse_headers
+from ._common import Errors, read_text
+from .packages import PackageCache, parse_headers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    import ast
+    from typing import Any, Callable, Dict, Optional
+
+    from ._common import JSONDict
 
 # Every distribution that installs the ``tensorflow`` import package.
 TENSORFLOW_DISTS = (
@@ -28,6 +35,8 @@ _NVIDIA_REQUIREMENT = re.compile(r"^(nvidia-[a-z0-9-]+)\s*(?:\[[^\]]*\])?\s*([^;
 
 def _literal(node: ast.AST) -> Any:
     """Evaluate the literal parts of an expression; anything computed becomes None."""
+    import ast  # already imported by module_assignments: a dictionary lookup
+
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Dict):
@@ -45,8 +54,13 @@ def _literal(node: ast.AST) -> Any:
     return None
 
 
-def module_assignments(path: str) -> Dict[str, Any]:
+def module_assignments(path: str, cache: Optional[PackageCache] = None) -> Dict[str, Any]:
     """Top-level ``NAME = literal`` (and annotated) assignments of a Python file."""
+    known = cache.file_facts(path) if cache is not None else None
+    if isinstance(known, dict):
+        return known
+    import ast  # only on a cache miss: the import alone costs milliseconds
+
     tree = ast.parse(read_text(path), filename=path)
     values: Dict[str, Any] = {}
     for stmt in tree.body:
@@ -57,6 +71,8 @@ def module_assignments(path: str) -> Dict[str, Any]:
         elif (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
               and stmt.value is not None):
             values[stmt.target.id] = _literal(stmt.value)
+    if cache is not None:
+        cache.remember_file(path, values)
     return values
 
 
@@ -98,8 +114,8 @@ def _build_kind(cuda: Optional[str], rocm: Optional[str] = None, xpu: Optional[s
     return "cpu"
 
 
-def _torch(dist: JSONDict) -> JSONDict:
-    info = module_assignments(_package_file(dist, "torch", "version.py"))
+def _torch(dist: JSONDict, cache: Optional[PackageCache] = None) -> JSONDict:
+    info = module_assignments(_package_file(dist, "torch", "version.py"), cache)
     pins = _nvidia_requirements(dist)
     cudnn = next((v for k, v in pins.items() if k.startswith("nvidia-cudnn")), None)
     return {
@@ -115,9 +131,9 @@ def _torch(dist: JSONDict) -> JSONDict:
     }
 
 
-def _tensorflow(dist: JSONDict) -> JSONDict:
+def _tensorflow(dist: JSONDict, cache: Optional[PackageCache] = None) -> JSONDict:
     build_info = module_assignments(
-        _package_file(dist, "tensorflow", "python", "platform", "build_info.py")
+        _package_file(dist, "tensorflow", "python", "platform", "build_info.py"), cache
     ).get("build_info") or {}
     is_cuda = bool(build_info.get("is_cuda_build"))
     is_rocm = bool(build_info.get("is_rocm_build"))
@@ -181,9 +197,9 @@ def blas_backend(config: Dict[str, Any]) -> JSONDict:
     return {"blas": backend, "blas_version": None, "lapack": backend, "lapack_version": None}
 
 
-def _numeric(dist: JSONDict, package: str) -> JSONDict:
-    version = module_assignments(_package_file(dist, package, "version.py"))
-    config = module_assignments(_package_file(dist, package, "__config__.py"))
+def _numeric(dist: JSONDict, package: str, cache: Optional[PackageCache] = None) -> JSONDict:
+    version = module_assignments(_package_file(dist, package, "version.py"), cache)
+    config = module_assignments(_package_file(dist, package, "__config__.py"), cache)
     result: JSONDict = {
         "version": version.get("full_version") or version.get("version") or dist["version"],
         "git_revision": version.get("git_revision"),
@@ -192,21 +208,22 @@ def _numeric(dist: JSONDict, package: str) -> JSONDict:
     return result
 
 
-def collect_frameworks(packages: Dict[str, JSONDict], errors: Errors) -> Dict[str, Any]:
+def collect_frameworks(packages: Dict[str, JSONDict], errors: Errors,
+                       cache: Optional[PackageCache] = None) -> Dict[str, Any]:
     frameworks: Dict[str, Any] = {}
 
     def read(name: str, reader: Callable[[], JSONDict]) -> None:
         frameworks[name] = errors.guard("frameworks.%s" % name, reader, None)
 
     if "torch" in packages:
-        read("torch", lambda: _torch(packages["torch"]))
+        read("torch", lambda: _torch(packages["torch"], cache))
     tf_dist = next((packages[d] for d in TENSORFLOW_DISTS if d in packages), None)
     if tf_dist is not None:
-        read("tensorflow", lambda: _tensorflow(tf_dist))
+        read("tensorflow", lambda: _tensorflow(tf_dist, cache))
     if "jax" in packages or "jaxlib" in packages:
         read("jax", lambda: _jax(packages))
     if "numpy" in packages:
-        read("numpy", lambda: _numeric(packages["numpy"], "numpy"))
+        read("numpy", lambda: _numeric(packages["numpy"], "numpy", cache))
     if "scipy" in packages:
-        read("scipy", lambda: _numeric(packages["scipy"], "scipy"))
+        read("scipy", lambda: _numeric(packages["scipy"], "scipy", cache))
     return frameworks

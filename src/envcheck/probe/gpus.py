@@ -8,13 +8,17 @@ under a time limit because a wedged driver can block forever.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 import warnings
-from typing import Any, Callable, List, Optional, Tuple
 
-from ._common import Errors, JSONDict, call_with_timeout
+from ._common import Errors, call_with_timeout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Any, Callable, List, Optional, Tuple
+
+    from ._common import JSONDict
 
 # NVML return codes that mean "no usable NVIDIA driver here", with the words a user needs.
 _UNAVAILABLE = {
@@ -29,16 +33,46 @@ _ARCHITECTURES = {
 }
 
 
+_NVML_LIBRARY = "libnvidia-ml.so.1"
+
+
+def _may_be_loadable() -> bool:
+    """Whether ``dlopen`` could find NVML, from looking where the loader looks.
+
+    ``LD_LIBRARY_PATH``, ``/etc/ld.so.cache`` and the default directories; a loaded
+    NVIDIA kernel driver or an unreadable cache (musl has none) means "maybe", and
+    then ``dlopen`` decides. Spares importing ctypes where there is no driver.
+    """
+    if os.path.exists("/proc/driver/nvidia"):
+        return True
+    for directory in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep):
+        if os.path.exists(os.path.join(directory or ".", _NVML_LIBRARY)):
+            return True
+    try:
+        with open("/etc/ld.so.cache", "rb") as handle:
+            if _NVML_LIBRARY.encode() + b"\0" in handle.read():
+                return True
+    except OSError:
+        return True
+    return any(os.path.exists(os.path.join(directory, _NVML_LIBRARY))
+               for directory in ("/lib64", "/usr/lib64", "/lib", "/usr/lib"))
+
+
 def library_missing() -> bool:
     """True when no NVIDIA driver library can be loaded: then pynvml is not even imported.
 
-    Most laptops and CPU nodes have no driver; checking with one ``dlopen``
-    keeps the probe's start-up free of the binding's import cost there.
+    Most laptops and CPU nodes have no driver; checking with one ``dlopen`` (and
+    before it, a look at the loader's paths) keeps the probe's start-up free of
+    the binding's import cost there.
     """
     if not sys.platform.startswith("linux"):
         return False
+    if not _may_be_loadable():
+        return True
+    import ctypes
+
     try:
-        ctypes.CDLL("libnvidia-ml.so.1")
+        ctypes.CDLL(_NVML_LIBRARY)
     except OSError:
         return True
     return False

@@ -13,9 +13,14 @@ import hashlib
 import json
 import os
 import re
-from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ._common import Errors, JSONDict, read_bytes, read_text, redact
+from ._common import Errors, read_bytes, read_text, redact
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+    from ._common import JSONDict
 
 # pip skips these names: stdlib modules that once shipped egg-info files.
 _STDLIB_DISTS = frozenset(("python", "wsgiref", "argparse"))
@@ -232,29 +237,50 @@ def _read_distribution(
 
 
 class PackageCache:
-    """Facts of dist-info folders from an earlier run, reused while their files are unchanged.
+    """Facts from an earlier run, reused while the files they came from are unchanged.
 
-    The signature is the stat (mtime, size, inode) of the folder, its METADATA and its
-    RECORD: installers rewrite RECORD and METADATA and add or remove files in the
-    folder, which changes its mtime. A cache is only ever an optimisation: an
-    unreadable one is ignored, and entries not seen again are dropped.
+    Two kinds. Distributions: the signature is the stat (mtime, size, inode) of the
+    dist-info folder, its METADATA and its RECORD; installers rewrite RECORD and
+    METADATA and add or remove files in the folder, which changes its mtime. Files
+    (``file_facts``): what a reader took from one file, such as the literals of
+    ``torch/version.py``, under that file's stat. A cache is only ever an
+    optimisation: an unreadable one is ignored, and entries not used again are
+    dropped when it is saved.
     """
 
-    def __init__(self, entries: Optional[Dict[str, Any]] = None) -> None:
-        self.old = entries if isinstance(entries, dict) else {}
+    VERSION = 2
+
+    def __init__(self, document: Optional[Dict[str, Any]] = None) -> None:
+        if not isinstance(document, dict) or document.get("version") != self.VERSION:
+            document = {}
+        dists, files = document.get("dists"), document.get("files")
+        self.old: Dict[str, Any] = dists if isinstance(dists, dict) else {}
+        self.old_files: Dict[str, Any] = files if isinstance(files, dict) else {}
         self.new: Dict[str, Any] = {}
+        self.new_files: Dict[str, Any] = {}
+        self._pending: Dict[str, List[int]] = {}
         self.hits = 0
+        self.file_hits = 0
 
     @property
     def changed(self) -> bool:
-        return self.hits != len(self.new) or len(self.new) != len(self.old)
+        return (self.hits != len(self.new) or len(self.new) != len(self.old)
+                or self.file_hits != len(self.new_files)
+                or len(self.new_files) != len(self.old_files))
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"version": self.VERSION, "dists": self.new, "files": self.new_files}
 
     @staticmethod
-    def signature(info_path: str) -> List[int]:
+    def _stat(path: str) -> List[int]:
+        st = os.stat(path)
+        return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+    @classmethod
+    def signature(cls, info_path: str) -> List[int]:
         values: List[int] = []
         for path in (info_path, info_path + os.sep + "METADATA", info_path + os.sep + "RECORD"):
-            st = os.stat(path)
-            values += [st.st_mtime_ns, st.st_size, st.st_ino]
+            values += cls._stat(path)
         return values
 
     def read(self, info_path: str, fmt: str, location: str,
@@ -276,6 +302,36 @@ class PackageCache:
             self.new[info_path] = [signature, dict(dist)]
         return dist
 
+    def file_facts(self, path: str) -> Any:
+        """What ``remember_file`` stored for ``path`` while it is unchanged, else None.
+
+        On a miss the file's stat is taken now, before the caller reads it, so a
+        write during the read leaves an entry that no later stat matches.
+        """
+        try:
+            signature = self._stat(path)
+        except OSError:
+            return None
+        entry = self.old_files.get(path)
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == signature:
+            self.file_hits += 1
+            self.new_files[path] = entry
+            return entry[1]
+        self._pending[path] = signature
+        return None
+
+    def remember_file(self, path: str, facts: Any) -> None:
+        """Keep ``facts`` for ``path`` if JSON carries them exactly (no tuples, bytes, NaN)."""
+        signature = self._pending.pop(path, None)
+        if signature is None:
+            return
+        try:
+            exact = json.loads(json.dumps(facts)) == facts
+        except (TypeError, ValueError):
+            exact = False
+        if exact:
+            self.new_files[path] = [signature, facts]
+
 
 def load_cache(path: str) -> PackageCache:
     try:
@@ -292,7 +348,7 @@ def save_cache(cache: PackageCache, path: str) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(cache.new, handle, separators=(",", ":"))
+            json.dump(cache.to_json(), handle, separators=(",", ":"))
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):

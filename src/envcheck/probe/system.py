@@ -7,9 +7,14 @@ import os
 import platform
 import sys
 import sysconfig
-from typing import Dict, Optional, Tuple
 
-from ._common import JSONDict, read_text
+from ._common import read_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
+    from typing import Dict, Optional, Tuple
+
+    from ._common import JSONDict
 
 
 def libc() -> Tuple[Optional[str], Optional[str]]:
