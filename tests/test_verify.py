@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ import pytest
 import envcheck.verify as verify_module
 from envcheck.verify import HashCache, VerifyReport, default_cache_path, verify
 
-from distbuild import build_wheel
+from distbuild import build_wheel, make_dist
 
 DEMO = "verify-demo"
 # Above BLOCK, so the block-reading path runs; above 2 KiB, so hashlib drops the GIL.
@@ -399,6 +400,96 @@ def test_missing_files_leave_the_cache(settled: Env, cache: HashCache) -> None:
     (settled.site / "verify_demo" / "core.py").unlink()
     settled.verify(DEMO, cache=cache)
     assert len(cache) == entries - 1
+
+
+def _memo_runs(env: Env, cache: HashCache, change: Callable[[], None]) -> VerifyReport:
+    """A run that leaves memos, ``change()``, then the run that must see it."""
+    first = env.verify(cache=cache)
+    assert first.unchanged == 0 and any(p.name == DEMO for p in first.packages)
+    again = env.verify(cache=cache)
+    assert again.unchanged == sum(p.unverifiable is None for p in again.packages)
+    assert again.to_dict()["packages"] == first.to_dict()["packages"]
+    change()
+    return env.verify(cache=cache)
+
+
+def test_unchanged_packages_are_judged_from_their_memo(settled: Env, cache: HashCache) -> None:
+    first = settled.verify(cache=cache)
+    second = settled.verify(cache=cache)
+    assert second.unchanged == len(second.packages) and second.unchanged > 0
+    assert second.hashed == 0 and second.cached == first.hashed
+    assert second.to_dict()["packages"] == first.to_dict()["packages"]
+    # A finding is remembered as well as a clean result.
+    target = settled.site / "verify_demo" / "data" / "blob.bin"
+    target.write_bytes(b"x" + target.read_bytes()[1:])
+    time.sleep(0.1)  # past the (shortened) racy margin, so this run leaves a memo
+    found = settled.verify(DEMO, cache=cache)
+    again = settled.verify(DEMO, cache=cache)
+    assert again.unchanged == 1 and again.hashed == 0
+    assert again.to_dict()["packages"] == found.to_dict()["packages"]
+    assert [m.path for m in again.packages[0].modified] == ["verify_demo/data/blob.bin"]
+
+
+def test_a_memo_sees_a_file_added_deep_in_a_package(settled: Env, cache: HashCache) -> None:
+    def add() -> None:
+        (settled.site / "verify_demo" / "data" / "deeper").mkdir()
+        (settled.site / "verify_demo" / "data" / "deeper" / "x.so").write_bytes(b"\x7fELF")
+
+    report = _memo_runs(settled, cache, add)
+    assert _findings(report) == {DEMO: {"added": ["verify_demo/data/deeper/x.so"]}}
+
+
+def test_a_memo_sees_a_deleted_file_and_keeps_no_memo_while_it_is_missing(
+        settled: Env, cache: HashCache) -> None:
+    target = settled.site / "verify_demo" / "core.py"
+    data = target.read_bytes()
+    report = _memo_runs(settled, cache, target.unlink)
+    assert _findings(report) == {DEMO: {"missing": ["verify_demo/core.py"]}}
+    assert cache.memo(str(settled.record(DEMO).parent)) is None
+    target.write_bytes(data)
+    assert settled.verify(DEMO, cache=cache).clean
+
+
+def test_a_memo_sees_a_new_distribution_claim_an_added_file(settled: Env,
+                                                            cache: HashCache) -> None:
+    (settled.site / "verify_demo" / "claimed.txt").write_text("whose is it?\n")
+    time.sleep(0.1)
+
+    def install_claimer() -> None:
+        make_dist(settled.site, "claimer", "1.0", files={"verify_demo/claimed.txt":
+                                                          b"whose is it?\n"})
+
+    assert _findings(settled.verify(DEMO)) == {DEMO: {"added": ["verify_demo/claimed.txt"]}}
+    report = _memo_runs(settled, cache, install_claimer)
+    assert DEMO not in _findings(report)
+
+
+def test_a_memo_sees_another_record_edited_in_place(settled: Env, cache: HashCache) -> None:
+    (settled.site / "verify_demo" / "claimed.txt").write_text("whose is it?\n")
+    make_dist(settled.site, "claimer", "1.0", files={"claimer/__init__.py": b""})
+    time.sleep(0.1)
+    record = settled.record("claimer")
+
+    def claim() -> None:  # the folder is not touched: only RECORD's own stamp changes
+        with record.open("a") as handle:
+            handle.write("verify_demo/claimed.txt,,\n")
+
+    assert _findings(settled.verify(DEMO)) == {DEMO: {"added": ["verify_demo/claimed.txt"]}}
+    report = _memo_runs(settled, cache, claim)
+    assert DEMO not in _findings(report)
+
+
+def test_a_damaged_memo_is_ignored(settled: Env, cache: HashCache) -> None:
+    first = settled.verify(cache=cache)
+    settled.verify(cache=cache)
+    database = sqlite3.connect(cache.path)
+    with database:
+        database.execute("UPDATE memos SET result = '{\"files_checked\": \"many\"}'")
+    database.close()
+    again = settled.verify(cache=cache)
+    assert again.unchanged == 0 and again.hashed == 0 and not again.warnings
+    assert again.to_dict()["packages"] == first.to_dict()["packages"]
+    assert settled.verify(cache=cache).unchanged == len(first.packages)  # memos rewritten
 
 
 def test_the_default_cache_lives_in_the_data_directory(

@@ -32,6 +32,15 @@ mtime and ctime were at least ``RACY_NS`` older than the run that hashed it,
 so a write in the same timestamp tick as the hashing cannot hide (git's "racy
 clean" problem; ctime because mtime can be set back, ctime cannot). A cache
 that cannot be opened, read or written is a warning, never a failed verify.
+
+A whole distribution's result is kept too (a *memo*), with the stamp of
+everything it was computed from: each file checked, each directory listed in
+the search for added files, its RECORD and every other RECORD at its base, and
+the base directory itself (a new distribution changes it). While every stamp
+matches, the result stands without reading RECORD or listing a directory: one
+``stat`` per file is all a second run over an unchanged environment costs. A
+distribution with missing or unchecked files, or with anything changed within
+``RACY_NS`` of the run, gets no memo.
 The cache is as trustworthy as the directory it lives in: for an audit of a
 machine you do not trust, verify with ``cache=None``.
 
@@ -47,6 +56,7 @@ import csv
 import hashlib
 import io
 import itertools
+import json
 import os
 import posixpath
 import sqlite3
@@ -54,6 +64,7 @@ import stat as stat_module
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -97,6 +108,10 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY
 _CACHE_FILE = "hash-cache.sqlite3"
 _U63 = 1 << 63
 _POSIX = os.sep == "/"
+# For stats relative to a directory: O_PATH opens it without reading it (Linux).
+_STAT_DIR_FD = os.stat in os.supports_dir_fd and _POSIX
+_DIR_FLAGS = (getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0)
+              | getattr(os, "O_CLOEXEC", 0))
 
 Progress = Callable[[int, int], None]
 
@@ -178,9 +193,11 @@ class VerifyReport:
     """Every verified distribution, in name order, and how the run went.
 
     ``hashed`` files were read this run, ``cached`` ones took their digest from
-    the hash cache; ``bytes_hashed`` is what was read. ``not_found`` lists
-    requested names that are not installed; ``warnings`` what went wrong on the
-    side (an unreadable directory, a cache that could not be written).
+    the hash cache; ``bytes_hashed`` is what was read. ``unchanged`` distributions
+    were judged from their memo (nothing they depend on changed since the last
+    run). ``not_found`` lists requested names that are not installed; ``warnings``
+    what went wrong on the side (an unreadable directory, a cache that could not
+    be written).
     """
 
     packages: list[PackageResult] = field(default_factory=list)
@@ -189,6 +206,7 @@ class VerifyReport:
     hashed: int = 0
     cached: int = 0
     bytes_hashed: int = 0
+    unchanged: int = 0
     workers: int = 1
     seconds: float = 0.0
 
@@ -218,7 +236,8 @@ class VerifyReport:
             "not_found": list(self.not_found),
             "warnings": list(self.warnings),
             "stats": {"hashed": self.hashed, "cached": self.cached,
-                      "bytes_hashed": self.bytes_hashed, "workers": self.workers,
+                      "unchanged": self.unchanged, "bytes_hashed": self.bytes_hashed,
+                      "workers": self.workers,
                       "seconds": round(self.seconds, 4)},
         }
 
@@ -238,8 +257,70 @@ _Stamp = tuple[int, int, int, int, int]
 _Row = tuple[str, int, int, int, int, int, str]
 
 
-_SCHEMA_VERSION = 1
-_SCHEMA = """
+def _stamp_of(st: os.stat_result) -> _Stamp:
+    ino, dev = st.st_ino, st.st_dev
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+            ino if ino < _U63 else ino - 2 * _U63, dev if dev < _U63 else dev - 2 * _U63)
+
+
+class _Memo:
+    """A distribution's result, and the stamp of every path it was computed from."""
+
+    __slots__ = ("paths", "result", "stamps")
+
+    def __init__(self, paths: list[str], stamps: array[int], result: dict[str, Any]) -> None:
+        self.paths = paths
+        self.stamps = stamps  # five integers per path: a _Stamp
+        self.result = result
+
+    @classmethod
+    def of(cls, stamped: Iterable[tuple[str, _Stamp]], result: dict[str, Any]) -> _Memo:
+        paths: list[str] = []
+        stamps = array("q")
+        # Grouped by directory: ``holds`` stats each group relative to its directory.
+        for path, stamp in sorted(stamped, key=lambda item: item[0].rpartition(os.sep)[0]):
+            paths.append(path)
+            stamps.extend(stamp)
+        return cls(paths, stamps, result)
+
+    def holds(self) -> bool:
+        """Whether every path still has its stamp: the whole of a second run over it.
+
+        One ``stat`` per path, relative to an ``O_PATH`` descriptor of its directory
+        where the platform has them: the kernel then walks one name, not twelve.
+        """
+        stat, open_dir, close = os.stat, os.open, os.close
+        by_dir = _STAT_DIR_FD
+        values = iter(self.stamps)
+        parent, fd = None, -1
+        try:
+            for path, stamp in zip(self.paths, zip(values, values, values, values, values)):
+                if by_dir:
+                    directory, _, name = path.rpartition(os.sep)
+                    if directory != parent:
+                        if fd >= 0:
+                            close(fd)
+                            fd = -1
+                        fd = open_dir(directory or os.sep, _DIR_FLAGS)
+                        parent = directory
+                    st = stat(name, dir_fd=fd)
+                else:
+                    st = stat(path)
+                ino, dev = st.st_ino, st.st_dev
+                if (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                        ino if ino < _U63 else ino - 2 * _U63,
+                        dev if dev < _U63 else dev - 2 * _U63) != stamp:
+                    return False
+        except OSError:
+            return False
+        finally:
+            if fd >= 0:
+                close(fd)
+        return True
+
+
+_SCHEMA_VERSION = 2
+_SCHEMAS = ("""
 CREATE TABLE hashes (
     path TEXT PRIMARY KEY NOT NULL,
     size INTEGER NOT NULL,
@@ -250,7 +331,15 @@ CREATE TABLE hashes (
     digest TEXT NOT NULL,
     checked_ns INTEGER NOT NULL
 ) WITHOUT ROWID
-"""
+""", """
+CREATE TABLE memos (
+    info_path TEXT PRIMARY KEY NOT NULL,
+    paths TEXT NOT NULL,
+    stamps BLOB NOT NULL,
+    result TEXT NOT NULL,
+    checked_ns INTEGER NOT NULL
+) WITHOUT ROWID
+""")
 _COLUMNS = "path, size, mtime_ns, ctime_ns, inode, device, digest"
 
 
@@ -288,7 +377,9 @@ class HashCache:
             if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
                 with db:
                     db.execute("DROP TABLE IF EXISTS hashes")
-                    db.execute(_SCHEMA)
+                    db.execute("DROP TABLE IF EXISTS memos")
+                    for schema in _SCHEMAS:
+                        db.execute(schema)
                     db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
             if self.path != ":memory:":  # readers never wait; not on every file system
                 with contextlib.suppress(sqlite3.OperationalError):
@@ -328,9 +419,12 @@ class HashCache:
             f"SELECT {_COLUMNS} FROM hashes WHERE path = ?", (path,)).fetchone()
         return row
 
-    def update(self, rows: Iterable[tuple[str, _Stamp, str]], forget: Iterable[str] = (),
+    def update(self, rows: Iterable[tuple[str, _Stamp, str]] = (), forget: Iterable[str] = (),
+               memos: Iterable[tuple[str, _Memo]] = (), stale: Iterable[str] = (),
                checked_ns: int | None = None) -> None:
-        """Store ``(path, stamp, "algo=digest")`` rows; drop the entries of ``forget``."""
+        """In one transaction: store ``(path, stamp, "algo=digest")`` rows and drop the
+        entries of ``forget``; store ``(info_path, memo)`` pairs and drop the memos of
+        ``stale``."""
         checked = time.time_ns() if checked_ns is None else checked_ns
         db = self._connect()
         with db:
@@ -338,11 +432,33 @@ class HashCache:
                 "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ((path, *stamp, digest, checked) for path, stamp, digest in rows))
             db.executemany("DELETE FROM hashes WHERE path = ?", ((p,) for p in forget))
+            db.executemany(
+                "INSERT OR REPLACE INTO memos VALUES (?, ?, ?, ?, ?)",
+                ((info_path, "\0".join(memo.paths), memo.stamps.tobytes(),
+                  json.dumps(memo.result, separators=(",", ":")), checked)
+                 for info_path, memo in memos))
+            db.executemany("DELETE FROM memos WHERE info_path = ?", ((p,) for p in stale))
+
+    def memo(self, info_path: str) -> _Memo | None:
+        """The memo of the distribution at ``info_path``, if there is a readable one."""
+        row = self._connect().execute(
+            "SELECT paths, stamps, result FROM memos WHERE info_path = ?", (info_path,)
+        ).fetchone()
+        if row is None:
+            return None
+        stamps = array("q")
+        stamps.frombytes(row[1])
+        paths = row[0].split("\0")
+        result = json.loads(row[2])
+        if len(stamps) != 5 * len(paths) or not isinstance(result, dict):
+            return None
+        return _Memo(paths, stamps, result)
 
     def clear(self) -> None:
         db = self._connect()
         with db:
             db.execute("DELETE FROM hashes")
+            db.execute("DELETE FROM memos")
 
     def __len__(self) -> int:
         count: int = self._connect().execute("SELECT COUNT(*) FROM hashes").fetchone()[0]
@@ -494,23 +610,34 @@ def _same_digest(actual: str, expected: str) -> bool:
 
 
 class _Tree:
-    """The files under a base directory's top-level directories, ``__pycache__`` left out."""
+    """The files under a base directory's top-level directories, ``__pycache__`` left out.
+
+    Each directory is stamped just before it is listed, for memos; a top-level
+    directory whose walk met an error has no stamps (``dir_stamps`` None).
+    """
 
     def __init__(self, base: str, warnings: list[str]) -> None:
         self.base = base
         self._warnings = warnings
-        self._listings: dict[str, list[str]] = {}
+        self._listings: dict[str, tuple[list[str], list[tuple[str, _Stamp]] | None]] = {}
 
     def listing(self, top: str) -> list[str]:
         if top not in self._listings:
             found: list[str] = []
-            self._scan(os.path.join(self.base, top), top + "/", found)
-            self._listings[top] = found
-        return self._listings[top]
+            dirs: list[tuple[str, _Stamp]] = []
+            complete = self._scan(os.path.join(self.base, top), top + "/", found, dirs)
+            self._listings[top] = (found, dirs if complete else None)
+        return self._listings[top][0]
 
-    def _scan(self, path: str, prefix: str, found: list[str]) -> None:
+    def dir_stamps(self, top: str) -> list[tuple[str, _Stamp]] | None:
+        self.listing(top)
+        return self._listings[top][1]
+
+    def _scan(self, path: str, prefix: str, found: list[str],
+              dirs: list[tuple[str, _Stamp]]) -> bool:
         subdirs: list[str] = []
         try:
+            dirs.append((path, _stamp_of(os.stat(path))))
             with os.scandir(path) as entries:
                 for entry in entries:
                     try:
@@ -522,12 +649,14 @@ class _Tree:
                     elif entry.name != "__pycache__":
                         subdirs.append(entry.name)
         except FileNotFoundError:
-            return
+            return False
         except OSError as exc:
             self._warnings.append(f"cannot list {path}: {exc.strerror or exc}")
-            return
+            return False
+        complete = True
         for name in subdirs:
-            self._scan(os.path.join(path, name), f"{prefix}{name}/", found)
+            complete &= self._scan(os.path.join(path, name), f"{prefix}{name}/", found, dirs)
+        return complete
 
 
 def _added(tree: _Tree, record: _Record, neighbours: Callable[[], list[_Record]]) -> list[str]:
@@ -693,15 +822,23 @@ def verify(
     """
     started = time.perf_counter()
     now_ns = time.time_ns()
+    racy_before = now_ns - RACY_NS
     errors = Errors()
     report = VerifyReport(workers=max(1, workers or _usable_cores()))
     wanted = None if packages is None else {normalize_name(p): p for p in packages}
+    search = list(sys.path) if paths is None else list(paths)
+
+    # 0. Each search path entry's stamp, before it is listed: a memo depends on it.
+    entry_stamps: dict[str, _Stamp] = {}
+    for location in search:
+        with contextlib.suppress(OSError, ValueError):
+            entry_stamps[os.path.abspath(location)] = _stamp_of(os.stat(location))
 
     # 1. Distributions: the first copy of each name; every dist-info by base directory,
     #    since a neighbour's RECORD can claim files in a shared (namespace) directory.
     chosen: dict[str, _Dist] = {}
     at_base: dict[str, dict[str, _Dist]] = {}
-    for dist in _distributions(list(sys.path) if paths is None else list(paths), errors):
+    for dist in _distributions(search, errors):
         if dist.fmt.startswith("dist-info"):
             at_base.setdefault(dist.base, {}).setdefault(dist.info_path, dist)
         if dist.key not in _STDLIB_DISTS and dist.key not in chosen and (
@@ -711,12 +848,31 @@ def verify(
         report.not_found = sorted(wanted[k] for k in wanted if k not in chosen)
     report.warnings.extend(e["message"] for e in errors.entries if e["kind"] != "skipped")
 
+    usable = cache is not None and bool(chosen)
+    if cache is not None and usable:
+        try:
+            report.warnings.extend(cache.open())
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            report.warnings.append(f"hash cache {cache.path} unusable, hashing everything: "
+                                   f"{exc}")
+            usable = False
+
     records: dict[str, _Record | None] = {}
+    record_stamps: dict[str, _Stamp] = {}
+
+    def read_record(dist: _Dist) -> _Record:
+        """RECORD, stamped just before it is read; raises OSError."""
+        path = dist.info_path + os.sep + "RECORD"
+        with contextlib.suppress(OSError):
+            record_stamps[path] = _stamp_of(os.stat(path))
+        record = _Record(read_bytes(path))
+        records[dist.info_path] = record
+        return record
 
     def record_of(dist: _Dist) -> _Record | None:
         if dist.info_path not in records:
             try:
-                records[dist.info_path] = _Record(read_bytes(dist.info_path + os.sep + "RECORD"))
+                read_record(dist)
             except OSError:
                 records[dist.info_path] = None
         return records[dist.info_path]
@@ -725,8 +881,10 @@ def verify(
         return lambda: [r for d in at_base.get(base, {}).values()
                         if (r := record_of(d)) is not None]
 
-    # 2. Each distribution's RECORD.
+    # 2. Each distribution: its memo while it holds, else its RECORD.
     verified: list[tuple[PackageResult, _Dist, _Record]] = []
+    memos_used: list[str] = []
+    cached_bytes = 0
     for key in sorted(chosen):
         dist = chosen[key]
         result = PackageResult(dist.name, dist.version, dist.location)
@@ -734,28 +892,37 @@ def verify(
         result.unverifiable = _unverifiable(dist)
         if result.unverifiable is not None:
             continue
+        result.note = _editable_note(dist)
+        if usable and cache is not None and _memo_applies(dist, entry_stamps):
+            try:
+                memo = cache.memo(dist.info_path)
+            except (sqlite3.Error, ValueError) as exc:
+                report.warnings.append(f"hash cache lookup failed, checking instead: {exc}")
+                memo = None
+            if memo is not None and memo.holds() and _apply_memo(memo.result, result):
+                report.unchanged += 1
+                report.cached += memo.result["cached"]
+                cached_bytes += memo.result["bytes"]
+                memos_used.append(dist.info_path)
+                continue
         try:
-            record = _Record(read_bytes(dist.info_path + os.sep + "RECORD"))
+            record = read_record(dist)
         except FileNotFoundError:
             result.unverifiable = f"no RECORD in {dist.info_path}"
             continue
         except OSError as exc:
             result.unverifiable = f"RECORD unreadable: {exc.strerror or exc}"
             continue
-        records[dist.info_path] = record
         if not record.hashed:
             result.unverifiable = "RECORD lists no hashes"
             continue
-        result.note = _editable_note(dist)
         verified.append((result, dist, record))
 
     # 3. The cache: one range query per base directory, single lookups for the rest.
     entries: dict[str, _Row] = {}
     loaded = tuple(sorted({dist.base + os.sep for _, dist, _ in verified}))
-    usable = cache is not None and bool(verified)
-    if cache is not None and usable:
+    if cache is not None and usable and verified:
         try:
-            report.warnings.extend(cache.open())
             for base in loaded:
                 entries.update(cache.load_under(base))
         except (sqlite3.Error, OSError, ValueError) as exc:
@@ -764,14 +931,17 @@ def verify(
             usable = False
 
     # 4. Stat every file with a hash; judge sizes and cached digests at once; queue
-    #    the rest for hashing. The hot loop of a cached run: 12,000 files for torch.
+    #    the rest for hashing. The hot loop of a run without memos: 12,000 files for torch.
     queued: dict[tuple[str, str], int] = {}
     pending: list[_Pending] = []
     forget: list[str] = []
-    cached_bytes = 0
-    stat, is_reg, racy_before = os.stat, stat_module.S_ISREG, now_ns - RACY_NS
+    stamped: dict[str, list[tuple[str, _Stamp]]] = {}  # info_path -> files and their stamps
+    counted: dict[str, list[int]] = {}  # info_path -> [digests judged, their bytes]
+    stat, is_reg = os.stat, stat_module.S_ISREG
     for result, dist, record in verified:
         prefix, shown, outside = dist.base + os.sep, record.shown, record.outside
+        files = stamped[dist.info_path] = []
+        judged = counted[dist.info_path] = [0, 0]
         for rel, digest, size_text in record.hashed:
             algo, _, value = digest.partition("=")
             if algo not in _ALGORITHMS or not value:
@@ -797,14 +967,17 @@ def verify(
                 result.unchecked.append(Unchecked(shown.get(rel, rel), "not a regular file"))
                 continue
             result.files_checked += 1
+            ino, dev = st.st_ino, st.st_dev
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                     ino if ino < _U63 else ino - 2 * _U63, dev if dev < _U63 else dev - 2 * _U63)
+            files.append((path, stamp))
             size = int(size_text) if size_text.isdecimal() and len(size_text) < 20 else None
             if size is not None and st.st_size != size:
                 result.modified.append(Modified(shown.get(rel, rel), digest, None, size,
                                                 st.st_size))
                 continue  # no need to read it
-            ino, dev = st.st_ino, st.st_dev
-            stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                     ino if ino < _U63 else ino - 2 * _U63, dev if dev < _U63 else dev - 2 * _U63)
+            judged[0] += 1
+            judged[1] += stamp[0]
             entry = entries.get(path)
             if entry is None and usable and cache is not None and not path.startswith(loaded):
                 try:
@@ -865,10 +1038,79 @@ def verify(
         result.added.sort()
         result.modified.sort(key=lambda m: m.path)
         result.unchecked.sort(key=lambda u: u.path)
-    if usable and cache is not None and (fresh or forget):
+
+    # 7. Memos for what was checked in full, where every input can be stamped.
+    memos: list[tuple[str, _Memo]] = []
+    stale: list[str] = []
+    for result, dist, record in verified:
+        inputs = _memo_inputs(dist, record, result, entry_stamps, trees[dist.base],
+                              stamped[dist.info_path], record_stamps, at_base)
+        if inputs is None or any(max(s[1], s[2]) >= racy_before for _, s in inputs):
+            stale.append(dist.info_path)
+            continue
+        digests, digest_bytes = counted[dist.info_path]
+        memos.append((dist.info_path, _Memo.of(inputs, {
+            "files_checked": result.files_checked,
+            "modified": [m.to_dict() for m in result.modified],
+            "added": result.added,
+            "cached": digests,
+            "bytes": digest_bytes,
+        })))
+    if usable and cache is not None and (fresh or forget or memos or stale):
         try:
-            cache.update(fresh.values(), forget, now_ns)
-        except (sqlite3.Error, OSError, ValueError, OverflowError) as exc:
+            cache.update(fresh.values(), forget, memos, stale, now_ns)
+        except (sqlite3.Error, OSError, ValueError, OverflowError, UnicodeError) as exc:
             report.warnings.append(f"hash cache {cache.path} not updated: {exc}")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _memo_applies(dist: _Dist, entry_stamps: dict[str, _Stamp]) -> bool:
+    """A dist-info directly on a search path entry (not through an egg-link) can have a memo."""
+    return dist.fmt == "dist-info" and dist.base in entry_stamps
+
+
+def _memo_inputs(dist: _Dist, record: _Record, result: PackageResult,
+                 entry_stamps: dict[str, _Stamp], tree: _Tree,
+                 files: list[tuple[str, _Stamp]], record_stamps: dict[str, _Stamp],
+                 at_base: dict[str, dict[str, _Dist]]) -> list[tuple[str, _Stamp]] | None:
+    """Every path ``result`` was computed from, with its stamp; None if one is unknown.
+
+    Only a result without missing or unchecked files: a file that is not there has no
+    stamp to compare, and a later run must look again.
+    """
+    if result.missing or result.unchecked or not _memo_applies(dist, entry_stamps):
+        return None
+    if len(files) != result.files_checked:
+        return None
+    inputs = [(dist.base, entry_stamps[dist.base])]
+    for other in at_base.get(dist.base, {}).values():  # every RECORD that could claim a file
+        path = other.info_path + os.sep + "RECORD"
+        stamp = record_stamps.get(path)
+        if stamp is None:  # never read: any stamp taken now will do
+            try:
+                stamp = _stamp_of(os.stat(path))
+            except OSError:
+                continue  # no RECORD: it claims nothing
+        inputs.append((path, stamp))
+    for top in sorted(record.tops):
+        dirs = tree.dir_stamps(top)
+        if dirs is None:
+            return None
+        inputs.extend(dirs)
+    inputs.extend(sorted(files))
+    return inputs
+
+
+def _apply_memo(memo: dict[str, Any], result: PackageResult) -> bool:
+    """Fill ``result`` from a memo's result; False (and ``result`` untouched) if malformed."""
+    try:
+        files_checked = int(memo["files_checked"])
+        modified = [Modified(m["path"], m["expected"], m["actual"], m["expected_size"],
+                             int(m["size"])) for m in memo["modified"]]
+        added = [str(rel) for rel in memo["added"]]
+        int(memo["cached"]), int(memo["bytes"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    result.files_checked, result.modified, result.added = files_checked, modified, added
+    return True

@@ -39,6 +39,7 @@ def render_verify(report: VerifyReport) -> str:
                   f"{counts['modified']} modified, {counts['missing']} missing, "
                   f"{counts['added']} added, {counts['unverifiable']} unverifiable "
                   f"({report.hashed:,} hashed, {report.cached:,} from cache, "
+                  f"{report.unchanged} packages unchanged since the last run, "
                   f"{report.seconds:.2f} s)"]
     lines += [f"warning: {terminal(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"
