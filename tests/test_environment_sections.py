@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,11 @@ from packaging import tags
 from envcheck.probe._common import redact
 from envcheck.probe.cpu import collect_cpu
 from envcheck.probe.environ import ALLOWED, collect_env
-from envcheck.probe.system import collect_os, collect_python, wheel_tag
+from envcheck.probe.system import collect_os, collect_python, python_build, wheel_tag
+
+from conftest import ROOT, find_python
+
+SRC = str(ROOT / "src")
 
 
 def test_allow_listed_settings_set_and_unset() -> None:
@@ -88,3 +95,41 @@ def test_os_and_python_sections() -> None:
     assert python["version"] == platform.python_version()
     assert python["executable"]
     assert python["virtualenv"] == (python["prefix"] != python["base_prefix"])
+
+
+@pytest.mark.parametrize("text", [
+    "3.11.7 (main, Dec  8 2023, 18:56:58) [GCC 12.2.0]",
+    "3.8.18 (default, Sep 20 2023, 10:00:00) \n[GCC 10.2.1 20210110]",
+    "3.13.0rc1+ (heads/3.13:9d3a8e5, Sep  1 2024, 10:00:00) [Clang 15.0.0 (clang-1500.3.9.4)]",
+    "3.12.1 (tags/v3.12.1:2305ca5, Dec  7 2023, 22:03:25) [MSC v.1937 64 bit (AMD64)]",
+    "3.10 (#1) [GCC]",
+])
+def test_the_interpreter_build_reads_as_platform_reads_it(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed = platform._sys_version(text)  # type: ignore[attr-defined]
+    _, version, _branch, _revision, number, date, compiler = parsed
+    monkeypatch.setattr(sys, "version", text)
+    assert python_build() == (version, number, date, compiler)
+
+
+INTERPRETERS = [v for v in ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13") if find_python(v)]
+
+
+@pytest.mark.parametrize("version", INTERPRETERS)
+def test_probe_readings_match_platform_in_every_interpreter(version: str) -> None:
+    """The probe does without ``platform``; in each real interpreter it must still agree."""
+    script = (
+        "import json, platform\n"
+        "from envcheck.probe._common import uname\n"
+        "from envcheck.probe.system import python_build\n"
+        "print(json.dumps([list(python_build()), [platform.python_version(), "
+        "*platform.python_build(), platform.python_compiler()], list(uname()), "
+        "list(platform.uname())[:5]]))\n"
+    )
+    python = find_python(version)
+    assert python is not None
+    out = subprocess.run([python, "-I", "-c", f"import sys; sys.path.insert(0, {SRC!r})\n"
+                          + script], capture_output=True, text=True, check=True).stdout
+    ours, theirs, our_uname, their_uname = json.loads(out)
+    assert ours == theirs
+    assert our_uname == their_uname

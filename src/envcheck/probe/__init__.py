@@ -9,11 +9,10 @@ that fails becomes an entry in ``errors``; the probe itself does not fail.
 from __future__ import annotations
 
 import json
-import platform
 import sys
 import time
 
-from ._common import Errors
+from ._common import Errors, uname
 from .cpu import collect_cpu
 from .cuda import collect_cuda
 from .environ import collect_env
@@ -70,7 +69,7 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
         "errors": errors.entries,
         "meta": {
             "probe_version": PROBE_VERSION,
-            "hostname": platform.node(),
+            "hostname": uname()[1],
             # datetime's isoformat(timespec="seconds") in UTC, without importing datetime.
             "created": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
             "timings_ms": timings,

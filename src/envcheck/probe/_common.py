@@ -12,7 +12,7 @@ import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
-    from typing import Any, Callable, Dict, List, Optional, TypeVar
+    from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
     T = TypeVar("T")
     JSONDict = Dict[str, Any]
@@ -69,6 +69,20 @@ def call_with_timeout(func: Callable[[], T], seconds: float, what: str) -> T:
         raise box["error"]
     value: T = box["value"]
     return value
+
+
+def uname() -> Tuple[str, str, str, str, str]:
+    """(system, node, release, version, machine), as ``platform.uname()`` gives them.
+
+    ``os.uname()`` where it exists: importing ``platform`` costs milliseconds.
+    """
+    if hasattr(os, "uname"):
+        info = os.uname()
+        return info.sysname, info.nodename, info.release, info.version, info.machine
+    import platform  # Windows
+
+    system, node, release, version, machine, _ = platform.uname()
+    return system, node, release, version, machine
 
 
 def read_bytes(path: str, limit: Optional[int] = None) -> bytes:

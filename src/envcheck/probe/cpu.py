@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import glob
 import os
-import platform
 
-from ._common import read_text
+from ._common import read_text, uname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -98,6 +97,13 @@ def _memory_total_mib() -> Optional[int]:
     return int(psutil.virtual_memory().total) // (1024 * 1024) if psutil is not None else None
 
 
+def _processor() -> str:
+    """``platform.processor()``: only where /proc/cpuinfo names no model (it may run uname -p)."""
+    import platform
+
+    return platform.processor()
+
+
 def collect_cpu() -> JSONDict:
     try:
         blocks = _cpuinfo()
@@ -106,9 +112,9 @@ def collect_cpu() -> JSONDict:
     first = blocks[0] if blocks else {}
     flags = set((first.get("flags") or first.get("features") or "").split())
     return {
-        "architecture": platform.machine(),
+        "architecture": uname()[4],
         "vendor": first.get("vendor_id") or first.get("cpu implementer"),
-        "model": first.get("model name") or first.get("cpu model") or platform.processor() or None,
+        "model": first.get("model name") or first.get("cpu model") or _processor() or None,
         "flags": [f for f in NUMERIC_FLAGS if f in flags],
         "logical_cores": os.cpu_count(),
         "physical_cores": _physical_cores(blocks),

@@ -10,10 +10,9 @@ from __future__ import annotations
 import glob
 import json
 import os
-import platform
 import re
 
-from ._common import read_text
+from ._common import read_text, uname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -57,7 +56,7 @@ def _ld_so_conf_dirs(path: str = "/etc/ld.so.conf", depth: int = 0) -> Iterator[
 
 def loader_dirs() -> List[str]:
     """The directories the dynamic loader searches, in its order (without the binary cache)."""
-    machine = platform.machine()
+    machine = uname()[4]
     dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
     dirs += list(_ld_so_conf_dirs())
     dirs += ["/lib/%s-linux-gnu" % machine, "/usr/lib/%s-linux-gnu" % machine,

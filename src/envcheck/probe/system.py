@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import glob
 import os
-import platform
+import re
 import sys
 import sysconfig
 
-from ._common import read_text
+from ._common import read_text, uname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -27,6 +27,8 @@ def libc() -> Tuple[Optional[str], Optional[str]]:
     musl = glob.glob("/lib/ld-musl-*.so.1")
     if musl:
         return "musl", None
+    import platform  # neither glibc nor musl: let platform search the binary
+
     name, version = platform.libc_ver()
     return (name or None), (version or None)
 
@@ -47,7 +49,7 @@ def wheel_tag() -> str:
     else:
         soabi = sysconfig.get_config_var("SOABI") or "none"
         abi = soabi.split("-")[0].replace(".", "_").replace("-", "_")
-    system = platform.system()
+    system = uname()[0]
     if system == "Linux":
         name, libc_version = libc()
         arch = _arch()
@@ -57,10 +59,12 @@ def wheel_tag() -> str:
         else:
             plat = "linux_%s" % arch
     elif system == "Darwin":
+        import platform
+
         release = (platform.mac_ver()[0] or "10.0").split(".")
         mac_major = int(release[0])
         mac_minor = 0 if mac_major >= 11 else int(release[1])
-        plat = "macosx_%d_%d_%s" % (mac_major, mac_minor, platform.machine())
+        plat = "macosx_%d_%d_%s" % (mac_major, mac_minor, uname()[4])
     else:
         plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
     return "%s-%s-%s" % (interpreter, abi, plat)
@@ -72,13 +76,34 @@ def _conda_env() -> Optional[str]:
     return None
 
 
+# CPython's sys.version, "3.11.7 (main, Dec  8 2023, 18:56:58) [GCC 12.2.0]", read with
+# the expression the platform module uses (3.8 to 3.13), which costs milliseconds to import.
+_SYS_VERSION = re.compile(
+    r"([\w.+]+)\s*\(#?([^,]+)(?:,\s*([\w ]*)(?:,\s*([\w :]*))?)?\)\s*\[([^\]]+)\]?", re.ASCII)
+
+
+def python_build() -> Tuple[str, str, str, str]:
+    """(version, build number, build date, compiler): ``platform.python_version()``,
+    ``python_build()`` and ``python_compiler()``."""
+    match = _SYS_VERSION.match(sys.version) if sys.implementation.name == "cpython" else None
+    if match is None:
+        import platform
+
+        number, date = platform.python_build()
+        return platform.python_version(), number, date, platform.python_compiler()
+    version, number, date, clock, compiler = match.groups()
+    if len(version.split(".")) == 2:
+        version += ".0"
+    date = "" if date is None else ("%s %s" % (date, clock) if clock else date)
+    return version, number, date, compiler
+
+
 def collect_python() -> JSONDict:
-    build_number, build_date = platform.python_build()
+    version, build_number, build_date, compiler = python_build()
     return {
         "implementation": sys.implementation.name,
-        "version": platform.python_version(),
-        "build": {"number": build_number, "date": build_date,
-                  "compiler": platform.python_compiler()},
+        "version": version,
+        "build": {"number": build_number, "date": build_date, "compiler": compiler},
         "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
         "executable": sys.executable,
         "prefix": sys.prefix,
@@ -129,9 +154,9 @@ def collect_os() -> JSONDict:
     release = os_release()
     name, version = libc()
     return {
-        "system": platform.system(),
-        "kernel": platform.release(),
-        "kernel_build": platform.version(),
+        "system": uname()[0],
+        "kernel": uname()[2],
+        "kernel_build": uname()[3],
         "distribution": {
             "id": release.get("ID"),
             "version": release.get("VERSION_ID"),
