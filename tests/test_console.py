@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -136,3 +139,45 @@ def test_errors_on_the_quick_path_are_one_line_with_the_documented_code(tmp_path
     unwritable = run_envcheck("snapshot", "--no-save", "-o", str(tmp_path / "no" / "such" / "f"))
     assert unwritable.returncode == 4
     assert unwritable.stderr.count("\n") == 1 and "Traceback" not in unwritable.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--timeout", "60"]], ids=["quick", "click"])
+def test_json_on_an_ascii_stdout_stays_json(extra: list[str]) -> None:
+    result = run_envcheck("snapshot", "--no-save", "--format", "json", *extra,
+                          env={"PYTHONIOENCODING": "ascii", "OMP_NUM_THREADS": "vier-ü"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["env"]["OMP_NUM_THREADS"] == "vier-ü"
+
+
+@pytest.mark.parametrize("extra", [[], ["--timeout", "60"]], ids=["quick", "click"])
+def test_a_closed_stdout_is_141_on_either_path(extra: list[str]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "envcheck", "snapshot", "--no-save",
+                                "--format", "json", *extra], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader goes away before the snapshot is written
+    assert process.wait(timeout=120) == 141
+    assert b"Traceback" not in process.stderr.read()
+    process.stderr.close()
+
+
+def test_no_home_directory_at_all_is_a_warning_not_a_folder_named_tilde(
+        request: pytest.FixtureRequest) -> None:
+    """A user with no $HOME and no passwd entry (a bare container uid): snapshot still works."""
+    system_python = "/usr/bin/python3"
+    if os.geteuid() != 0 or not os.access(system_python, os.X_OK):
+        pytest.skip("needs root (to run as a uid with no passwd entry) and /usr/bin/python3")
+    work = Path(tempfile.mkdtemp(prefix="envcheck-nohome-"))  # reachable by any uid
+    work.chmod(0o777)
+    request.addfinalizer(lambda: shutil.rmtree(work, ignore_errors=True))
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(src),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [system_python, "-m", "envcheck", "snapshot", "-o", str(work / "fp.json")],
+        cwd=work, env=env, capture_output=True, text=True, timeout=120,
+        user=54321, group=54321, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((work / "fp.json").read_text())["schema"] == 1
+    assert "set ENVCHECK_HOME" in result.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["fp.json"]

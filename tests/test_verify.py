@@ -402,7 +402,7 @@ def test_missing_files_leave_the_cache(settled: Env, cache: HashCache) -> None:
     assert len(cache) == entries - 1
 
 
-def _memo_runs(env: Env, cache: HashCache, change: Callable[[], None]) -> VerifyReport:
+def _memo_runs(env: Env, cache: HashCache, change: Callable[[], object]) -> VerifyReport:
     """A run that leaves memos, ``change()``, then the run that must see it."""
     first = env.verify(cache=cache)
     assert first.unchanged == 0 and any(p.name == DEMO for p in first.packages)
@@ -479,17 +479,71 @@ def test_a_memo_sees_another_record_edited_in_place(settled: Env, cache: HashCac
     assert DEMO not in _findings(report)
 
 
-def test_a_damaged_memo_is_ignored(settled: Env, cache: HashCache) -> None:
+def test_a_memo_sees_a_neighbour_stop_parsing(settled: Env, cache: HashCache) -> None:
+    """ns-part-b's files in the shared nsroot/ are its own only while its METADATA reads."""
+    info = settled.record("ns-part-b").parent
+    report = _memo_runs(settled, cache, (info / "METADATA").unlink)
+    assert _findings(report)["ns-part-a"] == {"added": ["nsroot/b/__init__.py",
+                                                        "nsroot/b/data.txt"]}
+
+
+def test_a_memo_sees_a_neighbours_record_appear(settled: Env, cache: HashCache) -> None:
+    record = settled.record("ns-part-b")
+    kept = record.read_bytes()
+    record.unlink()  # ns-part-b unverifiable; its files look added to ns-part-a
+    time.sleep(0.1)
+    report = _memo_runs(settled, cache, lambda: record.write_bytes(kept))
+    assert "ns-part-a" not in _findings(report)
+
+
+@pytest.mark.parametrize("damage", [
+    "UPDATE memos SET result = '{\"files_checked\": \"many\"}'",
+    "UPDATE memos SET result = json_set(result, '$.cached', '1')",
+    "UPDATE memos SET result = json_set(result, '$.files_checked', 1e999)",
+    "UPDATE memos SET result = json_set(result, '$.modified', json('[{\"path\": 1}]'))",
+    "UPDATE memos SET result = json_set(result, '$.envcheck', '0.0.0')",
+    "UPDATE memos SET result = 'not json'",
+    "UPDATE memos SET result = '" + "[" * 100_000 + "'",
+    "UPDATE memos SET paths = CAST(paths AS BLOB)",
+    "UPDATE memos SET stamps = 'text'",
+    "UPDATE memos SET stamps = substr(stamps, 2)",
+])
+def test_a_damaged_memo_is_ignored(settled: Env, cache: HashCache, damage: str) -> None:
     first = settled.verify(cache=cache)
     settled.verify(cache=cache)
     database = sqlite3.connect(cache.path)
     with database:
-        database.execute("UPDATE memos SET result = '{\"files_checked\": \"many\"}'")
+        database.execute(damage)
     database.close()
     again = settled.verify(cache=cache)
     assert again.unchanged == 0 and again.hashed == 0 and not again.warnings
     assert again.to_dict()["packages"] == first.to_dict()["packages"]
     assert settled.verify(cache=cache).unchanged == len(first.packages)  # memos rewritten
+
+
+def test_a_name_that_is_not_utf8_costs_a_memo_not_the_cache(settled: Env,
+                                                            cache: HashCache) -> None:
+    os.mkdir(os.fsencode(settled.site / "verify_demo" / "data") + b"/caf\xe9")
+    time.sleep(0.1)
+    first = settled.verify(cache=cache)
+    second = settled.verify(cache=cache)
+    assert not first.warnings and not second.warnings
+    assert second.hashed == 0 and second.cached == first.hashed
+    assert second.unchanged == len(second.packages) - 1  # all but verify-demo
+
+
+def test_memos_are_found_from_any_working_directory_and_pruned(
+        settled: Env, cache: HashCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(settled.site.parent)
+    relative = [os.path.basename(settled.site)]
+    verify(relative, cache=cache)
+    assert verify(relative, cache=cache).unchanged > 0
+    assert settled.verify(cache=cache).unchanged > 0  # the same memos, by absolute path
+    old = str(settled.record(DEMO).parent)
+    assert old in cache.memos_under(str(settled.site))
+    os.rename(old, old.replace("-1.0.", "-1.1."))  # "upgraded": a new dist-info folder
+    settled.verify(cache=cache)
+    assert old not in cache.memos_under(str(settled.site))
 
 
 def test_the_default_cache_lives_in_the_data_directory(

@@ -1,4 +1,5 @@
-"""The command line: parse, call, render, exit. The only module that touches stdout and stderr.
+"""The command line: parse, call, render, exit. With console.py, the only code that touches
+stdout and stderr.
 
 Exit codes (every command):
   0  success; nothing at or above --fail-on
@@ -7,6 +8,7 @@ Exit codes (every command):
   3  an input or target could not be read
   4  a result could not be written
   70 internal error (a bug in envcheck)
+  130 interrupted (Ctrl-C); 141 the reader of stdout went away (| head)
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__
-from .console import SNAPSHOT_DEFAULTS, guarded, run_snapshot, write_output, write_stdout
+from .console import (
+    SNAPSHOT_DEFAULTS,
+    StdoutClosed,
+    guarded,
+    run_snapshot,
+    write_output,
+    write_stdout,
+)
 from .console import warn as _warn
 from .errors import ExitCode, InputError, OutputError, UsageError
 
@@ -41,7 +50,8 @@ Exit codes:
   2  usage error
   3  an input or target could not be read
   4  a result could not be written
-  70 internal error (a bug: please report it)"""
+  70 internal error (a bug: please report it)
+  130 interrupted; 141 stdout closed early (| head)"""
 
 
 def _python_option(func: F) -> F:
@@ -53,7 +63,18 @@ def _python_option(func: F) -> F:
     )(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            # click answers EPIPE with exit status 1, which means drift here: carry it
+            # past click as an exception click does not handle.
+            raise StdoutClosed from exc
+
+
+@click.group(cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="envcheck")
 def cli() -> None:
     """Fingerprint ML training environments and tell whether two differ in ways that
@@ -576,7 +597,8 @@ def main(argv: list[str] | None = None) -> int:
             returned = cli.main(args=argv, prog_name="envcheck", standalone_mode=False)
         except click.exceptions.Abort:
             _warn("aborted")
-            return 130
+            return int(ExitCode.ABORTED)
+
         except click.ClickException as exc:
             exc.show()
             return int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code

@@ -56,9 +56,16 @@ def write_stdout(text: str) -> None:
 def _write(stream: Any, text: str) -> None:
     try:
         stream.write(text)
-    except UnicodeEncodeError:  # a stream in ASCII or Latin-1: escape, never fail
-        encoding = stream.encoding or "ascii"
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    except UnicodeEncodeError:
+        # A stream set to ASCII or Latin-1 (LANG=C on an old system): UTF-8 bytes
+        # underneath, as click does, so JSON on stdout stays JSON.
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:
+            encoding = stream.encoding or "ascii"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+        else:
+            stream.flush()
+            buffer.write(text.encode("utf-8", "surrogateescape"))
     stream.flush()
 
 
@@ -160,6 +167,10 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
     write_stdout(render_snapshot(fingerprint))
 
 
+class StdoutClosed(Exception):
+    """stdout's reader went away; raised past click, which would exit 1 for it."""
+
+
 def guarded(run: Callable[[], int]) -> int:
     """Run a command: an envcheck error becomes one line on stderr and its exit code."""
     try:
@@ -167,13 +178,14 @@ def guarded(run: Callable[[], int]) -> int:
     except EnvcheckError as exc:
         warn(str(exc))
         return int(exc.exit_code)
-    except BrokenPipeError:
-        # Output piped into ``head``: not an error worth a traceback.
+    except (BrokenPipeError, StdoutClosed):
+        # Output piped into ``head``: no traceback, and the status a shell gives a
+        # process that SIGPIPE ended (not 0, which would say "no drift").
         sys.stderr.close()
-        return 0
+        return int(ExitCode.BROKEN_PIPE)
     except KeyboardInterrupt:
         warn("aborted")
-        return 130
+        return int(ExitCode.ABORTED)
     except Exception as exc:  # a bug: still one line, and never exit 1 (which means drift)
         if os.environ.get("ENVCHECK_DEBUG"):
             raise

@@ -18,6 +18,8 @@ class ExitCode(IntEnum):
     INPUT = 3  # an input or target could not be read
     OUTPUT = 4  # a result could not be written
     INTERNAL = 70  # a bug in envcheck (EX_SOFTWARE); never 1, which means drift
+    ABORTED = 130  # Ctrl-C (128 + SIGINT, as a shell reports it)
+    BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE)
 
 
 class EnvcheckError(Exception):

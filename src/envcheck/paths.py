@@ -12,12 +12,18 @@ import hashlib
 import os
 import sys
 
+from .errors import OutputError
+
 
 def _xdg(variable: str, fallback: tuple[str, ...]) -> str:
     value = os.environ.get(variable)
     if value and os.path.isabs(value):
         return os.path.join(value, "envcheck")
-    return os.path.join(os.path.expanduser("~"), *fallback, "envcheck")
+    home = os.path.expanduser("~")
+    if not os.path.isabs(home):  # no $HOME and no passwd entry: never "./~"
+        raise OutputError("no home directory to keep envcheck's files in: set ENVCHECK_HOME "
+                          "(or HOME)")
+    return os.path.join(home, *fallback, "envcheck")
 
 
 def data_dir() -> str:

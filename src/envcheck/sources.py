@@ -84,9 +84,15 @@ def live(
     """
     if python is None:
         from . import probe
+        from .errors import OutputError
         from .paths import package_cache_file
 
-        cache = package_cache_file() if use_cache else None
+        cache = None
+        if use_cache:
+            try:
+                cache = package_cache_file()
+            except OutputError:  # nowhere to keep it: only a cache
+                cache = None
         raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache)
     else:
         from . import remote

@@ -35,8 +35,10 @@ that cannot be opened, read or written is a warning, never a failed verify.
 
 A whole distribution's result is kept too (a *memo*), with the stamp of
 everything it was computed from: each file checked, each directory listed in
-the search for added files, its RECORD and every other RECORD at its base, and
-the base directory itself (a new distribution changes it). While every stamp
+the search for added files, the base directory (a distribution added or
+removed changes it), and every metadata directory at the base with its
+METADATA and RECORD (a neighbour's RECORD can claim a file), each stamped
+before it is read. While every stamp
 matches, the result stands without reading RECORD or listing a directory: one
 ``stat`` per file is all a second run over an unchanged environment costs. A
 distribution with missing or unchecked files, or with anything changed within
@@ -69,6 +71,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from . import __version__
 from .paths import data_dir
 from .probe._common import Errors, read_bytes
 from .probe.packages import (
@@ -283,11 +286,21 @@ class _Memo:
             stamps.extend(stamp)
         return cls(paths, stamps, result)
 
-    def holds(self) -> bool:
+    def storable(self) -> bool:
+        """Whether SQLite can store the paths as text (not a name that is not UTF-8)."""
+        try:
+            "\0".join(self.paths).encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    def holds(self, seen: dict[str, _Stamp]) -> bool:
         """Whether every path still has its stamp: the whole of a second run over it.
 
         One ``stat`` per path, relative to an ``O_PATH`` descriptor of its directory
         where the platform has them: the kernel then walks one name, not twelve.
+        ``seen`` holds the stamps taken earlier in this run (the site directory and
+        its metadata, which every memo at that base lists): each is taken once.
         """
         stat, open_dir, close = os.stat, os.open, os.close
         by_dir = _STAT_DIR_FD
@@ -295,6 +308,11 @@ class _Memo:
         parent, fd = None, -1
         try:
             for path, stamp in zip(self.paths, zip(values, values, values, values, values)):
+                known = seen.get(path)
+                if known is not None:
+                    if known != stamp:
+                        return False
+                    continue
                 if by_dir:
                     directory, _, name = path.rpartition(os.sep)
                     if directory != parent:
@@ -307,9 +325,10 @@ class _Memo:
                 else:
                     st = stat(path)
                 ino, dev = st.st_ino, st.st_dev
-                if (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                        ino if ino < _U63 else ino - 2 * _U63,
-                        dev if dev < _U63 else dev - 2 * _U63) != stamp:
+                now = seen[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                    ino if ino < _U63 else ino - 2 * _U63,
+                                    dev if dev < _U63 else dev - 2 * _U63)
+                if now != stamp:
                     return False
         except OSError:
             return False
@@ -440,19 +459,30 @@ class HashCache:
             db.executemany("DELETE FROM memos WHERE info_path = ?", ((p,) for p in stale))
 
     def memo(self, info_path: str) -> _Memo | None:
-        """The memo of the distribution at ``info_path``, if there is a readable one."""
+        """The memo of the distribution at ``info_path``, if there is a well-formed one."""
         row = self._connect().execute(
             "SELECT paths, stamps, result FROM memos WHERE info_path = ?", (info_path,)
         ).fetchone()
-        if row is None:
+        if row is None or not isinstance(row[0], str) or not isinstance(row[1], bytes) \
+                or not isinstance(row[2], str) or len(row[1]) % array("q").itemsize:
             return None
         stamps = array("q")
         stamps.frombytes(row[1])
         paths = row[0].split("\0")
-        result = json.loads(row[2])
+        try:
+            result = json.loads(row[2])
+        except (ValueError, RecursionError):
+            return None
         if len(stamps) != 5 * len(paths) or not isinstance(result, dict):
             return None
         return _Memo(paths, stamps, result)
+
+    def memos_under(self, directory: str) -> list[str]:
+        """The keys (dist-info paths) of every memo below ``directory`` (absolute)."""
+        low = directory.rstrip(os.sep) + os.sep
+        high = low[:-1] + chr(ord(os.sep) + 1)
+        return [row[0] for row in self._connect().execute(
+            "SELECT info_path FROM memos WHERE info_path >= ? AND info_path < ?", (low, high))]
 
     def clear(self) -> None:
         db = self._connect()
@@ -483,12 +513,23 @@ class _Dist:
         return os.path.abspath(os.path.dirname(self.info_path))
 
 
-def _distributions(paths: list[str], errors: Errors) -> Iterator[_Dist]:
-    """Every distribution on ``paths`` in import order: the probe's walk, keeping the path."""
+def _distributions(paths: list[str], errors: Errors,
+                   stamps: dict[str, list[tuple[str, _Stamp]]] | None = None) -> Iterator[_Dist]:
+    """Every distribution on ``paths`` in import order: the probe's walk, keeping the path.
+
+    With ``stamps``: every metadata directory found, its metadata file and RECORD,
+    stamped before anything is read, by base directory (what memos depend on).
+    """
     for location in paths:
         if not location:
             continue
         for info_path, fmt in _metadata_dirs(location, errors):
+            if stamps is not None:
+                found = stamps.setdefault(os.path.dirname(os.path.abspath(info_path)), [])
+                for path in (info_path, _metadata_file(info_path, fmt),
+                             os.path.join(info_path, "RECORD")):
+                    with contextlib.suppress(OSError, ValueError):
+                        found.append((os.path.abspath(path), _stamp_of(os.stat(path))))
             stem = os.path.basename(info_path if fmt != "egg" else os.path.dirname(info_path))
             if not _VALID_NAME.match(os.path.splitext(stem)[0].split("-", 1)[0]):
                 continue  # a leftover (pip's ``~orch.dist-info``): the probe ignores it too
@@ -838,7 +879,8 @@ def verify(
     #    since a neighbour's RECORD can claim files in a shared (namespace) directory.
     chosen: dict[str, _Dist] = {}
     at_base: dict[str, dict[str, _Dist]] = {}
-    for dist in _distributions(search, errors):
+    metadata_stamps: dict[str, list[tuple[str, _Stamp]]] = {}
+    for dist in _distributions(search, errors, metadata_stamps if cache is not None else None):
         if dist.fmt.startswith("dist-info"):
             at_base.setdefault(dist.base, {}).setdefault(dist.info_path, dist)
         if dist.key not in _STDLIB_DISTS and dist.key not in chosen and (
@@ -858,14 +900,10 @@ def verify(
             usable = False
 
     records: dict[str, _Record | None] = {}
-    record_stamps: dict[str, _Stamp] = {}
 
     def read_record(dist: _Dist) -> _Record:
-        """RECORD, stamped just before it is read; raises OSError."""
-        path = dist.info_path + os.sep + "RECORD"
-        with contextlib.suppress(OSError):
-            record_stamps[path] = _stamp_of(os.stat(path))
-        record = _Record(read_bytes(path))
+        """RECORD (raises OSError)."""
+        record = _Record(read_bytes(dist.info_path + os.sep + "RECORD"))
         records[dist.info_path] = record
         return record
 
@@ -883,7 +921,7 @@ def verify(
 
     # 2. Each distribution: its memo while it holds, else its RECORD.
     verified: list[tuple[PackageResult, _Dist, _Record]] = []
-    memos_used: list[str] = []
+    seen: dict[str, _Stamp] = {}  # stamps taken by memo checks in this run
     cached_bytes = 0
     for key in sorted(chosen):
         dist = chosen[key]
@@ -892,18 +930,18 @@ def verify(
         result.unverifiable = _unverifiable(dist)
         if result.unverifiable is not None:
             continue
-        result.note = _editable_note(dist)
         if usable and cache is not None and _memo_applies(dist, entry_stamps):
             try:
-                memo = cache.memo(dist.info_path)
-            except (sqlite3.Error, ValueError) as exc:
+                memo = cache.memo(os.path.abspath(dist.info_path))
+            except sqlite3.Error as exc:
                 report.warnings.append(f"hash cache lookup failed, checking instead: {exc}")
                 memo = None
-            if memo is not None and memo.holds() and _apply_memo(memo.result, result):
+            counts = _apply_memo(memo.result, result) if memo and memo.holds(seen) else None
+            if counts is not None:
+                result.note = _editable_note(dist)
                 report.unchanged += 1
-                report.cached += memo.result["cached"]
-                cached_bytes += memo.result["bytes"]
-                memos_used.append(dist.info_path)
+                report.cached += counts[0]
+                cached_bytes += counts[1]
                 continue
         try:
             record = read_record(dist)
@@ -916,6 +954,7 @@ def verify(
         if not record.hashed:
             result.unverifiable = "RECORD lists no hashes"
             continue
+        result.note = _editable_note(dist)
         verified.append((result, dist, record))
 
     # 3. The cache: one range query per base directory, single lookups for the rest.
@@ -1043,19 +1082,32 @@ def verify(
     memos: list[tuple[str, _Memo]] = []
     stale: list[str] = []
     for result, dist, record in verified:
+        key = os.path.abspath(dist.info_path)
         inputs = _memo_inputs(dist, record, result, entry_stamps, trees[dist.base],
-                              stamped[dist.info_path], record_stamps, at_base)
+                              stamped[dist.info_path], metadata_stamps)
         if inputs is None or any(max(s[1], s[2]) >= racy_before for _, s in inputs):
-            stale.append(dist.info_path)
+            stale.append(key)
             continue
         digests, digest_bytes = counted[dist.info_path]
-        memos.append((dist.info_path, _Memo.of(inputs, {
+        memo = _Memo.of(inputs, {
+            "envcheck": __version__,
             "files_checked": result.files_checked,
             "modified": [m.to_dict() for m in result.modified],
             "added": result.added,
             "cached": digests,
             "bytes": digest_bytes,
-        })))
+        })
+        if memo.storable():
+            memos.append((key, memo))
+        else:
+            stale.append(key)
+    if usable and cache is not None and verified:
+        try:  # memos of distributions no longer installed at a base checked in full
+            present = {os.path.abspath(path) for ds in at_base.values() for path in ds}
+            stale += [key for base in loaded for key in cache.memos_under(base)
+                      if key not in present]
+        except sqlite3.Error as exc:
+            report.warnings.append(f"hash cache {cache.path} not pruned: {exc}")
     if usable and cache is not None and (fresh or forget or memos or stale):
         try:
             cache.update(fresh.values(), forget, memos, stale, now_ns)
@@ -1071,28 +1123,22 @@ def _memo_applies(dist: _Dist, entry_stamps: dict[str, _Stamp]) -> bool:
 
 
 def _memo_inputs(dist: _Dist, record: _Record, result: PackageResult,
-                 entry_stamps: dict[str, _Stamp], tree: _Tree,
-                 files: list[tuple[str, _Stamp]], record_stamps: dict[str, _Stamp],
-                 at_base: dict[str, dict[str, _Dist]]) -> list[tuple[str, _Stamp]] | None:
+                 entry_stamps: dict[str, _Stamp], tree: _Tree, files: list[tuple[str, _Stamp]],
+                 metadata_stamps: dict[str, list[tuple[str, _Stamp]]],
+                 ) -> list[tuple[str, _Stamp]] | None:
     """Every path ``result`` was computed from, with its stamp; None if one is unknown.
 
     Only a result without missing or unchecked files: a file that is not there has no
-    stamp to compare, and a later run must look again.
+    stamp to compare, and a later run must look again. Every metadata directory at
+    the base counts, with its metadata file and RECORD: which of them parse decides
+    whose RECORD can claim a file, and a folder's stamp changes when a file in it
+    comes or goes.
     """
     if result.missing or result.unchecked or not _memo_applies(dist, entry_stamps):
         return None
-    if len(files) != result.files_checked:
+    if len(files) != result.files_checked or dist.base not in metadata_stamps:
         return None
-    inputs = [(dist.base, entry_stamps[dist.base])]
-    for other in at_base.get(dist.base, {}).values():  # every RECORD that could claim a file
-        path = other.info_path + os.sep + "RECORD"
-        stamp = record_stamps.get(path)
-        if stamp is None:  # never read: any stamp taken now will do
-            try:
-                stamp = _stamp_of(os.stat(path))
-            except OSError:
-                continue  # no RECORD: it claims nothing
-        inputs.append((path, stamp))
+    inputs = [(dist.base, entry_stamps[dist.base]), *metadata_stamps[dist.base]]
     for top in sorted(record.tops):
         dirs = tree.dir_stamps(top)
         if dirs is None:
@@ -1102,15 +1148,32 @@ def _memo_inputs(dist: _Dist, record: _Record, result: PackageResult,
     return inputs
 
 
-def _apply_memo(memo: dict[str, Any], result: PackageResult) -> bool:
-    """Fill ``result`` from a memo's result; False (and ``result`` untouched) if malformed."""
+def _apply_memo(memo: dict[str, Any], result: PackageResult) -> tuple[int, int] | None:
+    """Fill ``result`` from a memo's result, and return (digests, their bytes) it counted.
+
+    None, with ``result`` untouched, for a memo of another envcheck version or one
+    that is not exactly the shape written (the cache file is not trusted).
+    """
+    def number(value: object) -> int:
+        if type(value) is not int or value < 0:
+            raise ValueError(value)
+        return value
+
+    def text(value: object, none: bool = False) -> Any:
+        if not (isinstance(value, str) or (none and value is None)):
+            raise ValueError(value)
+        return value
+
     try:
-        files_checked = int(memo["files_checked"])
-        modified = [Modified(m["path"], m["expected"], m["actual"], m["expected_size"],
-                             int(m["size"])) for m in memo["modified"]]
-        added = [str(rel) for rel in memo["added"]]
-        int(memo["cached"]), int(memo["bytes"])
-    except (KeyError, TypeError, ValueError):
-        return False
+        if memo.get("envcheck") != __version__:
+            return None
+        modified = [Modified(text(m["path"]), text(m["expected"]), text(m["actual"], True),
+                             None if m["expected_size"] is None else number(m["expected_size"]),
+                             number(m["size"])) for m in memo["modified"]]
+        added = [text(rel) for rel in memo["added"]]
+        counts = number(memo["cached"]), number(memo["bytes"])
+        files_checked = number(memo["files_checked"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
     result.files_checked, result.modified, result.added = files_checked, modified, added
-    return True
+    return counts

@@ -239,7 +239,7 @@ def _read_distribution(
 class PackageCache:
     """Facts from an earlier run, reused while the files they came from are unchanged.
 
-    Two kinds. Distributions: the signature is the stat (mtime, size, inode) of the
+    Two kinds. Distributions: the signature is the stat (mtime, size, inode, ctime) of the
     dist-info folder, its METADATA and its RECORD; installers rewrite RECORD and
     METADATA and add or remove files in the folder, which changes its mtime. Files
     (``file_facts``): what a reader took from one file, such as the literals of
@@ -274,7 +274,8 @@ class PackageCache:
     @staticmethod
     def _stat(path: str) -> List[int]:
         st = os.stat(path)
-        return [st.st_mtime_ns, st.st_size, st.st_ino]
+        # ctime too: an edit with its mtime set back still changes it.
+        return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
     @classmethod
     def signature(cls, info_path: str) -> List[int]:
