@@ -26,6 +26,7 @@ from . import __version__
 from .console import (
     SNAPSHOT_DEFAULTS,
     StdoutClosed,
+    default_python,
     guarded,
     run_snapshot,
     write_output,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from .config import Config
     from .drift import Report
     from .model import Fingerprint
-    from .sources import Target
     from .verify import VerifyReport
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -235,9 +235,7 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
         raise UsageError("only one of A and B can be '-' (stdin)")
     config = _config(config_path)
     if "." in (a, b) and python is None:
-        from .sources import default_target
-
-        python = _targeted(default_target())
+        python = default_python()
     report = compare(resolve(a, python=python), resolve(b, python=python), config,
                      labels=(a, b))
     _emit(_render(report, fmt, output, show_benign), output)
@@ -260,12 +258,12 @@ def lock(name: str, output: str | None, python: str | None) -> None:
       envcheck check lockfiles/train.json    # later, at the start of the job
     """
     from .lock import lock_path, render_lock
-    from .sources import default_target, live
+    from .sources import live
 
     destination = output or lock_path(name)
     if output is None:
         _make_parent(destination)
-    fingerprint = live(python or _targeted(default_target()))
+    fingerprint = live(python or default_python())
     write_output(render_lock(fingerprint), destination)
     if destination != "-":
         _warn(f"wrote {destination} (fingerprint {fingerprint.short_id})")
@@ -279,12 +277,6 @@ def _make_parent(path: str) -> None:
             os.makedirs(parent, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"{parent}: cannot create ({exc.strerror or exc})") from exc
-
-
-def _targeted(target: Target) -> str | None:
-    if target.note:
-        _warn(target.note)
-    return target.python
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -311,11 +303,11 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
     from .gate import against_lock
     from .lock import default_lock
     from .render.report import render_json
-    from .sources import default_target, live
+    from .sources import live
 
     lock_file = lock_file or default_lock()
     config = _config(config_path)
-    report = against_lock(lock_file, live(python or _targeted(default_target())), config)
+    report = against_lock(lock_file, live(python or default_python()), config)
     if report_path:
         _make_parent(report_path)
         write_output(render_json(report), report_path)
@@ -378,7 +370,7 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
 
 
 def verify_files(python: str | None, packages: tuple[str, ...] = (),
-            use_cache: bool = True) -> VerifyReport:
+                 use_cache: bool = True) -> VerifyReport:
     """Run verify over this interpreter's (or ``python``'s) sys.path, with a progress bar on
     stderr when it is a terminal and the run takes long enough to need one."""
     import time
@@ -474,10 +466,10 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
     """
     from .audit import audit as run_audit
     from .audit import file_findings
-    from .sources import default_target, resolve
+    from .sources import resolve
 
     if source == "." and python is None:
-        python = _targeted(default_target())
+        python = default_python()
     config = _config(config_path)
     if deep and source != ".":
         raise UsageError("--deep reads installed files: it needs the live environment ('.')")
@@ -598,7 +590,6 @@ def main(argv: list[str] | None = None) -> int:
         except click.exceptions.Abort:
             _warn("aborted")
             return int(ExitCode.ABORTED)
-
         except click.ClickException as exc:
             exc.show()
             return int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code

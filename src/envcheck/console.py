@@ -79,6 +79,19 @@ def write_output(text: str, destination: str) -> None:
     write_text(destination, text)
 
 
+def default_python() -> str | None:
+    """The interpreter a command fingerprints when none is given (None: this one).
+
+    The active virtualenv or conda env when envcheck runs outside it; stderr says so.
+    """
+    from .sources import default_target
+
+    target = default_target()
+    if target.note:
+        warn(target.note)
+    return target.python
+
+
 def quick_snapshot_params(args: Sequence[str]) -> dict[str, Any] | None:
     """The parameters of ``snapshot ARGS`` when this parser may handle them, else None.
 
@@ -121,7 +134,7 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
                  container_name: str | None, image_python: str | None, gpus: bool,
                  no_save: bool, deep: bool) -> None:
     """``envcheck snapshot``, whichever parser read the options."""
-    from .sources import container, default_target, history_key, live
+    from .sources import container, history_key, live
 
     if sum(x is not None for x in (python, image, container_name)) > 1:
         raise UsageError("choose one of --python, --image and --container")
@@ -138,10 +151,7 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
                                 nvml_timeout=nvml_timeout, gpus=gpus)
     else:
         if python is None:
-            target = default_target()
-            if target.note:
-                warn(target.note)
-            python = target.python
+            python = default_python()
         fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
                            use_cache=not no_cache)
     if deep:

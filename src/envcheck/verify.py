@@ -38,11 +38,11 @@ everything it was computed from: each file checked, each directory listed in
 the search for added files, the base directory (a distribution added or
 removed changes it), and every metadata directory at the base with its
 METADATA and RECORD (a neighbour's RECORD can claim a file), each stamped
-before it is read. While every stamp
-matches, the result stands without reading RECORD or listing a directory: one
-``stat`` per file is all a second run over an unchanged environment costs. A
-distribution with missing or unchecked files, or with anything changed within
-``RACY_NS`` of the run, gets no memo.
+before it is read. While every stamp matches, the result stands without
+reading RECORD or listing a directory: one ``stat`` per file is all a second
+run over an unchanged environment costs. A distribution with missing or
+unchecked files, or with anything changed within ``RACY_NS`` of the run, gets
+no memo.
 The cache is as trustworthy as the directory it lives in: for an audit of a
 machine you do not trust, verify with ``cache=None``.
 
@@ -254,7 +254,7 @@ def default_cache_path() -> str:
 
 
 # (size, mtime_ns, ctime_ns, inode, device): what must not change for a cached
-# digest to stay valid. Inode and device as SQLite's signed 64-bit integers.
+# digest or a memo to stay valid. Inode and device as SQLite's signed 64-bit integers.
 _Stamp = tuple[int, int, int, int, int]
 # A row: (path, size, mtime_ns, ctime_ns, inode, device, "algo=digest")
 _Row = tuple[str, int, int, int, int, int, str]
@@ -324,10 +324,7 @@ class _Memo:
                     st = stat(name, dir_fd=fd)
                 else:
                     st = stat(path)
-                ino, dev = st.st_ino, st.st_dev
-                now = seen[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                                    ino if ino < _U63 else ino - 2 * _U63,
-                                    dev if dev < _U63 else dev - 2 * _U63)
+                now = seen[path] = _stamp_of(st)
                 if now != stamp:
                     return False
         except OSError:
@@ -336,6 +333,12 @@ class _Memo:
             if fd >= 0:
                 close(fd)
         return True
+
+
+def _below(directory: str) -> tuple[str, str]:
+    """The text range of every path below ``directory``: ``low <= path < high``."""
+    low = directory.rstrip(os.sep) + os.sep
+    return low, low[:-1] + chr(ord(os.sep) + 1)
 
 
 _SCHEMA_VERSION = 2
@@ -427,10 +430,8 @@ class HashCache:
 
     def load_under(self, directory: str) -> dict[str, _Row]:
         """Every entry for a path below ``directory`` (absolute), by path."""
-        low = directory.rstrip(os.sep) + os.sep
-        high = low[:-1] + chr(ord(os.sep) + 1)
         rows = self._connect().execute(
-            f"SELECT {_COLUMNS} FROM hashes WHERE path >= ? AND path < ?", (low, high))
+            f"SELECT {_COLUMNS} FROM hashes WHERE path >= ? AND path < ?", _below(directory))
         return {row[0]: row for row in rows}
 
     def get(self, path: str) -> _Row | None:
@@ -479,10 +480,9 @@ class HashCache:
 
     def memos_under(self, directory: str) -> list[str]:
         """The keys (dist-info paths) of every memo below ``directory`` (absolute)."""
-        low = directory.rstrip(os.sep) + os.sep
-        high = low[:-1] + chr(ord(os.sep) + 1)
         return [row[0] for row in self._connect().execute(
-            "SELECT info_path FROM memos WHERE info_path >= ? AND info_path < ?", (low, high))]
+            "SELECT info_path FROM memos WHERE info_path >= ? AND info_path < ?",
+            _below(directory))]
 
     def clear(self) -> None:
         db = self._connect()
@@ -1006,9 +1006,7 @@ def verify(
                 result.unchecked.append(Unchecked(shown.get(rel, rel), "not a regular file"))
                 continue
             result.files_checked += 1
-            ino, dev = st.st_ino, st.st_dev
-            stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                     ino if ino < _U63 else ino - 2 * _U63, dev if dev < _U63 else dev - 2 * _U63)
+            stamp = _stamp_of(st)
             files.append((path, stamp))
             size = int(size_text) if size_text.isdecimal() and len(size_text) < 20 else None
             if size is not None and st.st_size != size:

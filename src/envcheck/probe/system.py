@@ -153,10 +153,11 @@ def container() -> Optional[str]:
 def collect_os() -> JSONDict:
     release = os_release()
     name, version = libc()
+    system, _, kernel, kernel_build, _ = uname()
     return {
-        "system": uname()[0],
-        "kernel": uname()[2],
-        "kernel_build": uname()[3],
+        "system": system,
+        "kernel": kernel,
+        "kernel_build": kernel_build,
         "distribution": {
             "id": release.get("ID"),
             "version": release.get("VERSION_ID"),
