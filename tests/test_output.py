@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,26 +25,30 @@ def test_regular_file_is_replaced_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["lock.json"]
 
 
-def test_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe"
+def _read_through_fifo(fifo: Path, write: Callable[[], object], seconds: float) -> list[bytes]:
+    """Create ``fifo``, run ``write()`` while a thread reads it; what the reader got."""
     os.mkfifo(fifo)
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
-    write_text(str(fifo), "through the pipe\n")
-    reader.join(10)
+    write()
+    reader.join(seconds)
+    return received
+
+
+def test_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    received = _read_through_fifo(fifo, lambda: write_text(str(fifo), "through the pipe\n"), 10)
     assert received == [b"through the pipe\n"]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 def test_cli_output_to_a_fifo_keeps_the_fifo(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    result = run_envcheck("snapshot", "-o", str(fifo))
-    reader.join(60)
+    results: list[subprocess.CompletedProcess[str]] = []
+    received = _read_through_fifo(
+        fifo, lambda: results.append(run_envcheck("snapshot", "-o", str(fifo))), 60)
+    (result,) = results
     assert result.returncode == 0, result.stderr
     assert received and received[0].startswith(b"{")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -92,24 +92,24 @@ def render_markdown(report: Report, limit: int = LIMIT) -> str:
         budget -= len(line) + 1
         return True
 
+    def table(changes: list[Change], with_severity: bool) -> int:
+        """A table of ``changes`` while the budget lasts; how many rows it holds."""
+        columns = ["severity"] * with_severity + ["what", "before", "after", "why"]
+        add("| " + " | ".join(columns) + " |")
+        add("|" + "---|" * len(columns))
+        rows = 0
+        while rows < len(changes) and add(_row(changes[rows], with_severity=with_severity)):
+            rows += 1
+        return rows
+
     if important:
-        add("| severity | what | before | after | why |")
-        add("|---|---|---|---|---|")
-        for change in important:
-            if not add(_row(change, with_severity=True)):
-                break
-            shown += 1
+        shown += table(important, with_severity=True)
     if benign and shown == len(important):
         add("")
         add(f"<details><summary>{len(benign)} benign differences (documented not to change "
             "results)</summary>")
         add("")
-        add("| what | before | after | why |")
-        add("|---|---|---|---|")
-        for change in benign:
-            if not add(_row(change, with_severity=False)):
-                break
-            shown += 1
+        shown += table(benign, with_severity=False)
         out.append("")
         out.append("</details>")
     if shown < len(report.changes):
