@@ -31,6 +31,7 @@ def test_one_edited_byte_is_found_everywhere(installed: tuple[str, Path],
     clean = run_envcheck("verify", "--python", python, "-p", "demo-pkg")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "All installed files match their RECORD." in clean.stdout
+    assert " files in 1 package: 0 modified" in clean.stdout  # counted in good English
     before = tmp_path / "before.json"
     assert run_envcheck("snapshot", "--python", python, "--deep", "--no-save", "-o",
                         str(before)).returncode == 0

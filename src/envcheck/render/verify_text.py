@@ -15,6 +15,10 @@ def _listed(label: str, items: list[str]) -> list[str]:
     return lines
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
 def render_verify(report: VerifyReport) -> str:
     lines = []
     for package in report.packages:
@@ -35,11 +39,12 @@ def render_verify(report: VerifyReport) -> str:
     counts = report.counts
     if not lines:
         lines.append("All installed files match their RECORD.")
-    lines += ["", f"{counts['files_checked']:,} files in {counts['packages']} packages: "
+    lines += ["", f"{_count(counts['files_checked'], 'file')} in "
+                  f"{_count(counts['packages'], 'package')}: "
                   f"{counts['modified']} modified, {counts['missing']} missing, "
                   f"{counts['added']} added, {counts['unverifiable']} unverifiable "
                   f"({report.hashed:,} hashed, {report.cached:,} from cache, "
-                  f"{report.unchanged} packages unchanged since the last run, "
+                  f"{_count(report.unchanged, 'package')} unchanged since the last run, "
                   f"{report.seconds:.2f} s)"]
     lines += [f"warning: {terminal(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"
