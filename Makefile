@@ -6,9 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test install docker lint lock-ci
+.PHONY: test install docker lint lock-ci relock
 
 $(VENV)/.installed: lockfiles/requirements-test.txt pyproject.toml
+	@echo "make: creating $(VENV) and installing the hash-pinned test environment (a few minutes on a new machine)" >&2
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r lockfiles/requirements-test.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
@@ -33,3 +34,11 @@ test: install docker lint
 # Re-lock the CI environment after changing requirements-test.txt.
 lock-ci: install
 	$(BIN)/envcheck lock ci
+
+# Re-compile the hash-pinned test lock after changing requirements-test.in or the
+# test extra. Local package sources (torch's CPU wheel on the CI machine kind) come
+# from pip's and uv's own configuration, never from the lock: pass them in UV_FIND_LINKS.
+relock: install
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	    --extra test --generate-hashes --allow-unsafe --custom-compile-command "make relock" \
+	    -o lockfiles/requirements-test.txt pyproject.toml lockfiles/requirements-test.in

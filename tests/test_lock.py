@@ -131,7 +131,7 @@ def test_training_script_first_line_stops_a_wrong_environment(tmp_path: Path) ->
                           text=True, check=False)
     assert good.stdout.strip() == "TRAINING", good.stderr
     extra = tmp_path / "extra"
-    make_dist(extra, "tokenizers", "0.19.1")
+    make_dist(extra, "lightgbm", "4.5.0")  # a package the test environment lacks
     bad = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
                          text=True, check=False,
                          env={**os.environ, "PYTHONPATH": str(extra), "NCCL_ALGO": "Tree",
