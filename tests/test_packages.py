@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from envcheck.probe.packages import (
     save_cache,
 )
 
-from distbuild import make_dist, make_egg_info
+from distbuild import build_wheel, make_dist, make_egg_info
 
 
 def _collect(*paths: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -200,3 +202,26 @@ def test_a_broken_cache_file_is_ignored(tmp_path: Path) -> None:
     assert list(collect_packages([str(tmp_path / "site")], Errors(), cache)) == ["ok"]
     save_cache(cache, str(broken))
     assert json.loads(broken.read_text())  # rewritten whole
+
+
+def test_the_same_wheel_installed_by_pip_and_by_uv_is_the_same_build(tmp_path: Path) -> None:
+    # uv leaves a uv_cache.json in the dist-info folder and writes RECORD with other
+    # line endings and without bytecode lines: none of that is another build.
+    uv = shutil.which("uv")
+    assert uv is not None, "uv is part of the test environment"
+    wheel = build_wheel(tmp_path, "samebuild", "1.0",
+                        files={"samebuild/__init__.py": b"x = 1\n",
+                               "samebuild/sub/mod.py": b"y = 2\n"},
+                        scripts={"samebuild-tool": b"#!python\nprint('hi')\n"})
+    digests = []
+    for installer in ("pip", "uv"):
+        venv = tmp_path / installer
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        python = str(venv / "bin" / "python")
+        command = ([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps"]
+                   if installer == "pip" else [uv, "pip", "install", "--python", python])
+        subprocess.run([*command, "--no-index", str(wheel)], check=True, capture_output=True)
+        [info] = venv.glob("lib/python*/site-packages/samebuild-1.0.dist-info")
+        assert (info / "INSTALLER").read_text().strip() == installer
+        digests.append(record_digest(str(info))[0])
+    assert digests[0] == digests[1]

@@ -37,7 +37,10 @@ _WHEEL_PURELIB = re.compile(r"^Root-Is-Purelib:[ \t]*true", re.MULTILINE | re.IG
 _WHEEL_BUILD = re.compile(r"^Build:[ \t]*([^\r\n]*?)[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 # Files in RECORD that the installer writes, not the wheel: they differ between
 # pip and uv, and between machines (paths), so they stay out of the build digest.
-_INSTALLER_FILES = frozenset(("INSTALLER", "REQUESTED", "direct_url.json", "RECORD"))
+_INSTALLER_FILES = frozenset((
+    "INSTALLER", "REQUESTED", "direct_url.json", "RECORD",
+    "uv_cache.json",  # uv's own bookkeeping: the same wheel, another installer
+))
 
 
 def normalize_name(name: str) -> str:
@@ -248,7 +251,9 @@ class PackageCache:
     dropped when it is saved.
     """
 
-    VERSION = 2
+    # Raised whenever what is read from a distribution changes, so that facts cached
+    # by an older envcheck are read again (3: uv_cache.json left out of record_digest).
+    VERSION = 3
 
     def __init__(self, document: Optional[Dict[str, Any]] = None) -> None:
         if not isinstance(document, dict) or document.get("version") != self.VERSION:
