@@ -11,8 +11,8 @@ import os
 import sys
 from collections.abc import Mapping
 
-from . import __version__
-from .model import Fingerprint
+from .. import __version__
+from ..model import Fingerprint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
@@ -83,9 +83,9 @@ def live(
     second snapshot of an unchanged environment re-reads no metadata.
     """
     if python is None:
-        from . import probe
-        from .errors import OutputError
-        from .paths import package_cache_file
+        from .. import probe
+        from ..errors import OutputError
+        from ..paths import package_cache_file
 
         cache = None
         if use_cache:
@@ -95,7 +95,7 @@ def live(
                 cache = None
         raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache)
     else:
-        from . import remote
+        from .. import remote
 
         raw = remote.run_probe(remote.interpreter_command(python), timeout, nvml_timeout,
                                what=f"--python {python}")
@@ -108,7 +108,7 @@ def parse_document(text: str, source: str) -> Fingerprint:
     """A fingerprint, or a ``pip inspect`` report (packages only), from JSON text."""
     import json
 
-    from .errors import InputError
+    from ..errors import InputError
 
     try:
         document = json.loads(text)
@@ -122,8 +122,8 @@ def parse_document(text: str, source: str) -> Fingerprint:
 
 def from_pip_inspect(report: dict[str, Any], source: str) -> Fingerprint:
     """A partial fingerprint from ``pip inspect``: packages known, every other section unknown."""
-    from .errors import InputError
-    from .probe.packages import direct_url_from_dict, normalize_name
+    from ..errors import InputError
+    from ..probe.packages import direct_url_from_dict, normalize_name
 
     packages: dict[str, Any] = {}
     for entry in report["installed"]:
@@ -144,7 +144,7 @@ def from_pip_inspect(report: dict[str, Any], source: str) -> Fingerprint:
 def _git_show(spec: str) -> str:
     import subprocess
 
-    from .errors import InputError
+    from ..errors import InputError
 
     try:
         completed = subprocess.run(["git", "show", spec], capture_output=True, timeout=60,
@@ -169,8 +169,8 @@ def resolve(spec: str, stdin: TextIO | None = None, python: str | None = None,
     ``@YYYY-MM-DD`` from the local history; a file; ``REV:path`` a file at a git
     revision.
     """
-    from .errors import InputError
-    from .model import read_document
+    from ..errors import InputError
+    from ..model import read_document
 
     if spec == "-":
         return parse_document((stdin or sys.stdin).read(), "stdin")
@@ -190,8 +190,8 @@ def resolve(spec: str, stdin: TextIO | None = None, python: str | None = None,
 def container(spec: str, python: str | None = None, timeout: float = DEFAULT_TIMEOUT,
               nvml_timeout: float = DEFAULT_NVML_TIMEOUT, gpus: bool = False) -> Fingerprint:
     """Fingerprint ``docker:IMAGE`` (a new, removed container) or ``docker-container:NAME``."""
-    from . import containers
-    from .errors import UsageError
+    from .. import containers
+    from ..errors import UsageError
 
     kind, _, name = spec.partition(":")
     if not name:
@@ -226,7 +226,7 @@ def current_interpreter(python: str | None = None) -> str:
 
 def from_history(spec: str, python: str | None = None) -> Fingerprint:
     """``@last``, ``@prev``, ``@N`` or ``@YYYY-MM-DD`` of this interpreter's snapshots."""
-    from .store import History
+    from ..store import History
 
     with History() as history:
         return history.resolve(spec, current_interpreter(python))
