@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import InputError
-from envcheck.lock import expected, parse_requirements
+from envcheck.sources.registry import expected
+from envcheck.sources.requirements import parse_requirements
 
 from conftest import DATA, run_envcheck
 from distbuild import make_dist

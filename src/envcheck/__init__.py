@@ -29,7 +29,7 @@ __all__ = ["DriftError", "EnvcheckError", "Fingerprint", "Report", "__version__"
 
 def snapshot(python: str | None = None, timeout: float = 120.0) -> Fingerprint:
     """Fingerprint this interpreter's environment, or the interpreter at ``python``."""
-    from .sources import live
+    from .sources.live import live
 
     return live(python, timeout=timeout)
 

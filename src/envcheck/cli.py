@@ -229,14 +229,15 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
       envcheck diff a.json b.json --format json --fail-on risky
     """
     from .drift import diff as compare
-    from .sources import resolve
+    from .sources.base import Request
+    from .sources.registry import resolve
 
     if a == "-" and b == "-":
         raise UsageError("only one of A and B can be '-' (stdin)")
     config = _config(config_path)
     if "." in (a, b) and python is None:
         python = default_python()
-    report = compare(resolve(a, python=python), resolve(b, python=python), config,
+    report = compare(resolve(a, Request(python=python)), resolve(b, Request(python=python)), config,
                      labels=(a, b))
     _emit(_render(report, fmt, output, show_benign), output)
     return _verdict(report.fails(fail_on))
@@ -258,7 +259,7 @@ def lock(name: str, output: str | None, python: str | None) -> None:
       envcheck check lockfiles/train.json    # later, at the start of the job
     """
     from .lock import lock_path, render_lock
-    from .sources import live
+    from .sources.live import live
 
     destination = output or lock_path(name)
     if output is None:
@@ -303,7 +304,7 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
     from .gate import against_lock
     from .lock import default_lock
     from .render.report import render_json
-    from .sources import live
+    from .sources.live import live
 
     lock_file = lock_file or default_lock()
     config = _config(config_path)
@@ -338,7 +339,7 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
     from .fleet import compare as compare_fleet
     from .render import ReportFormat
     from .render.fleet import render_fleet
-    from .sources import resolve
+    from .sources.registry import resolve
 
     def loader(spec: str) -> Callable[[], Fingerprint]:
         if spec == "-":
@@ -375,7 +376,7 @@ def verify_files(python: str | None, packages: tuple[str, ...] = (),
     stderr when it is a terminal and the run takes long enough to need one."""
     import time
 
-    from .sources import live
+    from .sources.live import live
     from .verify import HashCache, verify
 
     paths = None
@@ -466,7 +467,8 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
     """
     from .audit import audit as run_audit
     from .audit import file_findings
-    from .sources import resolve
+    from .sources.base import Request
+    from .sources.registry import resolve
 
     if source == "." and python is None:
         python = default_python()
@@ -474,7 +476,7 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
     if deep and source != ".":
         raise UsageError("--deep reads installed files: it needs the live environment ('.')")
     extra = file_findings(verify_files(python)) if deep else None
-    report = run_audit(resolve(source, python=python), label=source, extra=extra)
+    report = run_audit(resolve(source, Request(python=python)), label=source, extra=extra)
     report.changes = [c for c in report.changes if not config.ignores_path(c.path)]
     _emit(_render(report, fmt, output, show_benign), output)
     return _verdict(report.fails(fail_on))
@@ -502,22 +504,20 @@ def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: st
       GITHUB_TOKEN=... envcheck comment report.md --repo me/project --pr 42
     """
     from .github import pull_request_number, upsert_comment
-    from .model import read_document
+    from .reader import parse_json, read_bytes, read_text
 
     if not repo:
         raise UsageError("--repo OWNER/NAME is needed (or $GITHUB_REPOSITORY)")
     if pr_number is None:
         event_path = os.environ.get("GITHUB_EVENT_PATH")
         if event_path:
-            import json
-
             try:
-                pr_number = pull_request_number(json.loads(read_document(event_path)))
+                pr_number = pull_request_number(parse_json(read_bytes(event_path), event_path))
             except ValueError as exc:
                 raise InputError(f"{event_path}: not JSON ({exc})") from exc
         if pr_number is None:
             raise UsageError("--pr N is needed (no pull request in $GITHUB_EVENT_PATH)")
-    result = upsert_comment(repo, pr_number, read_document(body_file),
+    result = upsert_comment(repo, pr_number, read_text(body_file),
                             os.environ.get("GITHUB_TOKEN", ""), api_url, author or None)
     _warn(f"{result.action} comment {result.comment_id} on {repo}#{pr_number}")
 

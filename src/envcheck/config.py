@@ -14,22 +14,17 @@ An unknown key, a bad value or an unknown rule id is an error that names it.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import UsageError
+from .reader import DocumentError, parse_toml, read_bytes
 from .rules import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9 and 3.10
-    import tomli as tomllib
-
 KEYS = ("ignore", "ignore-packages", "tolerate-patch", "severity")
-__all__ = ["KEYS", "Config", "discover", "load_file", "parse", "tomllib"]
+__all__ = ["KEYS", "Config", "discover", "load_file", "parse"]
 
 
 class Config(NamedTuple):
@@ -91,16 +86,19 @@ def parse(table: Mapping[str, Any], where: str, source: str | None = None) -> Co
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The configuration document; a file that cannot be read or parsed is a usage error."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such configuration file")
     try:
-        with open(path, "rb") as handle:
-            document: dict[str, Any] = tomllib.load(handle)
-            return document
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such configuration file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid TOML ({exc})") from exc
+        data = read_bytes(path)
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        return parse_toml(data.decode("utf-8"), str(path))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML (not UTF-8 text: {exc})") from exc
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _tool_table(document: dict[str, Any], path: Path) -> Any:

@@ -84,7 +84,7 @@ def default_python() -> str | None:
 
     The active virtualenv or conda env when envcheck runs outside it; stderr says so.
     """
-    from .sources import default_target
+    from .sources.live import default_target
 
     target = default_target()
     if target.note:
@@ -134,7 +134,9 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
                  container_name: str | None, image_python: str | None, gpus: bool,
                  no_save: bool, deep: bool) -> None:
     """``envcheck snapshot``, whichever parser read the options."""
-    from .sources import container, history_key, live
+    from .sources.docker import container
+    from .sources.history import history_key
+    from .sources.live import live
 
     if sum(x is not None for x in (python, image, container_name)) > 1:
         raise UsageError("choose one of --python, --image and --container")

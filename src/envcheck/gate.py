@@ -7,10 +7,10 @@ from typing import Any
 from .config import Config, discover
 from .drift import Report, diff
 from .errors import DriftError, UsageError
-from .lock import expected
 from .model import Fingerprint
 from .render.escape import terminal, value_text
-from .sources import default_target, live
+from .sources.live import default_target, live
+from .sources.registry import expected
 
 FAIL_ON = ("breaking", "risky", "any", "never")
 

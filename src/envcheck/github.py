@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any, NamedTuple
 
 from .errors import EnvcheckError, ExitCode
+from .reader import DocumentError, parse_json
 from .render.report_markdown import LIMIT, MARKER
 
 COMMENT_LIMIT = LIMIT  # GitHub's maximum comment length
@@ -78,9 +79,10 @@ class _Client:
             raise GitHubError(f"GitHub API {method} {path}: cannot connect ({reason})") from exc
         match = _NEXT.search(link)
         try:
-            decoded = json.loads(body) if body else None
-        except ValueError as exc:
-            raise GitHubError(f"GitHub API {method} {path}: the answer is not JSON") from exc
+            decoded = parse_json(body, "answer") if body else None
+        except DocumentError as exc:
+            raise GitHubError(f"GitHub API {method} {path}: the answer is not JSON "
+                              f"envcheck reads ({str(exc).removeprefix('answer: ')})") from exc
         return decoded, match.group(1) if match else None
 
 

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 
 from .errors import InputError
+from .reader import parse_json, read_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
@@ -247,35 +248,11 @@ def _matches(node: Any, parts: list[str], path: str = "") -> Iterator[tuple[str,
         yield from _matches(value, rest, f"{path}.{key}" if path else str(key))
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def loads(text: str, source: str = "input") -> Fingerprint:
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:  # RecursionError too deep nesting: see loads_json
-        raise InputError(f"{source}: not JSON ({exc})") from exc
-    except RecursionError as exc:
-        raise InputError(f"{source}: not JSON (nested too deeply)") from exc
-    return Fingerprint.from_dict(document, source)
-
-
-def read_document(path: str | os.PathLike[str]) -> str:
-    """The text of a JSON document on disk, or an InputError that says why not."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{path}: is a directory, not a fingerprint") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not JSON (not UTF-8 text)") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+def loads(text: str | bytes, source: str = "input") -> Fingerprint:
+    """A fingerprint from JSON text from outside (limits, NaN refused: see reader)."""
+    return Fingerprint.from_dict(parse_json(text, source), source)
 
 
 def load(path: str | os.PathLike[str]) -> Fingerprint:
     """Read a fingerprint file."""
-    return loads(read_document(path), str(path))
+    return loads(read_bytes(path), str(path))

@@ -9,7 +9,6 @@ is in-process. A header written for any Python refuses interpreters older than
 from __future__ import annotations
 
 import functools
-import json
 import os
 import subprocess
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 from .errors import TargetError
 from .probe import OUTPUT_MARKER
+from .reader import DocumentError, parse_json
 
 PACKAGE = "envcheck_probe"
 TOO_OLD_EXIT = 90
@@ -113,9 +113,9 @@ def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[s
             f"(exit {returncode}: {last_line(stderr or stdout)})"
         )
     try:
-        document = json.loads(stdout[marker + len(OUTPUT_MARKER):])
-    except ValueError as exc:
-        raise TargetError(f"{what}: the probe's output is not valid JSON ({exc})") from exc
+        document = parse_json(stdout[marker + len(OUTPUT_MARKER):], f"{what}: the probe's output")
+    except DocumentError as exc:
+        raise TargetError(str(exc)) from exc
     if not isinstance(document, dict):
         raise TargetError(f"{what}: the probe's output is not a JSON object")
     return document

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import sqlite3
@@ -54,6 +53,7 @@ from collections.abc import Iterator, Sequence
 from .errors import EnvcheckError, InputError, OutputError, UsageError
 from .model import SECTIONS, Fingerprint, canonical_json
 from .paths import data_dir
+from .reader import DocumentError, parse_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, datetime and pathlib cost milliseconds on every snapshot
@@ -185,7 +185,10 @@ def _pack(value: Any) -> bytes:
 
 
 def _unpack(data: bytes) -> Any:
-    return json.loads(zlib.decompress(data).decode("utf-8"))
+    try:
+        return parse_json(zlib.decompress(data), "history")
+    except DocumentError as exc:  # damage, handled like any other corrupt entry
+        raise ValueError(str(exc)) from exc
 
 
 def _code(exc: sqlite3.Error) -> int | None:

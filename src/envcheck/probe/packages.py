@@ -342,7 +342,7 @@ class PackageCache:
 def load_cache(path: str) -> PackageCache:
     try:
         return PackageCache(json.loads(read_text(path)))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a damaged cache is an empty one
         return PackageCache()
 
 

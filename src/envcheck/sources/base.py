@@ -1,0 +1,50 @@
+"""The one interface every kind of input implements, and what a caller asks of it.
+
+A source claims the specs it understands (``-``, ``docker:IMAGE``, a path with
+a given name, ...) and loads one into a :class:`~envcheck.model.Fingerprint`.
+Lock formats that describe packages alone (requirements.txt, pylock.toml) are
+``expected_only``: they are the expected side of ``check``, never a side of
+``diff``. A new kind of input is one module with one such class, listed in
+:mod:`envcheck.sources.registry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from ..model import Fingerprint
+
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_NVML_TIMEOUT = 5.0
+
+# PEP 508 marker values of the interpreter a lock is checked against.
+Markers = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the caller knows beyond the spec: where ``.`` points, stdin, limits."""
+
+    python: str | None = None  # the interpreter ``.`` means; None: the default target
+    timeout: float = DEFAULT_TIMEOUT
+    stdin: BinaryIO | None = None  # for ``-``; None: this process's stdin
+    markers: Markers | None = None  # for the markers of standard locks; None: this interpreter
+
+
+class Source(Protocol):
+    """One kind of input."""
+
+    @property
+    def kind(self) -> str:
+        """What the input is, for documentation and ``meta.source``."""
+
+    @property
+    def expected_only(self) -> bool:
+        """True for lock formats, which only ``check`` reads."""
+
+    def claims(self, spec: str) -> bool:
+        """Whether ``spec`` names an input of this kind (cheap: no reading)."""
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        """The fingerprint ``spec`` names, or an EnvcheckError saying why not."""

@@ -1,0 +1,44 @@
+"""``docker:IMAGE`` (a new container, always removed) and ``docker-container:NAME``."""
+
+from __future__ import annotations
+
+from .. import __version__
+from ..errors import UsageError
+from ..model import Fingerprint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # this module is on the ``snapshot --image`` path
+    from .base import Request
+
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_NVML_TIMEOUT = 5.0
+PREFIXES = ("docker:", "docker-container:")
+
+
+def container(spec: str, python: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+              nvml_timeout: float = DEFAULT_NVML_TIMEOUT, gpus: bool = False) -> Fingerprint:
+    """Fingerprint ``docker:IMAGE`` (a new, removed container) or ``docker-container:NAME``."""
+    from .. import containers
+
+    kind, _, name = spec.partition(":")
+    if not name:
+        raise UsageError(f"{spec}: name an image (docker:IMAGE) or container "
+                         "(docker-container:NAME)")
+    if kind == "docker":
+        raw = containers.snapshot_image(name, python=python, timeout=timeout,
+                                        nvml_timeout=nvml_timeout, gpus=gpus)
+    else:
+        raw = containers.snapshot_container(name, python=python, timeout=timeout,
+                                            nvml_timeout=nvml_timeout)
+    return Fingerprint.from_probe(raw, __version__)
+
+
+class DockerSource:
+    kind = "Docker image or container"
+    expected_only = False
+
+    def claims(self, spec: str) -> bool:
+        return spec.startswith(PREFIXES)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        return container(spec, timeout=request.timeout)

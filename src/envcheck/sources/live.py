@@ -1,0 +1,125 @@
+"""This interpreter, or the environment a user means when they say ``.``.
+
+On the snapshot path: standard library only at import time (no typing, no
+dataclasses), since ``envcheck snapshot`` runs at the start of every job.
+Resolution only: nothing here prints. A note for the user (such as "probing
+the active virtualenv instead of envcheck's own") is returned as data and the
+CLI decides where it goes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from .. import __version__
+from ..model import Fingerprint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
+    from .base import Request
+
+DEFAULT_TIMEOUT = 120.0  # as base.DEFAULT_TIMEOUT, which this module must not import
+DEFAULT_NVML_TIMEOUT = 5.0
+
+
+class Target:
+    """An interpreter to fingerprint; ``python`` None means this very process."""
+
+    __slots__ = ("note", "python")
+
+    def __init__(self, python: str | None, note: str | None = None) -> None:
+        self.python = python
+        self.note = note  # for the user: why this interpreter and not envcheck's own
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and (self.python, self.note) == (other.python,
+                                                                           other.note)
+
+    def __hash__(self) -> int:
+        return hash((self.python, self.note))
+
+    def __repr__(self) -> str:
+        return f"Target(python={self.python!r}, note={self.note!r})"
+
+
+def _env_python(prefix: str) -> str | None:
+    for candidate in ("bin/python", "bin/python3", "python.exe", "Scripts/python.exe"):
+        path = os.path.join(prefix, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _same_prefix(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def default_target(environ: Mapping[str, str] | None = None) -> Target:
+    """The active virtualenv or conda env when envcheck itself runs elsewhere (pipx), else us."""
+    env = os.environ if environ is None else environ
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        prefix = env.get(variable)
+        if not prefix or _same_prefix(prefix, sys.prefix):
+            continue
+        python = _env_python(prefix)
+        if python is not None:
+            return Target(python, f"fingerprinting the active environment {prefix} "
+                                  f"(${variable}); pass --python to choose another")
+    return Target(None)
+
+
+def live(
+    python: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    nvml_timeout: float = DEFAULT_NVML_TIMEOUT,
+    use_cache: bool = True,
+) -> Fingerprint:
+    """Fingerprint this interpreter (``python`` None) or the interpreter at ``python``.
+
+    Package facts are kept in a cache keyed by file stats, so a second snapshot
+    of an unchanged environment re-reads no metadata.
+    """
+    if python is not None:
+        from .interpreter import snapshot_interpreter
+
+        return snapshot_interpreter(python, timeout, nvml_timeout)
+    from .. import probe
+    from ..errors import OutputError
+    from ..paths import package_cache_file
+
+    cache = None
+    if use_cache:
+        try:
+            cache = package_cache_file()
+        except OutputError:  # nowhere to keep it: only a cache
+            cache = None
+    raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache)
+    return Fingerprint.from_probe(raw, __version__)
+
+
+def current_interpreter(python: str | None = None) -> str:
+    """The interpreter ``.`` means now, as the history records it."""
+    if python is not None:
+        import shutil
+
+        # As recorded: the probe's sys.executable is absolute; "python3" is found on PATH.
+        return os.path.abspath(shutil.which(python) or python)
+    return default_target().python or sys.executable
+
+
+class LiveSource:
+    """``.``: the live environment (``--python``, else the default target)."""
+
+    kind = "live environment"
+    expected_only = False
+
+    def claims(self, spec: str) -> bool:
+        return spec == "."
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        return live(request.python or default_target().python, timeout=request.timeout)

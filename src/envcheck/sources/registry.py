@@ -1,0 +1,55 @@
+"""Every kind of input, in the order they are asked whether a spec is theirs.
+
+Order matters where specs overlap: ``-``, ``docker:``, ``@`` and ``.`` are
+claimed before any file of that name, lock formats before the JSON file
+reader, and ``REV:path`` last (``C:\\x`` or ``a:b.json`` on disk is a file).
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from ..model import Fingerprint
+from .base import Markers, Request, Source
+from .docker import DockerSource
+from .file import FileSource
+from .git import GitSource
+from .history import HistorySource
+from .live import LiveSource
+from .pylock import PylockSource
+from .requirements import RequirementsSource
+from .stdin import StdinSource
+
+SOURCES: tuple[Source, ...] = (
+    StdinSource(), DockerSource(), HistorySource(), LiveSource(),
+    PylockSource(), RequirementsSource(), FileSource(), GitSource(),
+)
+
+
+def source_for(spec: str, expected: bool = False) -> Source:
+    """The source that claims ``spec``; lock formats only for the expected side of a check."""
+    for source in SOURCES:
+        if (expected or not source.expected_only) and source.claims(spec):
+            return source
+    raise InputError(f"{spec}: no such file")
+
+
+def resolve(spec: str, request: Request | None = None) -> Fingerprint:
+    """One input of ``diff``, ``compare`` or ``audit`` as a fingerprint.
+
+    ``-`` stdin; ``.`` the live environment (``request.python`` or the default
+    target); ``docker:IMAGE`` / ``docker-container:NAME``; ``@last``, ``@prev``,
+    ``@N``, ``@YYYY-MM-DD`` from the local history; a file; ``REV:path`` a file
+    at a git revision.
+    """
+    request = request or Request()
+    return source_for(spec).load(spec, request)
+
+
+def expected(spec: str, markers: Markers | None = None,
+             request: Request | None = None) -> Fingerprint:
+    """The expected side of ``check``: anything ``resolve`` reads, or a requirements.txt
+    or pylock.toml (``markers``: the target's environment for their markers)."""
+    base = request or Request()
+    request = Request(python=base.python, timeout=base.timeout, stdin=base.stdin,
+                      markers=markers if markers is not None else base.markers)
+    return source_for(spec, expected=True).load(spec, request)
