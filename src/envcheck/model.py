@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 
 from .errors import InputError
 from .reader import parse_json, read_bytes
+from .safetext import is_safe, safe_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
@@ -72,30 +73,55 @@ def _volatile_tree() -> dict[str, Any]:
 _VOLATILE_TREE = _volatile_tree()
 
 
-def _without(node: Any, tree: dict[str, Any]) -> Any:
-    """``node`` minus the volatile leaves in ``tree``; shares, never copies, what it keeps."""
+def _without(node: Any, tree: dict[str, Any], dropped: list[Any]) -> Any:
+    """``node`` minus the volatile leaves in ``tree`` (appended to ``dropped``); shares,
+    never copies, what it keeps."""
     if isinstance(node, dict):
         kept = {}
         for key, value in node.items():
             sub = tree[key] if key in tree else tree.get("*", False)
             if sub is None:
+                dropped.append(value)
                 continue
-            kept[key] = value if sub is False else _without(value, sub)
+            kept[key] = value if sub is False else _without(value, sub, dropped)
         return kept
     if isinstance(node, list) and tree.get("*") is not None:
-        return [_without(item, tree["*"]) for item in node]
+        return [_without(item, tree["*"], dropped) for item in node]
     return node
 
 
-def identity_view(document: Mapping[str, Any]) -> dict[str, Any]:
+def identity_view(document: Mapping[str, Any],
+                  dropped: list[Any] | None = None) -> dict[str, Any]:
     """The sections with everything volatile removed: what ``id`` is computed over."""
-    return {name: _without(document.get(name), _VOLATILE_TREE.get(name, {}))
+    sink: list[Any] = [] if dropped is None else dropped
+    return {name: _without(document.get(name), _VOLATILE_TREE.get(name, {}), sink)
             for name in SECTIONS}
 
 
 def with_digests(document: dict[str, Any]) -> dict[str, Any]:
-    """Set ``id`` and ``digests`` from the document's content (never trusted from input)."""
-    view = identity_view(document)
+    """Set ``id`` and ``digests`` from the document's content (never trusted from input).
+
+    Every document passes here, whatever its source, so this is where text that cannot
+    be encoded (undecodable bytes in a variable or path, a ``\\ud800`` escape) is made
+    safe, once, before anything digests, stores or writes it.
+    """
+    try:
+        return _set_digests(document)
+    except UnicodeEncodeError:
+        pass
+    safe = safe_value(document)
+    document.clear()
+    document.update(safe)
+    return _set_digests(document)
+
+
+def _set_digests(document: dict[str, Any]) -> dict[str, Any]:
+    # The digests encode the identity view; what it leaves out (volatile leaves, where
+    # paths with undecodable bytes live, and the parts outside the sections) is checked.
+    outside = [document.get(key) for key in ("errors", "meta", *TARGET_KEYS)]
+    view = identity_view(document, outside)
+    if not is_safe(canonical_json(outside)):
+        raise UnicodeEncodeError("utf-8", "", 0, 1, "surrogates not allowed")
     document["digests"] = {name: _digest(view[name]) for name in SECTIONS}
     # The id covers the section digests, not the content again: one serialisation per load.
     document["id"] = _digest(document["digests"])

@@ -42,5 +42,5 @@ def cache_dir() -> str:
 
 def package_cache_file() -> str:
     """The package cache of this interpreter and search path (each venv gets its own)."""
-    key = hashlib.sha256("\0".join([sys.executable, *sys.path]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(os.fsencode("\0".join([sys.executable, *sys.path]))).hexdigest()[:16]
     return os.path.join(cache_dir(), f"packages-{key}.json")

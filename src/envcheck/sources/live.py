@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from .. import __version__
 from ..model import Fingerprint
+from ..safetext import safe_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
@@ -108,8 +109,9 @@ def current_interpreter(python: str | None = None) -> str:
         import shutil
 
         # As recorded: the probe's sys.executable is absolute; "python3" is found on PATH.
-        return os.path.abspath(shutil.which(python) or python)
-    return default_target().python or sys.executable
+        # As the fingerprint spells it: a name that is not UTF-8 made visible.
+        return safe_text(os.path.abspath(shutil.which(python) or python))
+    return safe_text(default_target().python or sys.executable)
 
 
 class LiveSource:
