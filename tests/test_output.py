@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from envcheck.errors import OutputError
 from envcheck.output import write_text
 
-from conftest import run_envcheck
+from conftest import DATA, run_envcheck
 
 
 def test_regular_file_is_replaced_whole(tmp_path: Path) -> None:
@@ -69,3 +70,27 @@ def test_a_symlink_is_written_through_and_permissions_kept(tmp_path: Path) -> No
     write_text(str(link), "new")
     assert link.is_symlink() and target.read_text() == "new"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_leftover_temporary_of_the_same_pid_does_not_block_writes(tmp_path: Path) -> None:
+    """In a container envcheck is PID 1 on every run: a crashed run's temporary file
+    named by the PID alone would block every later write (issue 13, finding 7)."""
+    target = tmp_path / "lock.json"
+    leftover = tmp_path / f".lock.json.{os.getpid()}.tmp"
+    leftover.write_text("left by a killed run")
+    write_text(str(target), "new\n")
+    write_text(str(target), "newer\n")
+    assert target.read_text() == "newer\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["lock.json", leftover.name])
+
+
+def test_full_disk_on_stdout_is_exit_4() -> None:
+    """``-o - > /dev/full`` is an output error (4), not an internal one (issue 13, 14)."""
+    with open("/dev/full", "w") as full:
+        for args in (["snapshot", "-o", "-", "--no-save"], ["rules"],
+                     ["diff", str(DATA / "fake-2xa100.json"), str(DATA / "cpu-torch.json")]):
+            result = subprocess.run([sys.executable, "-m", "envcheck", *args], stdout=full,
+                                    stderr=subprocess.PIPE, text=True, check=False)
+            assert result.returncode == 4, (args, result.stderr)
+            assert result.stderr.startswith("envcheck: stdout: cannot write (No space left")
+            assert "Traceback" not in result.stderr

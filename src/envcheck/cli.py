@@ -562,10 +562,9 @@ def history(interpreter: str | None, limit: int, prune: bool, keep: int | None,
     if not entries:
         _warn("no snapshots in the history yet: run envcheck snapshot")
         return
-    for entry in entries:
-        click.echo(f"#{entry.number:<5} {entry.taken_at:%Y-%m-%d %H:%M} "
-                   f"{entry.fingerprint_id[:12]}  {terminal(entry.interpreter)}")
-        click.echo(f"       {terminal(entry.summary)}")
+    write_stdout("".join(f"#{entry.number:<5} {entry.taken_at:%Y-%m-%d %H:%M} "
+                         f"{entry.fingerprint_id[:12]}  {terminal(entry.interpreter)}\n"
+                         f"       {terminal(entry.summary)}\n" for entry in entries))
 
 
 @cli.command()
@@ -573,12 +572,14 @@ def rules() -> None:
     """List the rule catalog: what each rule judges, how severe, and its reference."""
     from .rules.catalog import CATALOG
 
+    lines = []
     for rule in CATALOG:
         condition = f" (when {rule.when}; otherwise {rule.otherwise.value})" \
             if rule.when and rule.otherwise else f" (when {rule.when})" if rule.when else ""
-        click.echo(f"{rule.id}  [{rule.section}] {rule.severity.value}{condition}")
-        click.echo(f"    matches {', '.join(rule.subjects)}; {rule.reason}")
-        click.echo(f"    see {rule.reference}")
+        lines += [f"{rule.id}  [{rule.section}] {rule.severity.value}{condition}",
+                  f"    matches {', '.join(rule.subjects)}; {rule.reason}",
+                  f"    see {rule.reference}"]
+    write_stdout("".join(f"{line}\n" for line in lines))
 
 
 def main(argv: list[str] | None = None) -> int:

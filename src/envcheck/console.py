@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .errors import EnvcheckError, ExitCode, UsageError
+from .errors import EnvcheckError, ExitCode, OutputError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing itself costs milliseconds at startup
@@ -54,6 +54,19 @@ def write_stdout(text: str) -> None:
 
 
 def _write(stream: Any, text: str) -> None:
+    try:
+        _write_encoded(stream, text)
+    except BrokenPipeError:
+        if stream is sys.stderr:
+            return  # nowhere left to say anything
+        raise
+    except OSError as exc:  # a full disk (> /dev/full), an I/O error
+        if stream is sys.stderr:
+            return
+        raise OutputError(f"stdout: cannot write ({exc.strerror or exc})") from exc
+
+
+def _write_encoded(stream: Any, text: str) -> None:
     try:
         stream.write(text)
     except UnicodeEncodeError:
@@ -183,10 +196,61 @@ class StdoutClosed(Exception):
     """stdout's reader went away; raised past click, which would exit 1 for it."""
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP (``timeout``, a cancelled CI job, a closed terminal), raised like
+    Ctrl-C so that every ``finally`` runs: probe processes killed, containers removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket whose reader has gone (poll reports an error)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll, or no real stdout
+        return False
+
+
+def install_signal_policy() -> None:
+    """The command line's signals: SIGTERM and SIGHUP end a command like Ctrl-C does (exit
+    128 + the signal, cleanup included); SIGPIPE for stdout becomes exit 141.
+
+    Python ignores SIGPIPE and relies on EPIPE, but a write that the reader cut short can
+    return as if complete and lose the rest silently; the signal is the reliable news.
+    Only for the command line: a library must leave a training script's handlers alone.
+    """
+    import signal
+
+    def terminate(signum: int, _frame: object) -> None:
+        for name in ("SIGTERM", "SIGHUP"):  # once: the cleanup must not be cut short
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        raise Terminated(signum)
+
+    def pipe(_signum: int, _frame: object) -> None:
+        if _stdout_reader_gone():  # not a socket of ours (the Docker engine, GitHub)
+            raise StdoutClosed
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), terminate)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, pipe)
+
+
 def guarded(run: Callable[[], int]) -> int:
     """Run a command: an envcheck error becomes one line on stderr and its exit code."""
     try:
         return run()
+    except Terminated as exc:
+        warn(f"terminated by signal {exc.signum}")
+        return 128 + exc.signum
     except EnvcheckError as exc:
         warn(str(exc))
         return int(exc.exit_code)
@@ -209,14 +273,16 @@ def guarded(run: Callable[[], int]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``envcheck``, ``python -m envcheck``)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    params = quick_snapshot_params(args)
-    if params is None:
-        from .cli import main as full
 
-        return full(args)
+    def command() -> int:
+        install_signal_policy()
+        params = quick_snapshot_params(args)
+        if params is None:
+            # Importing click and the commands takes a moment: Ctrl-C in it is exit 130 too.
+            from .cli import main as full
 
-    def snapshot() -> int:
+            return full(args)
         run_snapshot(**params)
         return int(ExitCode.OK)
 
-    return guarded(snapshot)
+    return guarded(command)

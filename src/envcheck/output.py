@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -31,10 +32,8 @@ def write_text(destination: str, text: str) -> None:
         except OSError as exc:
             raise OutputError(f"{destination}: cannot write ({exc.strerror})") from exc
         return
-    temporary = os.path.join(os.path.dirname(os.path.abspath(destination)),
-                             f".{os.path.basename(destination)}.{os.getpid()}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd, temporary = _create_temporary(destination)
         try:
             if mode is not None:
                 os.fchmod(fd, stat.S_IMODE(mode))  # a 0600 file stays 0600
@@ -48,3 +47,20 @@ def write_text(destination: str, text: str) -> None:
             raise
     except OSError as exc:
         raise OutputError(f"{destination}: cannot write ({exc.strerror})") from exc
+
+
+def _create_temporary(destination: str) -> tuple[int, str]:
+    """A new file beside ``destination``, named so no leftover can block it.
+
+    The PID alone is not enough: a crashed run leaves ``.NAME.PID.tmp`` behind, and in
+    a container envcheck is PID 1 every time, so that name would be taken for good.
+    """
+    directory = os.path.dirname(os.path.abspath(destination))
+    for _ in range(100):
+        temporary = os.path.join(directory, f".{os.path.basename(destination)}."
+                                            f"{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        try:
+            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", directory)

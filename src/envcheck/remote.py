@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
@@ -66,10 +65,17 @@ def probe_script() -> str:
     return _HEADER % (TOO_OLD_EXIT, PACKAGE, sources, _LOADER)
 
 
+LAST_LINE_LIMIT = 300
+
+
 def last_line(text: str, empty: str = "no output") -> str:
-    """The last non-blank line of a tool's output: what a one-line error quotes."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else empty
+    """The last non-blank line of a tool's output, cut to a readable length: what a
+    one-line error quotes."""
+    for line in reversed(text[-64 * LAST_LINE_LIMIT:].splitlines()):
+        line = line.strip()
+        if line:
+            return line if len(line) <= LAST_LINE_LIMIT else f"...{line[-LAST_LINE_LIMIT:]}"
+    return empty
 
 
 def run_probe(
@@ -80,26 +86,24 @@ def run_probe(
     ``command`` is e.g. ``["/opt/venv/bin/python", "-"]``; ``what`` names the
     target in error messages.
     """
+    from .processes import OutputTooLarge, ProcessTimeout, run_bounded
+
     try:
-        completed = subprocess.run(
-            [*command, "--nvml-timeout", str(nvml_timeout)],
-            input=probe_script(),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
+        finished = run_bounded([*command, "--nvml-timeout", str(nvml_timeout)],
+                               input=probe_script().encode("utf-8"), timeout=timeout)
     except FileNotFoundError as exc:
         raise TargetError(f"{what}: no such file") from exc
     except PermissionError as exc:
         raise TargetError(f"{what}: permission denied (is it executable?)") from exc
-    except subprocess.TimeoutExpired as exc:
+    except ProcessTimeout as exc:
         raise TargetError(f"{what}: the probe did not finish within {timeout:g} s") from exc
+    except OutputTooLarge as exc:
+        raise TargetError(f"{what}: the probe wrote more than it ever should "
+                          "(stopped reading; is something else printing to stdout?)") from exc
     except OSError as exc:
         raise TargetError(f"{what}: cannot run it ({exc.strerror or exc})") from exc
-    return parse_output(completed.returncode, completed.stdout, completed.stderr, what)
+    return parse_output(finished.returncode, finished.stdout.decode("utf-8", "replace"),
+                        finished.stderr.decode("utf-8", "replace"), what)
 
 
 def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[str, Any]:

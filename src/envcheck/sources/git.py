@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 from ..errors import InputError
 from ..model import Fingerprint
 from ..reader import MAX_BYTES
@@ -12,18 +10,21 @@ from .document import from_json
 
 
 def git_show(spec: str) -> bytes:
-    """The bytes of ``REV:path``, through ``git show``."""
+    """The bytes of ``REV:path``, through ``git show`` (bounded like every child process)."""
+    from ..processes import OutputTooLarge, ProcessTimeout, run_bounded
+
     try:
-        completed = subprocess.run(["git", "show", spec], capture_output=True, timeout=60,
-                                   check=False)
+        completed = run_bounded(["git", "show", spec], timeout=60, stdout_limit=MAX_BYTES)
     except FileNotFoundError as exc:
         raise InputError(f"{spec}: git is not installed") from exc
+    except ProcessTimeout as exc:
+        raise InputError(f"{spec}: git show did not finish within 60 s") from exc
+    except OutputTooLarge as exc:
+        raise InputError(f"{spec}: larger than {MAX_BYTES // (1024 * 1024)} MiB: not a "
+                         "document envcheck reads") from exc
     if completed.returncode != 0:
         why = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(f"{spec}: not found in git ({why[-1] if why else 'no output'})")
-    if len(completed.stdout) > MAX_BYTES:
-        raise InputError(f"{spec}: larger than {MAX_BYTES // (1024 * 1024)} MiB: not a "
-                         "document envcheck reads")
     return completed.stdout
 
 

@@ -1,0 +1,151 @@
+"""One subprocess and signal policy (issue 13, findings 6, 8, 9 and 14).
+
+Real children, real signals: a flooding probe, a probe that leaves a background
+grandchild, SIGTERM/SIGHUP/SIGINT while a probe runs, Ctrl-C while click loads,
+and a reader (``head``) that goes away.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envcheck.processes import OutputTooLarge, ProcessTimeout, run_bounded
+
+from conftest import DATA, run_envcheck
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def _gone(pid: int, within: float = 10.0) -> bool:
+    """Whether process ``pid`` has ended (a zombie counts: it runs nothing)."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _wait_for(path: Path, within: float = 30.0) -> str:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def test_stdout_is_capped() -> None:
+    with pytest.raises(OutputTooLarge):
+        run_bounded([sys.executable, "-c", "import sys\nwhile True: sys.stdout.write('x' * 65536)"],
+                    stdout_limit=1 << 20, timeout=60)
+
+
+def test_stderr_keeps_its_tail_and_the_error_is_one_short_line(tmp_path: Path) -> None:
+    flood = _script(tmp_path / "python", "head -c 20000000 /dev/zero | tr '\\0' 'e' >&2\n"
+                                         "echo; echo the real reason >&2; exit 1\n")
+    finished = run_bounded([str(flood)], timeout=60)
+    assert len(finished.stderr) <= 64 << 10
+    assert finished.stderr.endswith(b"the real reason\n")
+    result = run_envcheck("snapshot", "--python", str(flood), "--no-save")
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1 and len(result.stderr) < 600
+    assert "the real reason" in result.stderr
+
+
+def test_a_flooding_probe_is_an_input_error_not_a_crash(tmp_path: Path) -> None:
+    flood = _script(tmp_path / "python", "exec yes\n")
+    result = run_envcheck("snapshot", "--python", str(flood), "--no-save")
+    assert result.returncode == 3, result.stderr
+    assert "wrote more than" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild"
+    slow = _script(tmp_path / "python", f"sleep 300 & echo $! > {pidfile}\nwait\n")
+    with pytest.raises(ProcessTimeout):
+        run_bounded([str(slow)], timeout=1)
+    assert _gone(int(pidfile.read_text()))
+
+
+def test_output_is_accepted_when_a_grandchild_holds_stdout(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild"
+    # A site hook or wrapper that starts a daemon which inherits stdout.
+    wrapper = _script(tmp_path / "python",
+                      f'sleep 300 & echo $! > {pidfile}\nexec {sys.executable} "$@"\n')
+    result = run_envcheck("snapshot", "--python", str(wrapper), "--timeout", "60",
+                          "-o", "-", "--no-save")
+    assert result.returncode == 0, result.stderr
+    assert '"packages"' in result.stdout
+    assert _gone(int(pidfile.read_text()))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_during_a_probe_kills_it_and_exits_128_plus_n(tmp_path: Path,
+                                                               signum: int) -> None:
+    pidfile = tmp_path / "grandchild"
+    slow = _script(tmp_path / "python", f"sleep 300 & echo $! > {pidfile}\nwait\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", "snapshot", "--python", str(slow), "--no-save"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    grandchild = int(_wait_for(pidfile))
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert _gone(grandchild)
+
+
+def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
+    """Ctrl-C during the import of click (the first ~0.3 s) is an ordinary abort."""
+    program = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from envcheck.console import main\n"
+        "sys.exit(main(['rules']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "envcheck: aborted\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["diff", "BIG_A", "BIG_B"], ["diff", "BIG_A", "BIG_B", "--format", "json"],
+    ["diff", "BIG_A", "BIG_B", "--format", "markdown"], ["compare", "BIG_A", "BIG_B"],
+    ["check", "BIG_A", "--fail-on", "never"], ["snapshot", "-o", "-", "--no-save"],
+])
+def test_a_reader_that_goes_away_is_exit_141(tmp_path: Path, args: list[str]) -> None:
+    """``envcheck ... | head -1``: the status a shell gives a process ended by SIGPIPE."""
+    import json
+
+    document = json.loads((DATA / "fake-2xa100.json").read_text())
+    for name, major in (("BIG_A", 1), ("BIG_B", 2)):
+        document["packages"] = {f"p{i}": {"version": f"{major}.0.{i}"} for i in range(3000)}
+        (tmp_path / f"{name}.json").write_text(json.dumps(document))
+    argv = " ".join(str(tmp_path / f"{a}.json") if a.startswith("BIG_") else a for a in args)
+    result = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m envcheck {argv} | head -1 >/dev/null; "
+                       "exit ${PIPESTATUS[0]}"],
+        capture_output=True, text=True, check=False, timeout=120, env=dict(os.environ))
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr
