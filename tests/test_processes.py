@@ -131,11 +131,14 @@ def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
 
 @pytest.mark.parametrize("args", [
     ["diff", "BIG_A", "BIG_B"], ["diff", "BIG_A", "BIG_B", "--format", "json"],
-    ["diff", "BIG_A", "BIG_B", "--format", "markdown"], ["compare", "BIG_A", "BIG_B"],
+    ["compare", "BIG_A", "BIG_B"],
     ["check", "BIG_A", "--fail-on", "never"], ["snapshot", "-o", "-", "--no-save"],
 ])
 def test_a_reader_that_goes_away_is_exit_141(tmp_path: Path, args: list[str]) -> None:
-    """``envcheck ... | head -1``: the status a shell gives a process ended by SIGPIPE."""
+    """``envcheck ... | head -1``: the status a shell gives a process ended by SIGPIPE.
+
+    Outputs larger than a pipe holds (Markdown is capped under 64 KiB, so it is not here).
+    """
     import json
 
     document = json.loads((DATA / "fake-2xa100.json").read_text())

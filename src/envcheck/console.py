@@ -53,9 +53,15 @@ def write_stdout(text: str) -> None:
     _write(sys.stdout, text)
 
 
+# Set by the SIGPIPE handler when stdout's reader went away (see install_signal_policy).
+_STDOUT_CUT: list[bool] = []
+
+
 def _write(stream: Any, text: str) -> None:
     try:
         _write_encoded(stream, text)
+        if _STDOUT_CUT and stream is sys.stdout:
+            raise StdoutClosed
     except BrokenPipeError:
         if stream is sys.stderr:
             return  # nowhere left to say anything
@@ -235,13 +241,26 @@ def install_signal_policy() -> None:
 
     def pipe(_signum: int, _frame: object) -> None:
         if _stdout_reader_gone():  # not a socket of ours (the Docker engine, GitHub)
-            raise StdoutClosed
+            _STDOUT_CUT.append(True)  # raised by _write, never from inside a handler
 
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), terminate)
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, pipe)
+
+
+def _discard_stdout() -> None:
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass  # no real stdout: nothing will be flushed to it
 
 
 def guarded(run: Callable[[], int]) -> int:
@@ -256,7 +275,9 @@ def guarded(run: Callable[[], int]) -> int:
         return int(exc.exit_code)
     except (BrokenPipeError, StdoutClosed):
         # Output piped into ``head``: no traceback, and the status a shell gives a
-        # process that SIGPIPE ended (not 0, which would say "no drift").
+        # process that SIGPIPE ended (not 0, which would say "no drift"). What is still
+        # buffered goes nowhere: flushing it at exit would fail (and signal) once more.
+        _discard_stdout()
         sys.stderr.close()
         return int(ExitCode.BROKEN_PIPE)
     except KeyboardInterrupt:
