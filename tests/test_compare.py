@@ -58,7 +58,7 @@ def test_identical_fleet_and_explicit_baseline(tmp_path: Path) -> None:
     assert report["outliers"][0]["members"] == [str(p) for p in paths]
     markdown = run_envcheck("compare", str(tmp_path), "--baseline", str(reference),
                             "--format", "markdown").stdout
-    assert markdown.startswith("<!-- envcheck-report -->")
+    assert markdown.startswith("<!-- envcheck-report:compare -->")  # its own comment
 
 
 def test_each_differing_group_is_diffed_once() -> None:

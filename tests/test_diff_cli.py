@@ -81,7 +81,7 @@ def test_git_revision_inputs(tmp_path: Path) -> None:
     result = run_envcheck("diff", "HEAD:lockfiles/train.json", "lockfiles/train.json",
                           "--format", "markdown", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    assert result.stdout.startswith("<!-- envcheck-report -->")
+    assert result.stdout.startswith("<!-- envcheck-report:diff -->")
     assert "packages&#46;torch&#46;version" in result.stdout
     missing = run_envcheck("diff", "HEAD:nope.json", "lockfiles/train.json", cwd=tmp_path)
     assert missing.returncode == 3

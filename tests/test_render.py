@@ -93,8 +93,8 @@ HOSTILE = st.sampled_from([
     "<script>alert(1)</script>", "a|b|c", "x\ny", "@octocat", "[click](https://evil.example)",
     "![img](https://evil.example/p.png)", "`code`", "\x1b[2J\x1b]0;title\x07", "**bold**",
     "<img src=x onerror=alert(1)>", "&lt;", "\r\n::error::injected", "‮reversed", "%0A",
-    "<!-- envcheck-report -->", "| --- |", "\\|", "https://evil.example/x", "www.evil.com",
-    "a@b.com",
+    "<!-- envcheck-report -->", "<!-- envcheck-report:diff -->", "| --- |", "\\|",
+    "https://evil.example/x", "www.evil.com", "a@b.com",
 ]) | st.text(max_size=30)
 
 

@@ -137,7 +137,7 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
       envcheck snapshot -o fingerprint.json
       envcheck snapshot --format json | jq .frameworks
       envcheck snapshot --python /opt/conda/envs/train/bin/python -o train.json
-      envcheck snapshot --image nvcr.io/nvidia/pytorch:24.05-py3 -o ngc-24.05.json
+      envcheck snapshot --image IMAGE -o image.json
       envcheck snapshot --container trainer-0
     """
     run_snapshot(python, output, fmt, timeout, nvml_timeout, no_cache, image, container_name,
@@ -492,9 +492,14 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
               show_default=True, help="GitHub API root (default: $GITHUB_API_URL).")
 @click.option("--author", default="github-actions[bot]", show_default=True,
               help="Only a comment by this login is updated ('' for any author).")
+@click.option("--id", "use", default="", metavar="ID",
+              help="Which use this is, when one pull request gets several reports of a kind.")
+@click.option("--skip-read-only", is_flag=True,
+              help="A read-only token (a pull request from a fork) warns instead of failing.")
 def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: str,
-            author: str) -> None:
-    """Create or update the pull request's envcheck comment (found by its hidden marker).
+            author: str, use: str, skip_read_only: bool) -> None:
+    """Create or update the pull request's envcheck comment (found by its hidden marker:
+    one per report kind and --id).
 
     The token comes from $GITHUB_TOKEN only, never from the command line.
 
@@ -503,7 +508,7 @@ def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: st
       envcheck diff base.json head.json --format markdown -o report.md
       GITHUB_TOKEN=... envcheck comment report.md --repo me/project --pr 42
     """
-    from .github import pull_request_number, upsert_comment
+    from .github import ReadOnlyToken, pull_request_number, upsert_comment
     from .reader import parse_json, read_bytes, read_text
 
     if not repo:
@@ -511,14 +516,18 @@ def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: st
     if pr_number is None:
         event_path = os.environ.get("GITHUB_EVENT_PATH")
         if event_path:
-            try:
-                pr_number = pull_request_number(parse_json(read_bytes(event_path), event_path))
-            except ValueError as exc:
-                raise InputError(f"{event_path}: not JSON ({exc})") from exc
+            pr_number = pull_request_number(parse_json(read_bytes(event_path), event_path))
         if pr_number is None:
             raise UsageError("--pr N is needed (no pull request in $GITHUB_EVENT_PATH)")
-    result = upsert_comment(repo, pr_number, read_text(body_file),
-                            os.environ.get("GITHUB_TOKEN", ""), api_url, author or None)
+    try:
+        result = upsert_comment(repo, pr_number, read_text(body_file),
+                                os.environ.get("GITHUB_TOKEN", ""), api_url, author or None,
+                                use=use)
+    except ReadOnlyToken as exc:
+        if not skip_read_only:
+            raise
+        _warn(f"warning: no comment: {exc}")
+        return
     _warn(f"{result.action} comment {result.comment_id} on {repo}#{pr_number}")
 
 

@@ -1,35 +1,66 @@
-"""One pull-request comment per report, created once and updated after (GitHub REST API).
+"""GitHub REST access under one policy, and the pull-request comment built on it.
 
-Standard library HTTP only: the action runs on any runner without extra
-installs. The comment is found by the report's hidden marker among comments
-written by ``author`` (the workflow token's bot by default), so a marker pasted
-into someone else's comment is never a target.
+Every request goes through :class:`Client`, which holds the whole policy:
+
+* the token is sent only to the API's own origin: a redirect is followed only
+  within that origin (scheme, host and port), anything else is refused before
+  a byte is sent there;
+* one total deadline per request (connect, redirects, headers and body), not
+  per read, so a server dripping a byte at a time cannot hold a job;
+* answers are capped in size and must be JSON of the expected shape;
+* pagination must stay inside the API and never revisit a page.
+
+Standard library only: the action runs on any runner without extra installs.
+The comment is found by the report's hidden marker among comments written by
+``author`` (the workflow token's bot by default), so a marker pasted into
+someone else's comment is never a target.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import re
-import urllib.error
-import urllib.request
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
+from urllib.parse import quote, urljoin, urlsplit
 
-from .errors import EnvcheckError, ExitCode
+from .errors import EnvcheckError, ExitCode, InputError, UsageError
 from .reader import DocumentError, parse_json
-from .render.report_markdown import LIMIT, MARKER
+from .render.report_markdown import LIMIT, MARKER, marker
 
 COMMENT_LIMIT = LIMIT  # GitHub's maximum comment length
 DEFAULT_API = "https://api.github.com"
 DEFAULT_AUTHOR = "github-actions[bot]"
+DEFAULT_TIMEOUT = 30.0
+MAX_ANSWER = 32 << 20  # bytes: a page of 100 full comments is about 7 MiB
+MAX_PAGES = 1000
+MAX_REDIRECTS = 5
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$")
+_USE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_REPORT_MARKER = re.compile(r"<!-- envcheck-report(?::([a-z]+))?(?::[A-Za-z0-9_.-]+)? -->")
 _CUT_NOTE = "\n\n_Cut at GitHub's 65,536-character comment limit._\n"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class GitHubError(EnvcheckError):
-    """The GitHub API refused or failed a request."""
+    """The GitHub API refused or failed a request (the comment could not be written)."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class ReadOnlyToken(GitHubError):
+    """The token may read but not write (a pull request from a fork)."""
+
+
+class GitHubReadError(InputError):
+    """A file could not be read through the GitHub API."""
 
 
 class Upserted(NamedTuple):
@@ -38,90 +69,255 @@ class Upserted(NamedTuple):
     url: str
 
 
-def fit(body: str, marker: str = MARKER) -> str:
-    """The body with the marker first and within GitHub's limit."""
-    if marker not in body:
-        body = f"{marker}\n{body}"
+def origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:  # a port that is not a number
+        port = -1
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+class Client:
+    """Requests to one GitHub API root with one token, under the policy above."""
+
+    def __init__(self, api_url: str, token: str, timeout: float = DEFAULT_TIMEOUT,
+                 error: type[EnvcheckError] = GitHubError) -> None:
+        self.api_url = api_url.rstrip("/")
+        if origin(self.api_url)[0] not in ("http", "https") or not origin(self.api_url)[1]:
+            raise UsageError(f"API URL {api_url!r}: expected http(s)://HOST[/PATH]")
+        self.token = token
+        self.timeout = timeout
+        self.error = error
+
+    def _fail(self, method: str, url: str, why: str) -> EnvcheckError:
+        path = url[len(self.api_url):].split("?", 1)[0] if url.startswith(self.api_url) else url
+        return self.error(f"GitHub API {method} {path}: {why}")
+
+    def request(self, method: str, url: str, payload: Mapping[str, Any] | None = None,
+                accept: str = "application/vnd.github+json") -> tuple[int, bytes, str]:
+        """(status, body, Link header) of one request after same-origin redirects; any
+        answer but 2xx and 404 raises."""
+        if not url.startswith(self.api_url + "/"):
+            raise self._fail(method, url, f"refusing a URL outside {self.api_url}")
+        deadline = time.monotonic() + self.timeout
+        data = json.dumps(payload).encode() if payload is not None else None
+        for _ in range(MAX_REDIRECTS + 1):
+            status, headers, body = self._once(method, url, data, accept, deadline)
+            if status not in _REDIRECTS:
+                break
+            target = urljoin(url, headers.get("location", ""))
+            if origin(target) != origin(self.api_url):
+                # The token must never reach another origin, nor its answer be trusted.
+                raise self._fail(method, url, f"refusing a redirect to another origin "
+                                              f"({origin(target)[0]}://{origin(target)[1]})")
+            if status == 303:
+                method, data = "GET", None
+            url = target
+        else:
+            raise self._fail(method, url, f"more than {MAX_REDIRECTS} redirects")
+        if status == 404 or 200 <= status < 300:
+            return status, body, headers.get("link", "")
+        message = _message(body)
+        if status == 403 and method != "GET" and "not accessible" in message.lower():
+            raise ReadOnlyToken(f"GitHub API {method}: {status} {message} "
+                                "(a read-only token, as pull requests from forks get)")
+        raise self._fail(method, url, f"{status} {message}")
+
+    def _once(self, method: str, url: str, data: bytes | None, accept: str,
+              deadline: float) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(url)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._fail(method, url, f"no answer within {self.timeout:g} s")
+        connection: http.client.HTTPConnection = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )(parts.hostname or "", parts.port, timeout=remaining)
+        # A total deadline: the socket is shut at the deadline whatever is under way.
+        watchdog = threading.Timer(remaining, _shut, (connection,))
+        watchdog.daemon = True
+        watchdog.start()
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": accept,
+                   "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "envcheck"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            connection.request(method, target or "/", body=data, headers=headers)
+            response = connection.getresponse()
+            body = response.read(MAX_ANSWER + 1)
+            answer = {k.lower(): v for k, v in response.getheaders()}
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if time.monotonic() >= deadline - 0.01:
+                raise self._fail(method, url, f"no answer within {self.timeout:g} s") from exc
+            raise self._fail(method, url, f"cannot connect ({exc})") from exc
+        finally:
+            watchdog.cancel()
+            connection.close()
+        if time.monotonic() >= deadline:
+            raise self._fail(method, url, f"no answer within {self.timeout:g} s")
+        if len(body) > MAX_ANSWER:
+            raise self._fail(method, url, f"the answer is larger than {MAX_ANSWER >> 20} MiB")
+        return response.status, answer, body
+
+    def json(self, method: str, url: str, payload: Mapping[str, Any] | None = None
+             ) -> tuple[Any, str | None]:
+        """(decoded JSON, next page URL); 404 is an error here."""
+        status, body, link = self.request(method, url, payload)
+        if status == 404:
+            raise self._fail(method, url, f"404 {_message(body)}")
+        try:
+            decoded = parse_json(body, "answer") if body else None
+        except DocumentError as exc:
+            raise self._fail(method, url, f"the answer is not JSON envcheck reads "
+                                          f"({str(exc).removeprefix('answer: ')})") from exc
+        match = _NEXT.search(link)
+        return decoded, match.group(1) if match else None
+
+    def pages(self, url: str) -> Iterator[list[Any]]:
+        """Every page of a listing, following rel="next" without ever revisiting a page."""
+        seen: set[str] = set()
+        next_url: str | None = url
+        while next_url:
+            if next_url in seen:
+                raise self._fail("GET", next_url, "pagination loops back to a page already read")
+            if len(seen) >= MAX_PAGES:
+                raise self._fail("GET", url, f"more than {MAX_PAGES} pages")
+            seen.add(next_url)
+            page, following = self.json("GET", next_url)
+            if not isinstance(page, list):
+                raise self._fail("GET", next_url, "unexpected answer (not a list)")
+            yield page
+            next_url = following
+
+
+def _shut(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _message(body: bytes) -> str:
+    try:
+        decoded = json.loads(body)
+    except (ValueError, RecursionError):
+        return body[:200].decode("utf-8", "replace").strip() or "no message"
+    message = decoded.get("message") if isinstance(decoded, dict) else None
+    return str(message)[:200] if message else "no message"
+
+
+# ---- the comment ------------------------------------------------------------------------
+
+def comment_marker(body: str, use: str = "") -> str:
+    """The hidden marker this report's comment is found by: its report kind (from the
+    body's own marker) and, with ``use``, which use of the action (two in one PR)."""
+    if use and not _USE.match(use):
+        raise UsageError(f"id {use!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+    found = _REPORT_MARKER.search(body.split("\n", 1)[0])
+    kind = (found.group(1) if found else None) or "diff"
+    return marker(kind, use)
+
+
+def fit(body: str, marker_line: str = MARKER) -> str:
+    """The body with exactly this marker first and within GitHub's limit."""
+    first, _, rest = body.partition("\n")
+    if _REPORT_MARKER.fullmatch(first.strip()):
+        body = rest
+    body = f"{marker_line}\n{body}"
     if len(body) > COMMENT_LIMIT:
         body = body[: COMMENT_LIMIT - len(_CUT_NOTE)].rsplit("\n", 1)[0] + _CUT_NOTE
     return body
 
 
-class _Client:
-    def __init__(self, api_url: str, token: str, timeout: float) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.token = token
-        self.timeout = timeout
-
-    def request(self, method: str, url: str, payload: dict[str, Any] | None = None
-                ) -> tuple[Any, str | None]:
-        """(decoded JSON, next page URL) of one request."""
-        if not url.startswith(self.api_url + "/"):
-            raise GitHubError(f"refusing to follow a URL outside {self.api_url}: {url}")
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(url, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "envcheck",
-            **({"Content-Type": "application/json"} if data is not None else {}),
-        })
-        path = url[len(self.api_url):].split("?", 1)[0]
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read()
-                link = response.headers.get("Link") or ""
-        except urllib.error.HTTPError as exc:
-            raise GitHubError(f"GitHub API {method} {path}: {exc.code} "
-                              f"{_message(exc.read())}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GitHubError(f"GitHub API {method} {path}: cannot connect ({reason})") from exc
-        match = _NEXT.search(link)
-        try:
-            decoded = parse_json(body, "answer") if body else None
-        except DocumentError as exc:
-            raise GitHubError(f"GitHub API {method} {path}: the answer is not JSON "
-                              f"envcheck reads ({str(exc).removeprefix('answer: ')})") from exc
-        return decoded, match.group(1) if match else None
+def _comment_fields(comment: object) -> tuple[int, str, str | None] | None:
+    """(id, body, author login) of a listed comment, or None when it has no usable id."""
+    if not isinstance(comment, dict):
+        return None
+    comment_id = comment.get("id")
+    if not isinstance(comment_id, int) or isinstance(comment_id, bool):
+        return None
+    body = comment.get("body")
+    user = comment.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    return (comment_id, body if isinstance(body, str) else "",
+            login if isinstance(login, str) else None)
 
 
-def _message(body: bytes) -> str:
-    try:
-        return str(json.loads(body).get("message", "")) or "no message"
-    except (ValueError, AttributeError):
-        return body[:200].decode("utf-8", "replace") or "no message"
+def _written(client: Client, method: str, url: str, payload: Mapping[str, Any]) -> Upserted:
+    answer, _ = client.json(method, url, payload)
+    fields = _comment_fields(answer)
+    if fields is None:
+        raise client._fail(method, url, "unexpected answer (no comment id)")
+    html_url = answer.get("html_url") if isinstance(answer, dict) else None
+    return Upserted("updated" if method == "PATCH" else "created", fields[0],
+                    html_url if isinstance(html_url, str) else "")
+
+
+def check_repository(repository: str) -> str:
+    if not _REPOSITORY.match(repository) or ".." in repository:
+        raise UsageError(f"repository {repository!r}: expected OWNER/NAME")
+    return repository
 
 
 def upsert_comment(repository: str, issue_number: int, body: str, token: str,
                    api_url: str = DEFAULT_API, author: str | None = DEFAULT_AUTHOR,
-                   marker: str = MARKER, timeout: float = 30.0) -> Upserted:
+                   use: str = "", timeout: float = DEFAULT_TIMEOUT) -> Upserted:
     """Update this report's comment on the pull request, or create it the first time."""
-    if not _REPOSITORY.match(repository):
-        raise GitHubError(f"repository {repository!r}: expected OWNER/NAME")
+    check_repository(repository)
+    if isinstance(issue_number, bool) or issue_number < 1:
+        raise UsageError(f"pull request {issue_number!r}: expected a positive number")
     if not token:
-        raise GitHubError("no token: set GITHUB_TOKEN (the workflow's github.token)")
-    client = _Client(api_url, token, timeout)
-    body = fit(body, marker)
+        raise UsageError("no token: set GITHUB_TOKEN (the workflow's github.token)")
+    client = Client(api_url, token, timeout)
+    marker_line = comment_marker(body, use)
+    body = fit(body, marker_line)
     base = f"{client.api_url}/repos/{repository}/issues"
-    url: str | None = f"{base}/{issue_number}/comments?per_page=100"
-    while url:
-        comments, url = client.request("GET", url)
-        for comment in comments if isinstance(comments, list) else []:
-            login = (comment.get("user") or {}).get("login")
-            if marker in (comment.get("body") or "") and author in (None, login):
-                updated, _ = client.request("PATCH", f"{base}/comments/{comment['id']}",
-                                            {"body": body})
-                return Upserted("updated", int(updated["id"]), str(updated.get("html_url")))
-    created, _ = client.request("POST", f"{base}/{issue_number}/comments", {"body": body})
-    return Upserted("created", int(created["id"]), str(created.get("html_url")))
+    for page in client.pages(f"{base}/{issue_number}/comments?per_page=100"):
+        for comment in page:
+            fields = _comment_fields(comment)
+            if fields is None:
+                raise client._fail("GET", f"{base}/{issue_number}/comments",
+                                   "unexpected answer (a comment without an id)")
+            comment_id, text, login = fields
+            if text.split("\n", 1)[0].strip() == marker_line and author in (None, login):
+                return _written(client, "PATCH", f"{base}/comments/{comment_id}",
+                                {"body": body})
+    return _written(client, "POST", f"{base}/{issue_number}/comments", {"body": body})
 
 
-def pull_request_number(event: dict[str, Any]) -> int | None:
-    """The pull request (or issue) number of a workflow event payload."""
-    for key in ("pull_request", "issue"):
-        number = (event.get(key) or {}).get("number")
-        if isinstance(number, int):
+def pull_request_number(event: object) -> int | None:
+    """The pull request (or issue) number of a workflow event payload, if it has one."""
+    if not isinstance(event, dict):
+        return None
+    candidates = [(event.get(key) or {}) for key in ("pull_request", "issue")] + [event]
+    for holder in candidates:
+        number = holder.get("number") if isinstance(holder, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool) and number > 0:
             return number
-    number = event.get("number")
-    return number if isinstance(number, int) else None
+    return None
+
+
+# ---- files at a revision, as data ---------------------------------------------------------
+
+def read_file(repository: str, ref: str, path: str, token: str, api_url: str = DEFAULT_API,
+              timeout: float = DEFAULT_TIMEOUT) -> str | None:
+    """The text of ``path`` at ``ref`` (a commit SHA or branch) through the contents API,
+    or None where it does not exist. Only data: nothing of it is ever run."""
+    check_repository(repository)
+    if not _REF.match(ref) or ".." in ref:
+        raise UsageError(f"revision {ref!r}: expected a commit SHA or branch name")
+    segments = path.split("/")
+    if not path or any(s in ("", ".", "..") for s in segments):
+        raise UsageError(f"path {path!r}: expected a relative path inside the repository")
+    client = Client(api_url, token, timeout, error=GitHubReadError)
+    url = (f"{client.api_url}/repos/{repository}/contents/{quote(path, safe='/')}"
+           f"?ref={quote(ref, safe='')}")
+    status, body, _ = client.request("GET", url, accept="application/vnd.github.raw+json")
+    if status == 404:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GitHubReadError(f"{repository}@{ref}:{path}: not UTF-8 text") from exc

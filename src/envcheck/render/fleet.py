@@ -8,7 +8,7 @@ from ..fleet import FleetReport
 from ..rules import ORDER, Severity
 from . import ReportFormat
 from .escape import markdown_code, markdown_text, terminal, value_text
-from .report_markdown import LIMIT, MARKER
+from .report_markdown import LIMIT, marker
 
 _SHOWN_MEMBERS = 8
 
@@ -47,7 +47,7 @@ def render_fleet_text(report: FleetReport, show_benign: bool = False) -> str:
 
 
 def render_fleet_markdown(report: FleetReport) -> str:
-    out = [MARKER, "### envcheck compare", "",
+    out = [marker("compare"), "### envcheck compare", "",
            f"{report.members} fingerprints, {len(report.groups)} groups; baseline "
            f"{markdown_code(report.baseline)}.", "",
            "| group | machines | members |", "|---|---:|---|"]

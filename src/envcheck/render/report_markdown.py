@@ -13,7 +13,14 @@ from ..drift import Change, Report
 from ..rules import Severity
 from .escape import markdown_code, markdown_text, value_text
 
-MARKER = "<!-- envcheck-report -->"
+
+def marker(kind: str, use: str = "") -> str:
+    """The hidden first line by which ``envcheck comment`` finds its own comment again:
+    one per report kind (diff, audit, compare) and, with ``use``, per use in one PR."""
+    return f"<!-- envcheck-report:{kind}{':' + use if use else ''} -->"
+
+
+MARKER = marker("diff")
 LIMIT = 65_536
 _RESERVE = 600  # room for the closing lines and the truncation note
 _ICONS = {Severity.BREAKING: "🔴 breaking", Severity.RISKY: "🟡 risky",
@@ -63,7 +70,7 @@ def verdict(report: Report) -> str:
 def render_markdown(report: Report, limit: int = LIMIT) -> str:
     counts = report.summary()
     out = [
-        MARKER,
+        marker(report.kind),
         "### envcheck",
         "",
         verdict(report),
