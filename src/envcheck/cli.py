@@ -490,8 +490,9 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
               help="Pull request number (default: from $GITHUB_EVENT_PATH).")
 @click.option("--api-url", envvar="GITHUB_API_URL", default="https://api.github.com",
               show_default=True, help="GitHub API root (default: $GITHUB_API_URL).")
-@click.option("--author", default="github-actions[bot]", show_default=True,
-              help="Only a comment by this login is updated ('' for any author).")
+@click.option("--author", default="auto", show_default=True,
+              help="Only a comment by this login is updated: 'auto' is the token's own "
+                   "(a personal token's login, else github-actions[bot]); '' for any author.")
 @click.option("--id", "use", default="", metavar="ID",
               help="Which use this is, when one pull request gets several reports of a kind.")
 @click.option("--skip-read-only", is_flag=True,
@@ -508,27 +509,79 @@ def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: st
       envcheck diff base.json head.json --format markdown -o report.md
       GITHUB_TOKEN=... envcheck comment report.md --repo me/project --pr 42
     """
-    from .github import ReadOnlyToken, pull_request_number, upsert_comment
+    from .github import (
+        ReadOnlyToken,
+        check_repository,
+        pull_request_number,
+        token_login,
+        upsert_comment,
+    )
     from .reader import parse_json, read_bytes, read_text
 
     if not repo:
         raise UsageError("--repo OWNER/NAME is needed (or $GITHUB_REPOSITORY)")
+    check_repository(repo)
     if pr_number is None:
         event_path = os.environ.get("GITHUB_EVENT_PATH")
         if event_path:
             pr_number = pull_request_number(parse_json(read_bytes(event_path), event_path))
         if pr_number is None:
             raise UsageError("--pr N is needed (no pull request in $GITHUB_EVENT_PATH)")
+    token = os.environ.get("GITHUB_TOKEN", "")
+    body = read_text(body_file)
     try:
-        result = upsert_comment(repo, pr_number, read_text(body_file),
-                                os.environ.get("GITHUB_TOKEN", ""), api_url, author or None,
-                                use=use)
+        if author == "auto" and token:
+            author = token_login(api_url, token)
+        result = upsert_comment(repo, pr_number, body, token, api_url, author or None, use=use)
     except ReadOnlyToken as exc:
         if not skip_read_only:
             raise
         _warn(f"warning: no comment: {exc}")
         return
     _warn(f"{result.action} comment {result.comment_id} on {repo}#{pr_number}")
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--base", metavar="SPEC", help="Expected side: github:REF:PATH, REV:PATH or FILE.")
+@click.option("--head", metavar="SPEC", help="Actual side, read the same way.")
+@click.option("--lock", metavar="LOCK", help="Instead: check --python against this lock.")
+@click.option("--config", "config_spec", metavar="SPEC",
+              help="Configuration to apply (the base branch's, e.g. github:main:pyproject.toml); "
+                   "default: none, never the working directory's.")
+@click.option("--fail-on", type=click.Choice(("breaking", "risky", "any", "never")),
+              default="breaking", show_default=True)
+@click.option("--id", "use", default="", metavar="ID", help="Which use this is (its marker).")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Where the Markdown report goes (written on error too).")
+@_python_option
+def review(base: str | None, head: str | None, lock: str | None, config_spec: str | None,
+           fail_on: str, use: str, output: str, python: str | None) -> int:
+    """The pull-request verdict the action posts: always a Markdown report, also on error.
+
+    \b
+    github:REF:PATH is read through the GitHub API as data ($GITHUB_REPOSITORY,
+    $GITHUB_TOKEN, $GITHUB_API_URL), so a pull request cannot supply its own base or
+    configuration. A lockfile on one side only is a change (risky), not an error.
+
+    \b
+    Examples:
+      envcheck review --base github:main:lockfiles/train.json \\
+        --head github:$SHA:lockfiles/train.json --config github:main:pyproject.toml -o r.md
+      envcheck review --lock lockfiles/ci.json --python "$(command -v python3)" -o r.md
+    """
+    from .render.escape import terminal
+    from .review import error_markdown
+    from .review import review as run_review
+
+    try:
+        verdict = run_review(base, head, lock, python, config_spec, fail_on, use)
+    except Exception as exc:  # a bug: still replace the comment, then report it as one
+        write_output(error_markdown(exc, int(ExitCode.INTERNAL)), output)
+        raise
+    write_output(verdict.markdown, output)
+    if verdict.error is not None:
+        _warn(f"{terminal(verdict.error)} (the report says so too: {output})")
+    return verdict.status
 
 
 @cli.command()

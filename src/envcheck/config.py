@@ -24,7 +24,7 @@ from .reader import DocumentError, parse_toml, read_bytes
 from .rules import Severity
 
 KEYS = ("ignore", "ignore-packages", "tolerate-patch", "severity")
-__all__ = ["KEYS", "Config", "discover", "load_file", "parse"]
+__all__ = ["KEYS", "Config", "discover", "from_text", "load_file", "parse"]
 
 
 class Config(NamedTuple):
@@ -117,6 +117,21 @@ def load_file(path: Path) -> Config:
             raise UsageError(f"{path}: [tool.envcheck] must be a table")
         return parse(table or {}, f"{path} [tool.envcheck]", str(path))
     return parse(document, str(path), str(path))
+
+
+def from_text(text: str, name: str) -> Config:
+    """The configuration in ``text``, read from ``name`` (``pyproject.toml`` at a git
+    revision, say): as ``load_file`` would read that file."""
+    try:
+        document = parse_toml(text, name)
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from exc
+    if name.rsplit("/", 1)[-1].rsplit(":", 1)[-1] == "pyproject.toml":
+        table = _tool_table(document, Path(name))
+        if table is not None and not isinstance(table, dict):
+            raise UsageError(f"{name}: [tool.envcheck] must be a table")
+        return parse(table or {}, f"{name} [tool.envcheck]", name)
+    return parse(document, name, name)
 
 
 def discover(start: Path | None = None) -> Config:

@@ -43,7 +43,7 @@ MAX_REDIRECTS = 5
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$")
-_USE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+USE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _REPORT_MARKER = re.compile(r"<!-- envcheck-report(?::([a-z]+))?(?::[A-Za-z0-9_.-]+)? -->")
 _CUT_NOTE = "\n\n_Cut at GitHub's 65,536-character comment limit._\n"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -213,7 +213,7 @@ def _message(body: bytes) -> str:
 def comment_marker(body: str, use: str = "") -> str:
     """The hidden marker this report's comment is found by: its report kind (from the
     body's own marker) and, with ``use``, which use of the action (two in one PR)."""
-    if use and not _USE.match(use):
+    if use and not USE.match(use):
         raise UsageError(f"id {use!r}: use letters, digits, '.', '_' or '-' (at most 64)")
     found = _REPORT_MARKER.search(body.split("\n", 1)[0])
     kind = (found.group(1) if found else None) or "diff"
@@ -259,6 +259,18 @@ def check_repository(repository: str) -> str:
     if not _REPOSITORY.match(repository) or ".." in repository:
         raise UsageError(f"repository {repository!r}: expected OWNER/NAME")
     return repository
+
+
+def token_login(api_url: str, token: str, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """Whose comments are ours: the login of a personal token, else the workflow token's
+    bot (which may not read /user)."""
+    client = Client(api_url, token, timeout)
+    try:
+        answer, _ = client.json("GET", f"{client.api_url}/user")
+    except GitHubError:
+        return DEFAULT_AUTHOR
+    login = answer.get("login") if isinstance(answer, dict) else None
+    return login if isinstance(login, str) and login else DEFAULT_AUTHOR
 
 
 def upsert_comment(repository: str, issue_number: int, body: str, token: str,
