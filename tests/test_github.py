@@ -20,16 +20,11 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 
 from envcheck.errors import UsageError
-from envcheck.github import (
-    COMMENT_LIMIT,
-    GitHubError,
-    ReadOnlyToken,
-    read_file,
-    upsert_comment,
-)
+from envcheck.github import GitHubError, ReadOnlyToken, read_file
+from envcheck.pr_comment import COMMENT_LIMIT, upsert_comment
 from envcheck.render.report_markdown import MARKER, marker
 
-from conftest import run_envcheck
+from conftest import DATA, run_envcheck
 
 REPO = "octo/project"
 BOT = "github-actions[bot]"
@@ -422,4 +417,18 @@ def test_read_file_reads_data_at_a_revision(github: GitHubServer) -> None:
                       ("-rf", "a.json"), ("main", "a//b")):
         with pytest.raises(UsageError):
             read_file(REPO, ref, path, "t0ken", api_url=github.url)
+    assert all(r["auth"] == "Bearer t0ken" for r in github.requests)
+
+
+def test_diff_reads_github_specs_through_the_api(github: GitHubServer) -> None:
+    document = (DATA / "cpu-torch.json").read_bytes()
+    github.files[("main", "lockfiles/a.json")] = document
+    github.files[("f" * 40, "lockfiles/a.json")] = document
+    env = {"GITHUB_API_URL": github.url, "GITHUB_TOKEN": "t0ken", "GITHUB_REPOSITORY": REPO}
+    same = run_envcheck("diff", "github:main:lockfiles/a.json",
+                        f"github:{'f' * 40}:lockfiles/a.json", env=env)
+    assert same.returncode == 0, same.stderr
+    missing = run_envcheck("diff", "github:main:lockfiles/a.json", "github:main:nope.json",
+                           env=env)
+    assert missing.returncode == 3 and "no such file at that revision" in missing.stderr
     assert all(r["auth"] == "Bearer t0ken" for r in github.requests)

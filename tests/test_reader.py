@@ -22,7 +22,8 @@ import pytest
 
 import envcheck
 from envcheck.errors import InputError, TargetError
-from envcheck.github import GitHubError, upsert_comment
+from envcheck.github import GitHubError
+from envcheck.pr_comment import upsert_comment
 from envcheck.probe import OUTPUT_MARKER
 from envcheck.reader import MAX_BYTES, MAX_DEPTH, DocumentError, parse_json, read_bytes
 from envcheck.remote import parse_output

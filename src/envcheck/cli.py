@@ -215,6 +215,7 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
       -             a fingerprint on stdin
       .             the live environment (or --python PATH)
       REV:PATH      a file at a git revision, e.g. origin/main:lockfiles/train.json
+      github:REF:PATH  the same through the GitHub API ($GITHUB_REPOSITORY, $GITHUB_TOKEN)
       docker:IMAGE  a Docker image, probed in a new container that is always removed
       docker-container:NAME  a running Docker container
       @last, @prev, @N, @YYYY-MM-DD   an earlier snapshot from the local history
@@ -509,13 +510,8 @@ def comment(body_file: str, repo: str | None, pr_number: int | None, api_url: st
       envcheck diff base.json head.json --format markdown -o report.md
       GITHUB_TOKEN=... envcheck comment report.md --repo me/project --pr 42
     """
-    from .github import (
-        ReadOnlyToken,
-        check_repository,
-        pull_request_number,
-        token_login,
-        upsert_comment,
-    )
+    from .github import ReadOnlyToken, check_repository, pull_request_number, token_login
+    from .pr_comment import upsert_comment
     from .reader import parse_json, read_bytes, read_text
 
     if not repo:

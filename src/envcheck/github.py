@@ -1,4 +1,4 @@
-"""GitHub REST access under one policy, and the pull-request comment built on it.
+"""GitHub REST access under one policy (the comment built on it is in ``pr_comment``).
 
 Every request goes through :class:`Client`, which holds the whole policy:
 
@@ -11,9 +11,8 @@ Every request goes through :class:`Client`, which holds the whole policy:
 * pagination must stay inside the API and never revisit a page.
 
 Standard library only: the action runs on any runner without extra installs.
-The comment is found by the report's hidden marker among comments written by
-``author`` (the workflow token's bot by default), so a marker pasted into
-someone else's comment is never a target.
+Nothing here renders: ``sources.github`` reads files through it, below the
+renderers, and ``pr_comment`` writes the comment, above them.
 """
 
 from __future__ import annotations
@@ -26,14 +25,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from .errors import EnvcheckError, ExitCode, InputError, UsageError
 from .reader import DocumentError, parse_json
-from .render.report_markdown import LIMIT, MARKER, marker
 
-COMMENT_LIMIT = LIMIT  # GitHub's maximum comment length
 DEFAULT_API = "https://api.github.com"
 DEFAULT_AUTHOR = "github-actions[bot]"
 DEFAULT_TIMEOUT = 30.0
@@ -44,8 +41,6 @@ _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$")
 USE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_REPORT_MARKER = re.compile(r"<!-- envcheck-report(?::([a-z]+))?(?::[A-Za-z0-9_.-]+)? -->")
-_CUT_NOTE = "\n\n_Cut at GitHub's 65,536-character comment limit._\n"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -61,12 +56,6 @@ class ReadOnlyToken(GitHubError):
 
 class GitHubReadError(InputError):
     """A file could not be read through the GitHub API."""
-
-
-class Upserted(NamedTuple):
-    action: str  # "created" or "updated"
-    comment_id: int
-    url: str
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -208,57 +197,11 @@ def _message(body: bytes) -> str:
     return str(message)[:200] if message else "no message"
 
 
-# ---- the comment ------------------------------------------------------------------------
-
-def comment_marker(body: str, use: str = "") -> str:
-    """The hidden marker this report's comment is found by: its report kind (from the
-    body's own marker) and, with ``use``, which use of the action (two in one PR)."""
-    if use and not USE.match(use):
-        raise UsageError(f"id {use!r}: use letters, digits, '.', '_' or '-' (at most 64)")
-    found = _REPORT_MARKER.search(body.split("\n", 1)[0])
-    kind = (found.group(1) if found else None) or "diff"
-    return marker(kind, use)
-
-
-def fit(body: str, marker_line: str = MARKER) -> str:
-    """The body with exactly this marker first and within GitHub's limit."""
-    first, _, rest = body.partition("\n")
-    if _REPORT_MARKER.fullmatch(first.strip()):
-        body = rest
-    body = f"{marker_line}\n{body}"
-    if len(body) > COMMENT_LIMIT:
-        body = body[: COMMENT_LIMIT - len(_CUT_NOTE)].rsplit("\n", 1)[0] + _CUT_NOTE
-    return body
-
-
-def _comment_fields(comment: object) -> tuple[int, str, str | None] | None:
-    """(id, body, author login) of a listed comment, or None when it has no usable id."""
-    if not isinstance(comment, dict):
-        return None
-    comment_id = comment.get("id")
-    if not isinstance(comment_id, int) or isinstance(comment_id, bool):
-        return None
-    body = comment.get("body")
-    user = comment.get("user")
-    login = user.get("login") if isinstance(user, dict) else None
-    return (comment_id, body if isinstance(body, str) else "",
-            login if isinstance(login, str) else None)
-
-
-def _written(client: Client, method: str, url: str, payload: Mapping[str, Any]) -> Upserted:
-    answer, _ = client.json(method, url, payload)
-    fields = _comment_fields(answer)
-    if fields is None:
-        raise client._fail(method, url, "unexpected answer (no comment id)")
-    html_url = answer.get("html_url") if isinstance(answer, dict) else None
-    return Upserted("updated" if method == "PATCH" else "created", fields[0],
-                    html_url if isinstance(html_url, str) else "")
-
-
 def check_repository(repository: str) -> str:
     if not _REPOSITORY.match(repository) or ".." in repository:
         raise UsageError(f"repository {repository!r}: expected OWNER/NAME")
     return repository
+
 
 
 def token_login(api_url: str, token: str, timeout: float = DEFAULT_TIMEOUT) -> str:
@@ -272,31 +215,6 @@ def token_login(api_url: str, token: str, timeout: float = DEFAULT_TIMEOUT) -> s
     login = answer.get("login") if isinstance(answer, dict) else None
     return login if isinstance(login, str) and login else DEFAULT_AUTHOR
 
-
-def upsert_comment(repository: str, issue_number: int, body: str, token: str,
-                   api_url: str = DEFAULT_API, author: str | None = DEFAULT_AUTHOR,
-                   use: str = "", timeout: float = DEFAULT_TIMEOUT) -> Upserted:
-    """Update this report's comment on the pull request, or create it the first time."""
-    check_repository(repository)
-    if isinstance(issue_number, bool) or issue_number < 1:
-        raise UsageError(f"pull request {issue_number!r}: expected a positive number")
-    if not token:
-        raise UsageError("no token: set GITHUB_TOKEN (the workflow's github.token)")
-    client = Client(api_url, token, timeout)
-    marker_line = comment_marker(body, use)
-    body = fit(body, marker_line)
-    base = f"{client.api_url}/repos/{repository}/issues"
-    for page in client.pages(f"{base}/{issue_number}/comments?per_page=100"):
-        for comment in page:
-            fields = _comment_fields(comment)
-            if fields is None:
-                raise client._fail("GET", f"{base}/{issue_number}/comments",
-                                   "unexpected answer (a comment without an id)")
-            comment_id, text, login = fields
-            if text.split("\n", 1)[0].strip() == marker_line and author in (None, login):
-                return _written(client, "PATCH", f"{base}/comments/{comment_id}",
-                                {"body": body})
-    return _written(client, "POST", f"{base}/{issue_number}/comments", {"body": body})
 
 
 def pull_request_number(event: object) -> int | None:

@@ -27,26 +27,13 @@ from .render.escape import markdown_code
 from .render.report_markdown import marker, render_markdown
 from .rules import Severity
 
-GITHUB_PREFIX = "github:"
+GITHUB_PREFIX = "github:"  # sources.github.PREFIX, without importing it here
 
 
 class Verdict(NamedTuple):
     status: int  # the exit code: 0, 1 (at or above fail-on), or the error's
     markdown: str
     error: str | None = None  # what failed, for stderr
-
-
-def _github(spec: str) -> str | None:
-    from .github import DEFAULT_API, read_file
-
-    ref, sep, path = spec[len(GITHUB_PREFIX):].partition(":")
-    if not sep:
-        raise UsageError(f"{spec}: expected github:REF:PATH")
-    repository = os.environ.get("GITHUB_REPOSITORY", "")
-    if not repository:
-        raise UsageError(f"{spec}: $GITHUB_REPOSITORY is not set")
-    return read_file(repository, ref, path, os.environ.get("GITHUB_TOKEN", ""),
-                     os.environ.get("GITHUB_API_URL") or DEFAULT_API)
 
 
 def _git_exists(spec: str) -> bool:
@@ -69,9 +56,10 @@ def read_text(spec: str) -> str | None:
     """The text ``spec`` names (``github:REF:PATH``, ``REV:PATH`` or a file), None where
     that file does not exist."""
     from .sources.git import git_show
+    from .sources.github import read_spec
 
     if spec.startswith(GITHUB_PREFIX):
-        return _github(spec)
+        return read_spec(spec)
     if os.path.exists(spec):
         return read_file_text(spec)
     if ":" in spec and not spec.startswith(("/", "./")):
@@ -142,7 +130,7 @@ def error_markdown(error: BaseException, status: int, use: str = "",
 def review(base: str | None, head: str | None, lock: str | None, python: str | None,
            config_spec: str | None, fail_on: str, use: str = "") -> Verdict:
     """The verdict of one run of the action; never raises an envcheck error."""
-    from .github import USE
+    from .github import USE  # the same rule as the comment's --id
 
     if use and not USE.match(use):
         error = UsageError(f"id {use!r}: use letters, digits, '.', '_' or '-' (at most 64)")

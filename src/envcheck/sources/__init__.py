@@ -8,6 +8,7 @@
 * ``docker``: ``docker:IMAGE`` and ``docker-container:NAME``
 * ``file``, ``stdin``, ``git``: a JSON document on disk, on ``-``, at ``REV:path``
 * ``document``, ``pip_inspect``: what such a document holds (fingerprint or pip inspect)
+* ``github``: ``github:REF:PATH``, a document at a revision through the GitHub API
 * ``history``: ``@last``, ``@prev``, ``@N``, ``@YYYY-MM-DD``
 * ``requirements``, ``pylock``: standard locks, the expected side of ``check`` only
 

@@ -13,6 +13,7 @@ from .base import Markers, Request, Source
 from .docker import DockerSource
 from .file import FileSource
 from .git import GitSource
+from .github import GitHubSource
 from .history import HistorySource
 from .live import LiveSource
 from .pylock import PylockSource
@@ -20,7 +21,7 @@ from .requirements import RequirementsSource
 from .stdin import StdinSource
 
 SOURCES: tuple[Source, ...] = (
-    StdinSource(), DockerSource(), HistorySource(), LiveSource(),
+    StdinSource(), DockerSource(), GitHubSource(), HistorySource(), LiveSource(),
     PylockSource(), RequirementsSource(), FileSource(), GitSource(),
 )
 
