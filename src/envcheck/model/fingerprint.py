@@ -13,9 +13,9 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 
-from .errors import InputError
-from .reader import parse_json, read_bytes
-from .safetext import is_safe, safe_value
+from ..errors import InputError
+from ..reader import parse_json, read_bytes
+from ..safetext import is_safe, safe_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
