@@ -107,7 +107,7 @@ def test_whatever_the_quick_parser_accepts_click_reads_the_same(args: list[str])
 def test_the_everyday_snapshot_never_imports_click(tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "from envcheck.console import main\n"
+        "from envcheck.entry import main\n"
         "code = main(sys.argv[1:])\n"
         "print('click' in sys.modules, code)\n"
     )

@@ -120,7 +120,7 @@ def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
         "        if name == 'click':\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, Interrupt())\n"
-        "from envcheck.console import main\n"
+        "from envcheck.entry import main\n"
         "sys.exit(main(['rules']))\n"
     )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,

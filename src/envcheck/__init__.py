@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # ``import envcheck`` stays cheap at the top of a training sc
     import os
 
     from .config import Config
-    from .drift import Report
     from .model import Fingerprint
+    from .model.report import Report
 
 __all__ = ["DriftError", "EnvcheckError", "Fingerprint", "Report", "__version__", "check", "diff",
            "load", "snapshot"]
@@ -63,7 +63,7 @@ def __getattr__(name: str) -> object:
 
         return Fingerprint
     if name == "Report":
-        from .drift import Report
+        from .model.report import Report
 
         return Report
     if name in ("EnvcheckError", "DriftError"):

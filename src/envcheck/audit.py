@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from .drift import Change, Report, Side
 from .model import Fingerprint
+from .model.report import Change, Report, Side
+from .model.severity import Severity
 from .probe.packages import normalize_name
-from .rules import Severity
 from .rules.context import ampere_gpus, gpus_of
 
 if TYPE_CHECKING:

@@ -28,18 +28,19 @@ from .console import (
     StdoutClosed,
     default_python,
     guarded,
+    progress_bar,
     run_snapshot,
     write_output,
     write_stdout,
 )
 from .console import warn as _warn
 from .errors import ExitCode, InputError, OutputError, UsageError
+from .model.severity import FAIL_ON
 
 if TYPE_CHECKING:
     from .config import Config
-    from .drift import Report
     from .model import Fingerprint
-    from .verify import VerifyReport
+    from .model.report import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -158,7 +159,7 @@ def _report_options(formats: tuple[str, ...]) -> Callable[[F], F]:
         for option in reversed((
             click.option("--format", "fmt", type=click.Choice(formats), default="text",
                          show_default=True, help="Report format."),
-            click.option("--fail-on", type=click.Choice(["breaking", "risky", "any", "never"]),
+            click.option("--fail-on", type=click.Choice(FAIL_ON),
                          default="breaking", show_default=True,
                          help="Exit 1 when a difference is at or above this severity."),
             click.option("--config", "config_path", metavar="FILE",
@@ -371,37 +372,6 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
     return expanded
 
 
-def verify_files(python: str | None, packages: tuple[str, ...] = (),
-                 use_cache: bool = True) -> VerifyReport:
-    """Run verify over this interpreter's (or ``python``'s) sys.path, with a progress bar on
-    stderr when it is a terminal and the run takes long enough to need one."""
-    import time
-
-    from .sources.live import live
-    from .verify import HashCache, verify
-
-    paths = None
-    if python is not None:  # the other interpreter's search path, from its probe
-        paths = list((live(python, use_cache=False).data.get("python") or {}).get("sys_path")
-                     or [])
-    started, bar = time.monotonic(), None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None and sys.stderr.isatty() and time.monotonic() - started > 0.5:
-            bar = click.progressbar(length=total, label="verifying", file=sys.stderr)
-            bar.__enter__()
-        if bar is not None:
-            bar.update(done - bar.pos)
-
-    try:
-        return verify(paths, packages or None, cache=HashCache() if use_cache else None,
-                      progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-
-
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("-p", "--package", "packages", multiple=True, metavar="NAME",
               help="Verify only this package (repeatable).")
@@ -429,7 +399,11 @@ def verify(packages: tuple[str, ...], fmt: str, fail_on: str, output: str | None
       envcheck verify -p torch -p numpy
       envcheck verify --format json -o verify.json
     """
-    report = verify_files(python, packages, use_cache=not no_cache)
+    from .verify import verify_interpreter
+
+    with progress_bar("verifying") as progress:
+        report = verify_interpreter(python, packages, use_cache=not no_cache,
+                                    progress=progress)
     if fmt == "json":
         import json
 
@@ -476,7 +450,12 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
     config = _config(config_path)
     if deep and source != ".":
         raise UsageError("--deep reads installed files: it needs the live environment ('.')")
-    extra = file_findings(verify_files(python)) if deep else None
+    extra = None
+    if deep:
+        from .verify import verify_interpreter
+
+        with progress_bar("verifying") as progress:
+            extra = file_findings(verify_interpreter(python, progress=progress))
     report = run_audit(resolve(source, Request(python=python)), label=source, extra=extra)
     report.changes = [c for c in report.changes if not config.ignores_path(c.path)]
     _emit(_render(report, fmt, output, show_benign), output)
@@ -641,7 +620,7 @@ def rules() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the click application; :func:`envcheck.console.main` sends everything here but the
+    """Run the click application; :func:`envcheck.entry.main` sends everything here but the
     everyday forms of ``snapshot``."""
     def run() -> int:
         try:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import UsageError
+from .model.severity import Severity
 from .reader import DocumentError, parse_toml, read_bytes
-from .rules import Severity
 
 KEYS = ("ignore", "ignore-packages", "tolerate-patch", "severity")
 __all__ = ["KEYS", "Config", "discover", "from_text", "load_file", "parse"]

@@ -1,8 +1,8 @@
-"""The console entry point, and the one command that must not wait for click.
+"""The one command that must not wait for click, and what every command shares on output.
 
 ``envcheck snapshot`` is the step at the start of training jobs and CI runs, and
 importing click costs about 40 ms on a 2-core VM: more than taking the snapshot.
-So :func:`main` parses the everyday forms of ``snapshot`` itself (the options in
+So :func:`envcheck.entry.main` parses the everyday forms of ``snapshot`` here (the options in
 ``QUICK_OPTIONS``, each given once) and runs them without importing click.
 Everything else (``--help``, other commands, other options, anything odd) goes
 to the click application in :mod:`envcheck.cli`, which defines every option and
@@ -15,6 +15,7 @@ chooses an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -22,7 +23,7 @@ from .errors import EnvcheckError, ExitCode, OutputError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing itself costs milliseconds at startup
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
 # The parameters of ``envcheck snapshot`` as click names them, with their defaults;
@@ -153,7 +154,6 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
                  container_name: str | None, image_python: str | None, gpus: bool,
                  no_save: bool, deep: bool) -> None:
     """``envcheck snapshot``, whichever parser read the options."""
-    from .sources.docker import container
     from .sources.history import history_key
     from .sources.live import live
 
@@ -167,6 +167,8 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
         raise UsageError("--deep reads installed files: not with --image or --container")
     spec = None
     if image or container_name:
+        from .sources.docker import container
+
         spec = f"docker:{image}" if image else f"docker-container:{container_name}"
         fingerprint = container(spec, python=image_python, timeout=timeout,
                                 nvml_timeout=nvml_timeout, gpus=gpus)
@@ -177,9 +179,11 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
                            use_cache=not no_cache)
     if deep:
         from .audit import with_file_changes
-        from .cli import verify_files  # --deep always comes through click
+        from .verify import verify_interpreter
 
-        fingerprint = with_file_changes(fingerprint, verify_files(python))
+        with progress_bar("verifying") as progress:
+            report = verify_interpreter(python, progress=progress)
+        fingerprint = with_file_changes(fingerprint, report)
     if not no_save:
         from .store import record_safely
 
@@ -196,6 +200,30 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
     from .render.snapshot_text import render_snapshot
 
     write_stdout(render_snapshot(fingerprint))
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback that shows a bar on stderr once a terminal has waited 0.5 s."""
+    import time
+
+    started, bar = time.monotonic(), None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and sys.stderr.isatty() and time.monotonic() - started > 0.5:
+            import click  # only on a terminal, after half a second
+
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        if bar is not None:
+            bar.update(done - bar.pos)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 class StdoutClosed(Exception):
@@ -289,21 +317,3 @@ def guarded(run: Callable[[], int]) -> int:
         warn(f"internal error: {type(exc).__name__}: {exc} (set ENVCHECK_DEBUG=1 for the "
              "traceback, and please report it)")
         return int(ExitCode.INTERNAL)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point (``envcheck``, ``python -m envcheck``)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-
-    def command() -> int:
-        install_signal_policy()
-        params = quick_snapshot_params(args)
-        if params is None:
-            # Importing click and the commands takes a moment: Ctrl-C in it is exit 130 too.
-            from .cli import main as full
-
-            return full(args)
-        run_snapshot(**params)
-        return int(ExitCode.OK)
-
-    return guarded(command)

@@ -30,17 +30,16 @@ from typing import TYPE_CHECKING, Any
 from .errors import DriftError, EnvcheckError, UsageError
 from .fleet import FleetReport, Loader, compare
 from .model import Fingerprint
+from .model.severity import FAIL_ON, FailOn, Severity
 from .render.escape import terminal, value_text
 from .render.report_text import summary_line
-from .rules import Severity
 
 if TYPE_CHECKING:
     from .config import Config
-    from .drift import Change
+    from .model.report import Change
 
 __all__ = ["FAIL_ON", "NotInitializedError", "RankTimeoutError", "render_ranks", "verify_ranks"]
 
-FAIL_ON = ("breaking", "risky", "any", "never")
 _MEMBER = re.compile(r"rank (\d+) \((.*)\)\Z", re.DOTALL)
 _BARRIER_RANKS = re.compile(r"Ranks? ([\d, ]+) failed to pass monitoredBarrier")
 _KEY_PREFIX = "envcheck/verify_ranks"
@@ -80,7 +79,7 @@ def member_name(rank: int, host: str) -> str:
     return f"rank {rank} ({host})"
 
 
-def verify_ranks(fail_on: str = "breaking", group: Any = None, timeout: float = 120.0,
+def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, timeout: float = 120.0,
                  fingerprint: Fingerprint | None = None,
                  config: Config | None = None) -> FleetReport:
     """Compare the environments of every rank in ``group`` (default: the whole job).
@@ -96,8 +95,7 @@ def verify_ranks(fail_on: str = "breaking", group: Any = None, timeout: float = 
     Each rank's own device assignment (``CUDA_VISIBLE_DEVICES``, which GPU it
     sees) is left out of the comparison: launchers set it per rank on purpose.
     """
-    if fail_on not in FAIL_ON:
-        raise UsageError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    threshold = FailOn.parse(fail_on)
     if timeout <= 0:
         raise UsageError(f"timeout must be positive, not {timeout!r}")
     dist = _distributed()
@@ -140,7 +138,7 @@ def verify_ranks(fail_on: str = "breaking", group: Any = None, timeout: float = 
     loaders = [(member_name(member_rank, member_host), _constant(fingerprints[member_id]))
                for member_id, member_host, member_rank in members]
     report = compare(loaders, config=config)
-    if report.fails(fail_on):
+    if report.fails(threshold):
         raise DriftError(drift_message(report), report)
     return report
 

@@ -1,6 +1,7 @@
 """Two fingerprints in, a judged list of changes out. Pure: no I/O, no printing.
 
-(Named ``drift`` so that ``envcheck.diff`` stays the public function.)
+(Named ``drift`` so that ``envcheck.diff`` stays the public function. The types
+it returns live in :mod:`envcheck.model.report`; they are re-exported here.)
 
 Differences are extracted per section at the level a person reasons about
 (a package's version, a GPU's compute capability, one environment variable),
@@ -12,89 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
-from typing import Any, NamedTuple
+from typing import Any
 
 from packaging.version import Version
 
 from .config import Config
 from .model import SECTIONS, VOLATILE, Fingerprint
-from .rules import ORDER, Severity
+from .model.report import Change, Difference, Report, Side
 from .rules.context import Sides
 from .rules.evaluate import judge
 
-
-class Difference(NamedTuple):
-    """One raw difference before judgement."""
-
-    section: str
-    subject: str  # what rules match on: a package name, a field, a variable
-    kind: str  # added, removed, major, minor, patch, local, build, shadowed, changed
-    path: str
-    before: Any
-    after: Any
-
-
-class Change(NamedTuple):
-    """One judged difference: the public contract of ``diff --format json``."""
-
-    path: str
-    before: Any
-    after: Any
-    severity: Severity
-    reason: str
-    reference: str
-    rule: str
-    kind: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after,
-                "severity": self.severity.value, "reason": self.reason,
-                "reference": self.reference, "rule": self.rule, "kind": self.kind}
-
-
-class Side(NamedTuple):
-    label: str
-    id: str
-
-
-class Report:
-    """The result of a diff: changes most severe first, and what could not be compared."""
-
-    def __init__(self, a: Side, b: Side, changes: list[Change],
-                 unknown_sections: list[str], kind: str = "diff") -> None:
-        self.a, self.b = a, b
-        self.changes = changes
-        self.unknown_sections = unknown_sections
-        self.kind = kind  # "diff", or "audit": before = now, after = suggested
-
-    def summary(self) -> dict[str, int]:
-        counts = {level.value: 0 for level in ORDER}
-        for change in self.changes:
-            counts[change.severity.value] += 1
-        return counts
-
-    def worst(self) -> Severity | None:
-        return max((c.severity for c in self.changes), key=lambda s: s.rank, default=None)
-
-    def fails(self, fail_on: str) -> bool:
-        """Whether anything is at or above ``fail_on`` (breaking, risky, any, never)."""
-        if fail_on == "never" or not self.changes:
-            return False
-        if fail_on == "any":
-            return True
-        worst = self.worst()
-        return worst is not None and worst.rank >= Severity(fail_on).rank
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": 1,
-            "kind": self.kind,
-            "a": {"label": self.a.label, "id": self.a.id},
-            "b": {"label": self.b.label, "id": self.b.id},
-            "summary": self.summary(),
-            "unknown_sections": self.unknown_sections,
-            "changes": [c.to_dict() for c in self.changes],
-        }
+__all__ = ["Change", "Difference", "Report", "Side", "diff", "version_kind"]
 
 
 # ---- versions -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from .config import Config
 from .drift import Report, diff
 from .model import Fingerprint
-from .rules import ORDER, Severity
+from .model.severity import ORDER, FailOn, Severity
 
 Loader = Callable[[], Fingerprint]
 
@@ -49,7 +49,7 @@ class FleetReport:
         worst = [o.report.worst() for o in self.outliers]
         return max((s for s in worst if s is not None), key=lambda s: s.rank, default=None)
 
-    def fails(self, fail_on: str) -> bool:
+    def fails(self, fail_on: FailOn | str) -> bool:
         return any(o.report.fails(fail_on) for o in self.outliers)
 
     def summary(self) -> dict[str, int]:

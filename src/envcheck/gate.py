@@ -6,13 +6,12 @@ from typing import Any
 
 from .config import Config, discover
 from .drift import Report, diff
-from .errors import DriftError, UsageError
+from .errors import DriftError
 from .model import Fingerprint
+from .model.severity import FailOn
 from .render.escape import terminal, value_text
 from .sources.live import default_target, live
 from .sources.registry import expected
-
-FAIL_ON = ("breaking", "risky", "any", "never")
 
 
 def marker_environment(fingerprint: Fingerprint) -> dict[str, str]:
@@ -39,7 +38,7 @@ def against_lock(lock: str, current: Fingerprint, config: Config | None = None) 
                 config if config is not None else discover(), labels=(lock, "live"))
 
 
-def check(lock: str, fail_on: str = "breaking", python: str | None = None,
+def check(lock: str, fail_on: FailOn | str = FailOn.BREAKING, python: str | None = None,
           config: Config | None = None) -> Report:
     """Compare this environment (or ``python``'s) with ``lock``; raise DriftError at ``fail_on``.
 
@@ -48,10 +47,9 @@ def check(lock: str, fail_on: str = "breaking", python: str | None = None,
 
         envcheck.check("lockfiles/train.json")
     """
-    if fail_on not in FAIL_ON:
-        raise UsageError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    threshold = FailOn.parse(fail_on)
     report = against_lock(lock, live(python or default_target().python), config)
-    if report.fails(fail_on):
+    if report.fails(threshold):
         worst = [c for c in report.changes if c.severity == report.worst()]
         listed = "; ".join(f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}"
                            for c in worst[:3])

@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # typing, datetime and pathlib cost milliseconds on every sna
     from datetime import datetime
     from typing import Any, Callable, TypeVar
 
-    from .drift import Change
+    from .model.report import Change
 
     _T = TypeVar("_T")
 
@@ -340,8 +340,8 @@ def describe(changes: Sequence[Change]) -> str:
     ``"no change"``, or the first change and a count of the others, e.g.
     ``"torch 2.1.0 -> 2.2.0 [breaking], 3 more (1 breaking, 2 risky)"``.
     """
+    from .model.severity import ORDER
     from .render.escape import terminal
-    from .rules import ORDER
 
     if not changes:
         return "no change"

@@ -1175,3 +1175,16 @@ def _apply_memo(memo: dict[str, Any], result: PackageResult) -> tuple[int, int] 
         return None
     result.files_checked, result.modified, result.added = files_checked, modified, added
     return counts
+
+
+def verify_interpreter(python: str | None, packages: tuple[str, ...] = (),
+                       use_cache: bool = True, progress: Progress | None = None) -> VerifyReport:
+    """:func:`verify` over this interpreter's sys.path, or ``python``'s (read by its probe)."""
+    from .sources.live import live
+
+    paths = None
+    if python is not None:
+        paths = list((live(python, use_cache=False).data.get("python") or {}).get("sys_path")
+                     or [])
+    return verify(paths, packages or None, cache=HashCache() if use_cache else None,
+                  progress=progress)

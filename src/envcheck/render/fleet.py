@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..fleet import FleetReport
-from ..rules import ORDER, Severity
+from ..model.severity import ORDER, Severity
 from . import ReportFormat
 from .escape import markdown_code, markdown_text, terminal, value_text
 from .report_markdown import LIMIT, marker

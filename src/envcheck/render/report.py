@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ..drift import Report
+from ..model.report import Report
 from . import ReportFormat
 from .report_github import render_github
 from .report_markdown import render_markdown

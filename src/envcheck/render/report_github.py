@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..drift import Report
-from ..rules import Severity
+from ..model.report import Report
+from ..model.severity import Severity
 from .escape import github_data, github_property, terminal, value_text
 from .report_text import summary_line
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 
-from ..drift import Change, Report
-from ..rules import Severity
+from ..model.report import Change, Report
+from ..model.severity import Severity
 from .escape import markdown_code, markdown_text, value_text
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..drift import Change, Report
-from ..rules import ORDER, Severity
+from ..model.report import Change, Report
+from ..model.severity import ORDER, Severity
 from .escape import terminal, value_text
 
 _COLOURS = {Severity.BREAKING: "\x1b[1;31m", Severity.RISKY: "\x1b[1;33m",

@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+# Severity is a model-level type (reports carry it); re-exported for the catalog's readers.
+from ..model.severity import ORDER, Severity
 
-
-class Severity(str, Enum):
-    """How much a difference matters, most severe first in ``ORDER``."""
-
-    BREAKING = "breaking"  # will likely change training results
-    RISKY = "risky"  # may change them
-    BENIGN = "benign"  # documented not to
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {Severity.BREAKING: 2, Severity.RISKY: 1, Severity.BENIGN: 0}
-ORDER = (Severity.BREAKING, Severity.RISKY, Severity.BENIGN)
+__all__ = ["ORDER", "Severity"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from . import Severity
+from ..model.report import Change, Difference
+from ..model.severity import Severity
 from .catalog import CATALOG, Rule
 from .context import CONDITIONS, Sides
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..drift import Change, Difference
 
 
 def _matches(rule: Rule, difference: Difference) -> bool:
@@ -32,8 +32,6 @@ def _apply(rule: Rule, difference: Difference, sides: Sides) -> tuple[Severity, 
 
 
 def judge(difference: Difference, sides: Sides, config: Config) -> Change:
-    from ..drift import Change
-
     # Patch releases only: a local label (+cu118 -> +cu121) is another build, not a patch.
     if (difference.section == "packages" and difference.kind == "patch"
             and config.tolerates_patch(difference.subject)):

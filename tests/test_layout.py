@@ -1,0 +1,121 @@
+"""The shape of src/envcheck: no import cycles, layers pointing downward.
+
+Every import counts, at module level or inside a function: a lazy import that
+closes a cycle is still two modules that cannot be understood apart.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+SRC = ROOT / "src" / "envcheck"
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in SRC.rglob("*.py"):
+        parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the envcheck modules it imports (a package's own submodules excluded)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                prefix = package[: len(package) - (node.level - 1)] if node.level else []
+                base = ".".join(prefix + ([node.module] if node.module else []))
+                for alias in node.names:
+                    full = f"{base}.{alias.name}"
+                    target = full if full in modules else base
+                    if target in modules and target != name and not (
+                            path.name == "__init__.py" and target.startswith(name + ".")):
+                        edges.add(target)
+            elif isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules and a.name != name)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    found.append(sorted(group))
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_in_envcheck() -> None:
+    graph = import_graph()
+    assert "envcheck.drift" in graph and "envcheck.rules.evaluate" in graph["envcheck.drift"]
+    assert cycles(graph) == []
+
+
+def test_layers_point_downward() -> None:
+    graph = import_graph()
+    # The probe is the agent: it runs alone in other interpreters.
+    for name, edges in graph.items():
+        if name.startswith("envcheck.probe"):
+            assert all(e.startswith("envcheck.probe") for e in edges), (name, edges)
+    # The model knows nothing above it; rules judge model types; renderers render them.
+    above_model = ("envcheck.rules", "envcheck.drift", "envcheck.render", "envcheck.cli",
+                   "envcheck.console", "envcheck.sources", "envcheck.store", "envcheck.gate")
+    for name, edges in graph.items():
+        if name.startswith("envcheck.model"):
+            assert not [e for e in edges if e.startswith(above_model)], (name, edges)
+        if name.startswith("envcheck.rules"):
+            assert "envcheck.drift" not in edges, name
+    # The fast snapshot path never reaches click's application; only the entry point knows both.
+    assert "envcheck.cli" not in graph["envcheck.console"]
