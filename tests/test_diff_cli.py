@@ -100,7 +100,7 @@ def test_pip_inspect_report_compares_packages_only(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["changes"] == []
     assert report["unknown_sections"] == ["python", "frameworks", "cuda", "gpus", "cpu", "os",
-                                          "env"]
+                                          "env", "conda", "system_packages"]
 
 
 @pytest.mark.parametrize("content, message", [

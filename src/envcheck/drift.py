@@ -18,7 +18,7 @@ from typing import Any
 from packaging.version import Version
 
 from .config import Config
-from .model import SECTIONS, VOLATILE, Fingerprint
+from .model import LATER_SECTIONS, SECTIONS, VOLATILE, Fingerprint
 from .model.report import Change, Difference, Report, Side
 from .rules.context import Sides
 from .rules.evaluate import judge
@@ -138,6 +138,118 @@ def _cuda(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
     ta, tb = _dict(a.get("toolkit")).get("version"), _dict(b.get("toolkit")).get("version")
     if ta != tb:
         yield Difference("cuda", "toolkit", _presence(ta, tb), "cuda.toolkit.version", ta, tb)
+    yield from _framework_libraries(_dict(a.get("framework_libraries")),
+                                    _dict(b.get("framework_libraries")))
+
+
+def _framework_libraries(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    """The file each framework's DT_NEEDED name resolves to, and how it was found."""
+    for framework in sorted(set(a) & set(b)):
+        la, lb = _dict(a.get(framework)), _dict(b.get(framework))
+        for name in sorted(set(la) | set(lb)):
+            ea, eb = _dict(la.get(name)), _dict(lb.get(name))
+            before, after = _resolved(ea), _resolved(eb)
+            if before != after:
+                kind = str(ea.get("kind") or eb.get("kind") or "other")
+                yield Difference("cuda", f"framework_libraries.{kind}", _presence(before, after),
+                                 f"cuda.framework_libraries.{framework}.{name}", before, after)
+
+
+def _resolved(entry: dict[str, Any]) -> str | None:
+    if not entry:
+        return None
+    return f"{entry.get('file') or 'not found'} ({entry.get('via') or 'nowhere'})"
+
+
+# ---- conda records and system packages ------------------------------------------------
+
+# Packages whose build string names a variant: conda-forge's BLAS packages
+# (libblas 3.9.0 20_linux64_mkl vs 20_linux64_openblas) and OpenMP mutex (2_gnu vs
+# 2_kmp_llvm), the defaults channel's ``blas`` metapackage (1.0 mkl vs openblas).
+_VARIANTS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("libblas", "libcblas", "liblapack", "liblapacke", "blas"),
+                    ("mkl", "openblas", "blis", "newaccelerate", "accelerate", "netlib",
+                     "flexiblas")),
+    "_openmp_mutex": ("llvm", "gnu", "intel"),
+}
+
+
+def build_variant(name: str, build: Any) -> str | None:
+    """The variant a build string names (``mkl`` in ``20_linux64_mkl``), for the packages
+    that have variants."""
+    parts = str(build or "").lower().replace("-", "_").split("_")
+    return next((v for v in _VARIANTS.get(name, ()) if v in parts), None)
+
+
+def _record_text(record: dict[str, Any]) -> str | None:
+    if not record:
+        return None
+    build = record.get("build")
+    return f"{record.get('version')}={build}" if build else str(record.get("version"))
+
+
+def _conda(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    for name in sorted(set(a) | set(b)):
+        ra, rb = _dict(a.get(name)), _dict(b.get(name))
+        path = f"conda.{name}"
+        if not ra or not rb:
+            yield Difference("conda", name, "added" if rb else "removed", path,
+                             _record_text(ra), _record_text(rb))
+            continue
+        variant_a, variant_b = build_variant(name, ra.get("build")), \
+            build_variant(name, rb.get("build"))
+        if variant_a != variant_b:
+            yield Difference("conda", name, "variant", f"{path}.build", ra.get("build"),
+                             rb.get("build"))
+        bump = version_kind(str(ra.get("version")), str(rb.get("version")))
+        if bump:
+            # A Python distribution's version is judged in packages already.
+            if not (ra.get("python") and rb.get("python")):
+                yield Difference("conda", name, bump, f"{path}.version", ra.get("version"),
+                                 rb.get("version"))
+            continue
+        if variant_a != variant_b:
+            continue
+        for field in ("build", "build_number", "sha256", "md5"):
+            va, vb = ra.get(field), rb.get(field)
+            if va is not None and vb is not None and va != vb:
+                # Same version, another build: the build string first, then the archive.
+                yield Difference("conda", name, "build", f"{path}.{field}", va, vb)
+                break
+        else:
+            if ra.get("channel") != rb.get("channel"):
+                yield Difference("conda", name, "channel", f"{path}.channel",
+                                 ra.get("channel"), rb.get("channel"))
+
+
+def debian_upstream(version: str) -> str:
+    """``1:2.21.5-1+cuda12.4`` -> ``2.21.5``: without epoch and Debian revision."""
+    upstream = version.split(":", 1)[1] if ":" in version.split("-", 1)[0] else version
+    return upstream.rsplit("-", 1)[0] if "-" in upstream else upstream
+
+
+def _system_packages(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+    pa, pb = _dict(a.get("packages")), _dict(b.get("packages"))
+    for name in sorted(set(pa) | set(pb)):
+        ea, eb = _dict(pa.get(name)), _dict(pb.get(name))
+        path = f"system_packages.{name}"
+        if not ea or not eb:
+            yield Difference("system_packages", name, "added" if eb else "removed", path,
+                             ea.get("version"), eb.get("version"))
+            continue
+        va, vb = str(ea.get("version")), str(eb.get("version"))
+        if va != vb:
+            kind = version_kind(debian_upstream(va), debian_upstream(vb)) or "build"
+            yield Difference("system_packages", name, kind, f"{path}.version", va, vb)
+        elif ea.get("architecture") != eb.get("architecture"):
+            yield Difference("system_packages", name, "build", f"{path}.architecture",
+                             ea.get("architecture"), eb.get("architecture"))
+    alt_a, alt_b = _dict(a.get("alternatives")), _dict(b.get("alternatives"))
+    for link in sorted(set(alt_a) | set(alt_b)):
+        if alt_a.get(link) != alt_b.get(link):
+            yield Difference("system_packages", f"alternatives.{link}", "variant",
+                             f"system_packages.alternatives.{link}", alt_a.get(link),
+                             alt_b.get(link))
 
 
 _GPU_FIELDS = ("compute_capability", "name", "multiprocessors", "mig_mode", "memory_total_mib",
@@ -237,6 +349,9 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any],
         "python": lambda: _python(_dict(a.get("python")), _dict(b.get("python"))),
         "os": lambda: _os(_dict(a.get("os")), _dict(b.get("os"))),
         "env": lambda: _env(_dict(a.get("env")), _dict(b.get("env"))),
+        "conda": lambda: _conda(_dict(a.get("conda")), _dict(b.get("conda"))),
+        "system_packages": lambda: _system_packages(_dict(a.get("system_packages")),
+                                                    _dict(b.get("system_packages"))),
     }
     for section in sections:
         yield from extractors[section]()
@@ -280,7 +395,9 @@ def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None,
     config = config or Config()
     known_a, known_b = known_sections(a), known_sections(b)
     sections = tuple(s for s in SECTIONS if s in known_a and s in known_b)
-    unknown = [s for s in SECTIONS if s not in sections]
+    # A section added later that neither side describes (two older documents) is no news.
+    unknown = [s for s in SECTIONS if s not in sections
+               and (s not in LATER_SECTIONS or s in known_a or s in known_b)]
     sides = Sides(a.data, b.data)
     changes = []
     for difference in differences(a.data, b.data, sections):

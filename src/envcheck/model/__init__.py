@@ -7,6 +7,7 @@ hold the judged types that ``rules``, ``drift`` and the renderers use, and
 """
 
 from .fingerprint import (
+    LATER_SECTIONS,
     MIGRATIONS,
     SCHEMA_VERSION,
     SECTIONS,
@@ -23,7 +24,8 @@ from .fingerprint import (
 )
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA_VERSION", "SECTIONS", "TARGET_KEYS", "TOP_LEVEL_KEYS", "VOLATILE",
+    "LATER_SECTIONS", "MIGRATIONS", "SCHEMA_VERSION", "SECTIONS", "TARGET_KEYS",
+    "TOP_LEVEL_KEYS", "VOLATILE",
     "Fingerprint", "canonical_json", "identity_view", "load", "loads", "validate",
     "with_digests",
 ]

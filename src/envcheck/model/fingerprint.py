@@ -24,7 +24,11 @@ if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
     Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
 SCHEMA_VERSION = 1
-SECTIONS = ("python", "packages", "frameworks", "cuda", "gpus", "cpu", "os", "env")
+SECTIONS = ("python", "packages", "frameworks", "cuda", "gpus", "cpu", "os", "env", "conda",
+            "system_packages")
+# Sections added after schema 1 was published: a document without them (or with nothing in
+# them: not a conda prefix) keeps the id it had, so older fingerprints and locks still match.
+LATER_SECTIONS = frozenset(("conda", "system_packages"))
 # The public contract (README): always present; "image"/"container" only for containers.
 TOP_LEVEL_KEYS = ("schema", "id", "digests", *SECTIONS, "errors", "meta")
 # Where a fingerprint was taken (a Docker image or container): carried along, never
@@ -38,6 +42,7 @@ VOLATILE: tuple[str, ...] = (
     "packages.*.location", "packages.*.installer", "packages.*.requested", "packages.*.files",
     "packages.*.direct_url.url", "packages.*.shadowed.*.location",
     "cuda.binding", "cuda.nvml_version", "cuda.system_libraries.*.directory", "cuda.toolkit.root",
+    "cuda.framework_libraries.*.*.directory",
     "gpus.*.uuid", "gpus.*.pci_bus_id", "gpus.*.persistence_mode", "gpus.*.power_limit_w",
     "cpu.memory_total_mib",
     "os.kernel", "os.kernel_build", "os.container",
@@ -122,7 +127,8 @@ def _set_digests(document: dict[str, Any]) -> dict[str, Any]:
     view = identity_view(document, outside)
     if not is_safe(canonical_json(outside)):
         raise UnicodeEncodeError("utf-8", "", 0, 1, "surrogates not allowed")
-    document["digests"] = {name: _digest(view[name]) for name in SECTIONS}
+    document["digests"] = {name: _digest(view[name]) for name in SECTIONS
+                           if name not in LATER_SECTIONS or view[name]}
     # The id covers the section digests, not the content again: one serialisation per load.
     document["id"] = _digest(document["digests"])
     return document
@@ -246,12 +252,19 @@ _SHAPES: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("frameworks.*.nvidia_requirements.*", (str,)),
     ("cuda", (dict,)), ("cuda.system_libraries", (dict,)), ("cuda.system_libraries.*", (dict,)),
     ("cuda.toolkit", (dict,)), ("cuda.driver_cuda_version", (str,)),
+    ("cuda.framework_libraries", (dict,)), ("cuda.framework_libraries.*", (dict,)),
+    ("cuda.framework_libraries.*.*", (dict,)),
     ("gpus", (list,)), ("gpus.*", (dict,)),
     ("cpu", (dict,)), ("cpu.flags", (list,)), ("cpu.flags.*", (str,)),
     ("cpu.usable_cores", (int,)), ("cpu.logical_cores", (int,)), ("cpu.physical_cores", (int,)),
     ("os", (dict,)), ("os.libc", (dict,)), ("os.distribution", (dict,)),
     ("env", (dict,)), ("env.*", (str,)),
     ("errors", (list,)), ("errors.*", (dict,)), ("meta", (dict,)),
+    ("conda", (dict,)), ("conda.*", (dict,)), ("conda.*.version", (str,)),
+    ("conda.*.build", (str,)), ("conda.*.build_number", (int,)),
+    ("system_packages", (dict,)), ("system_packages.packages", (dict,)),
+    ("system_packages.packages.*", (dict,)), ("system_packages.alternatives", (dict,)),
+    ("system_packages.alternatives.*", (str,)),
 )
 _TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
 

@@ -13,13 +13,16 @@ import sys
 import time
 
 from ._common import Errors, uname
+from .conda import collect_conda
 from .cpu import collect_cpu
-from .cuda import collect_cuda
+from .cuda import collect_cuda, loader_dirs
 from .environ import collect_env
 from .frameworks import collect_frameworks
 from .gpus import collect_nvml
+from .linked import framework_libraries
 from .packages import collect_packages, load_cache, save_cache
 from .system import collect_os, collect_python
+from .system_packages import collect_system_packages
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -52,11 +55,14 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
     cache = load_cache(cache_path) if cache_path else None
     packages = timed("packages", lambda: collect_packages(search_path, errors, cache), {})
     frameworks = timed("frameworks", lambda: collect_frameworks(packages, errors, cache), {})
+    conda = timed("conda", lambda: collect_conda(errors, cache), {})
     if cache is not None and cache_path:
         save_cache(cache, cache_path)
     driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout), ({}, []))
     cuda = timed("cuda", lambda: collect_cuda(packages, nvml_timeout), {})
     cuda.update(driver)
+    cuda["framework_libraries"] = timed(
+        "linked", lambda: framework_libraries(packages, loader_dirs(), errors), {})
     return {
         "python": timed("python", collect_python, {}),
         "packages": packages,
@@ -66,6 +72,8 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
         "cpu": timed("cpu", collect_cpu, {}),
         "os": timed("os", collect_os, {}),
         "env": timed("env", collect_env, {}),
+        "conda": conda,
+        "system_packages": timed("system_packages", collect_system_packages, {}),
         "errors": errors.entries,
         "meta": {
             "probe_version": PROBE_VERSION,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..drift import build_variant
 from ..model import Fingerprint
 from .escape import terminal
 
@@ -49,6 +50,37 @@ def _cuda_lines(cuda: dict[str, Any]) -> list[str]:
     return lines or ["none found"]
 
 
+def _conda_lines(records: dict[str, Any]) -> list[str]:
+    """The records that decide numerics, in two lines: BLAS and OpenMP, then CUDA."""
+    def show(name: str) -> str | None:
+        record = records.get(name)
+        if not isinstance(record, dict):
+            return None
+        return f"{name} {record.get('version')}={record.get('build')}"
+
+    channels = sorted({str(r.get("channel")) for r in records.values()
+                       if isinstance(r, dict) and r.get("channel")})
+    blas = next((build_variant(n, (records.get(n) or {}).get("build"))
+                 for n in ("libblas", "blas") if n in records), None)
+    openmp = build_variant("_openmp_mutex", (records.get("_openmp_mutex") or {}).get("build"))
+    first = [f"{len(records)} records" + (f" from {', '.join(channels[:3])}" if channels else ""),
+             f"BLAS {blas or 'unknown'}", *filter(None, map(show, ("libblas", "mkl",
+                                                                 "libopenblas")))]
+    if openmp:
+        first.append(f"OpenMP {openmp}")
+    cuda = list(filter(None, map(show, ("cuda-version", "cudatoolkit", "cudnn", "nccl"))))
+    return [", ".join(first)] + ([", ".join(cuda)] if cuda else [])
+
+
+def _system_packages_line(system: dict[str, Any]) -> str:
+    packages = system.get("packages") or {}
+    shown = [f"{name} {info.get('version')}" for name, info in sorted(packages.items())
+             if isinstance(info, dict)]
+    alternatives = system.get("alternatives") or {}
+    chosen = [f"{link} -> {target}" for link, target in sorted(alternatives.items())]
+    return ", ".join(shown + chosen) or "none that carry CUDA, BLAS or OpenMP libraries"
+
+
 def _gpu_lines(gpus: list[dict[str, Any]], errors: list[dict[str, Any]]) -> list[str]:
     if not gpus:
         reason = next((e["message"] for e in errors if e.get("section") == "gpus"), None)
@@ -89,6 +121,7 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
                     + (f", conda env {python['conda_env']}" if python.get("conda_env") else "")]),
         ("packages", [f"{len(packages)} distributions"
                       + (f", {shadowed} with shadowed copies" if shadowed else "")]),
+        *([("conda", _conda_lines(data["conda"]))] if data.get("conda") else []),
         ("frameworks", [_framework_line(name, info)
                         for name, info in sorted((data.get("frameworks") or {}).items()) if info]
          or ["none found"]),
@@ -96,6 +129,8 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
         ("gpus", _gpu_lines(data.get("gpus") or [], fingerprint.errors)),
         ("cpu", [_cpu_line(data.get("cpu") or {})]),
         ("os", [_os_line(data.get("os") or {})]),
+        *([("system", [_system_packages_line(data["system_packages"])])]
+          if data.get("system_packages") else []),
         ("settings", [f"{k}={v}" for k, v in sorted(settings.items())]
          or ["none of the numerics settings are set"]),
     ]

@@ -58,10 +58,39 @@ def _pkg(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: 
                 otherwise_reason)
 
 
+def _native(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: Severity,
+            reason: str, reference: str, when: str | None = None,
+            otherwise: Severity | None = None, otherwise_reason: str | None = None,
+            ) -> tuple[Rule, Rule]:
+    """One judgement for conda records and system (dpkg) packages alike, as ``conda-ID`` and
+    ``system-ID``: a libcudnn9 Debian package and a cudnn conda package are the same library."""
+    conda = Rule(f"conda-{rule_id}", "conda", names, kinds, severity, reason, reference, when,
+                 otherwise, otherwise_reason)
+    return conda, conda._replace(id=f"system-{rule_id}", section="system_packages")
+
+
 TENSORFLOW = TENSORFLOW_DISTS  # every distribution that installs the tensorflow package
 JAX = ("jax", "jaxlib", "jax-cuda*-plugin", "jax-cuda*-pjrt", "jax-rocm*-plugin",
        "jax-rocm*-pjrt")
 FRAMEWORK_PACKAGES = ("torch", *TENSORFLOW, *JAX, "numpy", "scipy")
+# Native libraries by what they are, as conda (cudnn, nccl, libblas, mkl, llvm-openmp) and
+# Debian or NVIDIA's apt repositories (libcudnn9-cuda-12, libnccl2, libopenblas0-pthread,
+# libblas3, libgomp1) name their packages.
+BLAS_VARIANT_PACKAGES = ("libblas", "libcblas", "liblapack", "liblapacke", "blas",
+                         "alternatives.libblas.so.3", "alternatives.liblapack.so.3",
+                         "alternatives.libcblas.so.3")
+MKL = ("mkl", "mkl-*", "libmkl*", "intel-mkl*", "intel-oneapi-mkl*")
+BLAS_LIBRARIES = ("libopenblas*", "openblas", "libblis*", "blis", "libblas*", "libcblas*",
+                  "liblapack*", "libatlas*", "libflexiblas*")
+OPENMP = ("_openmp_mutex", "llvm-openmp", "intel-openmp", "libgomp*", "libomp*", "libiomp*")
+CUDNN = ("cudnn", "libcudnn*")
+NCCL = ("nccl", "libnccl*")
+CUDA_COMPILER = ("cuda-nvcc*", "cuda-compiler*")
+CUDA_LIBRARIES = ("cuda-version", "cudatoolkit", "cuda-*", "libcublas*", "libcufft*",
+                  "libcurand*", "libcusolver*", "libcusparse*", "libnvrtc*", "libcudart*",
+                  "libnvjitlink*", "nvidia-cuda*")
+CONDA_BLAS = "https://conda-forge.org/docs/maintainer/knowledge_base/#switching-blas-implementation"
+CONDA_OPENMP = "https://conda-forge.org/docs/maintainer/knowledge_base/#openmp"
 
 CATALOG: tuple[Rule, ...] = (
     # ---- packages: frameworks -------------------------------------------------------
@@ -172,6 +201,19 @@ CATALOG: tuple[Rule, ...] = (
     Rule("cuda-toolkit", "cuda", ("toolkit", "toolkit.*"), ANY, OK,
          "a system toolkit (nvcc) only builds extensions; framework wheels bring their own "
          "CUDA runtime", "discuss.pytorch.org: how does pytorch pick cuda versions"),
+    Rule("framework-library-blas", "cuda", ("framework_libraries.blas",), ANY, B,
+         "a framework resolves another BLAS/LAPACK library (MKL, OpenBLAS, reference)",
+         "ContinuumIO/anaconda-issues#12308"),
+    Rule("framework-library-nccl", "cuda", ("framework_libraries.nccl",), ANY, R,
+         "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
+         when="multi_gpu", otherwise=OK,
+         otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+    Rule("framework-library-openmp", "cuda", ("framework_libraries.openmp",), ANY, R,
+         "a framework resolves another OpenMP runtime: thread scheduling and reduction order "
+         "may differ", CONDA_OPENMP),
+    Rule("framework-library-cuda", "cuda", ("framework_libraries.*",), ANY, B,
+         "a framework resolves another CUDA library file (cuDNN, cuBLAS, runtime): bitwise "
+         "results hold only within one version", CUBLAS_REPRO + "; " + CUDNN_REPRO),
     # ---- gpus ----------------------------------------------------------------------------
     Rule("gpu-count", "gpus", ("count",), ANY, B,
          "the number of GPUs changes per-device batch norm and all-reduce order",
@@ -275,6 +317,47 @@ CATALOG: tuple[Rule, ...] = (
     Rule("env-autotune", "env", ("TF_USE_CUDNN_AUTOTUNE", "TF_CUDNN_USE_FRONTEND",
                                  "HOROVOD_FUSION_THRESHOLD"), ANY, R,
          "autotuning and tensor fusion choose kernels at run time", NVIDIA_D9M),
+    # ---- conda records and system packages (the same rules for both) ------------------
+    *_native("blas-variant", BLAS_VARIANT_PACKAGES, frozenset({"variant"}), B,
+             "the BLAS implementation switched (MKL, OpenBLAS, BLIS, Accelerate, reference): "
+             "every matrix product runs other kernels", CONDA_BLAS),
+    *_native("openmp-variant", OPENMP, frozenset({"variant"}), R,
+             "another OpenMP runtime (GNU vs LLVM or Intel): thread scheduling and reduction "
+             "order may differ", CONDA_OPENMP),
+    *_native("mkl-version", MKL, VERSION_BUMPS | {"build"}, B,
+             "MKL's reproducible results (CBWR) hold only within one MKL version", ONEMKL_CBWR),
+    *_native("blas-library", (*MKL, *BLAS_LIBRARIES), ANY, R,
+             "the BLAS/LAPACK library: kernels change between releases, and the one loaded "
+             "may differ", "ContinuumIO/anaconda-issues#12308"),
+    *_native("openmp-runtime", OPENMP, ANY, R,
+             "the OpenMP runtime: thread scheduling and reduction order may differ",
+             CONDA_OPENMP),
+    *_native("cudnn-version", CUDNN, ANY, B,
+             "cuDNN guarantees bitwise results only within one version", CUDNN_REPRO),
+    *_native("nccl-version", NCCL, ANY, R,
+             "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
+             when="multi_gpu", otherwise=OK,
+             otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+    *_native("cuda-compiler", CUDA_COMPILER, ANY, OK,
+             "the CUDA compiler only builds extensions; it is not loaded at run time",
+             "discuss.pytorch.org: how does pytorch pick cuda versions"),
+    *_native("cuda-libraries", CUDA_LIBRARIES, ANY, B,
+             "the CUDA runtime and math libraries frameworks load: cuBLAS results are "
+             "reproducible only within one version", CUBLAS_REPRO),
+    *_native("native-build", ("*",), frozenset({"build", "variant"}), R,
+             "same version, another build (build string, build number or archive)",
+             "https://docs.conda.io/projects/conda-build/en/stable/resources/package-spec.html"),
+    *_native("native-channel", ("*",), frozenset({"channel"}), R,
+             "the same build string from another channel may be another build",
+             "https://docs.conda.io/projects/conda/en/stable/user-guide/concepts/channels.html"),
+    *_native("native-major-minor", ("*",), frozenset({"major", "minor", "changed"}), R,
+             "no rule for this package: a major or minor change may change behaviour",
+             "envcheck default"),
+    *_native("native-patch", ("*",), frozenset({"patch", "local"}), OK,
+             "no rule for this package: patch releases are assumed compatible",
+             "envcheck default"),
+    *_native("native-added-removed", ("*",), PRESENCE, R,
+             "installed on one side only", "envcheck default"),
     # ---- fallbacks: nothing is silently benign --------------------------------------
     Rule("env-other", "env", ("*",), ANY, R,
          "a framework setting with no rule of its own", "envcheck default"),

@@ -1,0 +1,104 @@
+"""System packages from dpkg's database, and the same judgement for Debian packages, conda
+records and wheels of one library."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envcheck.drift import debian_upstream, diff
+from envcheck.model import Fingerprint
+from envcheck.probe.system_packages import (
+    _INTERESTING,
+    blas_alternatives,
+    collect_system_packages,
+    parse_dpkg_status,
+)
+
+
+def test_agrees_with_dpkg_query_on_this_machine() -> None:
+    out = subprocess.run(["dpkg-query", "-W", "-f",
+                          "${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\n"],
+                         capture_output=True, text=True, check=True).stdout
+    expected = {}
+    for line in out.splitlines():
+        name, version, architecture, status = line.split("\t")
+        if status == "installed" and _INTERESTING.match(name):
+            expected[name] = {"version": version, "architecture": architecture,
+                              "manager": "dpkg"}
+    found = collect_system_packages()["packages"]
+    assert found == expected
+    assert "libgomp1" in found  # the compiler's OpenMP runtime: gcc is on every CI machine
+
+
+def test_only_installed_packages_of_interest() -> None:
+    status = (
+        "Package: libopenblas0-pthread\nStatus: install ok installed\nPriority: optional\n"
+        "Architecture: amd64\nMulti-Arch: same\nVersion: 0.3.21+ds-4\n"
+        "Description: Optimized BLAS\n Package: libblas3 (a continuation line)\n\n"
+        "Package: libblas3\nStatus: deinstall ok config-files\nArchitecture: amd64\n"
+        "Version: 3.11.0-2\n\n"
+        "Package: curl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 7.88\n\n"
+        "Package: libnccl2\nStatus: install ok installed\nArchitecture: amd64\n"
+        "Version: 2.21.5-1+cuda12.4\n\n"
+        "Package: libnccl2\nStatus: install ok installed\nArchitecture: arm64\n"
+        "Version: 2.21.5-1+cuda12.4\n"
+    )
+    assert parse_dpkg_status(status) == {
+        "libnccl2": {"version": "2.21.5-1+cuda12.4", "architecture": "amd64", "manager": "dpkg"},
+        "libnccl2:arm64": {"version": "2.21.5-1+cuda12.4", "architecture": "arm64",
+                           "manager": "dpkg"},
+        "libopenblas0-pthread": {"version": "0.3.21+ds-4", "architecture": "amd64",
+                                 "manager": "dpkg"},
+    }
+
+
+def test_blas_alternatives_follow_the_links(tmp_path: Path) -> None:
+    (tmp_path / "libblas.so.3-x86_64-linux-gnu").symlink_to(
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3")
+    (tmp_path / "liblapack.so.3-x86_64-linux-gnu").symlink_to(
+        "/usr/lib/x86_64-linux-gnu/lapack/liblapack.so.3")
+    (tmp_path / "editor").symlink_to("/usr/bin/vim.basic")
+    assert blas_alternatives(str(tmp_path)) == {"libblas.so.3": "openblas-pthread",
+                                                "liblapack.so.3": "lapack"}
+
+
+@pytest.mark.parametrize(("version", "upstream"), [
+    ("2.21.5-1+cuda12.4", "2.21.5"), ("1:9.1.0.70-1", "9.1.0.70"), ("3.11.0", "3.11.0"),
+    ("0.3.21+ds-4", "0.3.21+ds"),
+])
+def test_debian_upstream_version(version: str, upstream: str) -> None:
+    assert debian_upstream(version) == upstream
+
+
+def _judge(section: str, name: str, before: str, after: str,
+           gpus: int = 1) -> tuple[str, str]:
+    def document(version: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"version": version}
+        body: dict[str, Any] = {"packages": {}, "system_packages": {"packages": {}}, "conda": {}}
+        (body[section]["packages"] if section == "system_packages" else body[section])[name] = \
+            entry
+        return {"schema": 1, "errors": [], "gpus": [{"compute_capability": "9.0"}] * gpus,
+                **body}
+
+    report = diff(Fingerprint.from_dict(document(before)), Fingerprint.from_dict(document(after)))
+    [change] = report.changes
+    return change.severity.value, change.reason
+
+
+@pytest.mark.parametrize(("gpus", "nccl"), [(1, "benign"), (2, "risky")])
+def test_one_library_judged_alike_as_wheel_conda_record_and_debian_package(
+        gpus: int, nccl: str) -> None:
+    cudnn = {_judge("packages", "nvidia-cudnn-cu12", "9.1.0.70", "9.2.1.18", gpus)[0],
+             _judge("conda", "cudnn", "9.1.0.70", "9.2.1.18", gpus)[0],
+             _judge("system_packages", "libcudnn9-cuda-12", "9.1.0.70-1", "9.2.1.18-1", gpus)[0]}
+    assert cudnn == {"breaking"}
+    nccls = [_judge("packages", "nvidia-nccl-cu12", "2.21.5", "2.22.3", gpus),
+             _judge("conda", "nccl", "2.21.5.1", "2.22.3.1", gpus),
+             _judge("system_packages", "libnccl2", "2.21.5-1+cuda12.4", "2.22.3-1+cuda12.6",
+                    gpus)]
+    assert {severity for severity, _ in nccls} == {nccl}
+    assert len({reason for _, reason in nccls}) == 1
