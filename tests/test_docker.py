@@ -138,14 +138,14 @@ class Builds:
                     left.append(step)
         return left
 
-    def build(self, tag: str, **kwargs: Any) -> Any:
+    def build(self, tag: str, network_mode: str = "none", **kwargs: Any) -> Any:
         import docker
 
         self.tags.append(tag)
         try:
             # nocache: no layer shared with another session's build, so each removes its own.
             image, log = self.client.images.build(
-                tag=tag, rm=True, forcerm=True, nocache=True, network_mode="none",
+                tag=tag, rm=True, forcerm=True, nocache=True, network_mode=network_mode,
                 labels=LABELS, **kwargs)
         except docker.errors.BuildError as exc:
             self._record(exc.build_log)
@@ -240,6 +240,21 @@ def python_only(builds: Builds) -> str:
     builds.build(tag, fileobj=context({"Dockerfile": (dockerfile.encode(), 0o644)}),
                  custom_context=True)
     return tag
+
+
+@pytest.fixture(scope="session")
+def blas_images(builds: Builds) -> dict[str, str]:
+    """Two bookworm images that differ only in the BLAS apt installed: the reference BLAS
+    (libblas3) and OpenBLAS (libopenblas0-pthread), from Debian's own repository."""
+    tags = {}
+    for variant, package in (("reference", "libblas3"), ("openblas", "libopenblas0-pthread")):
+        dockerfile = (f"FROM {BOOKWORM}\nRUN apt-get update -q && apt-get install -q -y "
+                      f"--no-install-recommends {package} && rm -rf /var/lib/apt/lists/*\n")
+        tags[variant] = tag_for(f"blas-{variant}")
+        builds.build(tags[variant], network_mode="default",
+                     fileobj=context({"Dockerfile": (dockerfile.encode(), 0o644)}),
+                     custom_context=True)
+    return tags
 
 
 @pytest.fixture
@@ -609,3 +624,35 @@ def test_cli_option_conflicts_are_usage_errors(args: tuple[str, ...]) -> None:
     result = run_envcheck("snapshot", *args)
     assert result.returncode == 2
     assert result.stderr.startswith("envcheck: ")
+
+
+@pytest.mark.docker
+def test_images_differing_in_the_apt_installed_blas(blas_images: dict[str, str]) -> None:
+    reference, openblas = (containers.snapshot_image(blas_images[v])
+                           for v in ("reference", "openblas"))
+    packages = reference["system_packages"]["packages"]
+    assert packages["libblas3"]["architecture"] == platform_architecture()
+    assert "libopenblas0-pthread" not in packages
+    assert reference["system_packages"]["alternatives"] == {"libblas.so.3": "blas"}
+    assert openblas["system_packages"]["alternatives"] == {"libblas.so.3": "openblas-pthread",
+                                                           "liblapack.so.3": "openblas-pthread"}
+    assert openblas["system_packages"]["packages"]["libopenblas0-pthread"]["version"]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "envcheck", "diff", f"docker:{blas_images['reference']}",
+         f"docker:{blas_images['openblas']}", "--format", "json"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result.stderr
+    changes = {c["path"]: c for c in json.loads(result.stdout)["changes"]}
+    switch = changes["system_packages.alternatives.libblas.so.3"]
+    assert (switch["before"], switch["after"], switch["severity"], switch["rule"]) == (
+        "blas", "openblas-pthread", "breaking", "system-blas-variant")
+    added = changes["system_packages.libopenblas0-pthread"]
+    assert added["before"] is None and added["rule"] == "system-blas-library"
+    assert changes["system_packages.libblas3"]["after"] is None
+    # Nothing else differs between the two images.
+    assert {path.split(".")[0] for path in changes} == {"system_packages"}
+
+
+def platform_architecture() -> str:
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())

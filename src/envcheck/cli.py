@@ -295,7 +295,9 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
 
     \b
     LOCK is a lockfile (envcheck lock), a fingerprint, a requirements.txt of == pins
-    (--hash lines allowed) or a PEP 751 pylock.toml; default: the only lockfiles/*.json.
+    (--hash lines allowed) or a PEP 751 pylock.toml; a conda environment.yml, explicit
+    spec (conda list --explicit --md5), conda-lock.yml or pixi.lock (pixi.lock#ENV picks
+    the environment; the platform is the checked one's); default: the only lockfiles/*.json.
 
     \b
     Examples:

@@ -34,7 +34,7 @@ def marker_environment(fingerprint: Fingerprint) -> dict[str, str]:
 
 def against_lock(lock: str, current: Fingerprint, config: Config | None = None) -> Report:
     """The judged differences from ``lock`` (expected) to ``current``."""
-    return diff(expected(lock, marker_environment(current)), current,
+    return diff(expected(lock, marker_environment(current), current=current), current,
                 config if config is not None else discover(), labels=(lock, "live"))
 
 

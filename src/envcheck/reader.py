@@ -162,3 +162,13 @@ def check_depth(value: Any, source: str, max_depth: int = MAX_DEPTH) -> None:
                     raise DocumentError(f"{source}: nested deeper than {max_depth} levels: "
                                         "not a document envcheck reads")
                 stack.append((child, depth + 1))
+
+
+def load_yaml(path: str | os.PathLike[str]) -> Any:
+    """A YAML document from outside (environment.yml, conda-lock.yml, pixi.lock), in the subset
+    conda and pixi write (:mod:`envcheck.yaml_subset`), within the size cap."""
+    from .yaml_subset import loads
+
+    value = loads(read_text(path), str(path))
+    check_depth(value, str(path))
+    return value

@@ -30,6 +30,9 @@ class Request:
     timeout: float = DEFAULT_TIMEOUT
     stdin: BinaryIO | None = None  # for ``-``; None: this process's stdin
     markers: Markers | None = None  # for the markers of standard locks; None: this interpreter
+    # The environment being checked: conda locks select its platform and leave open what
+    # an environment.yml does not pin.
+    current: Fingerprint | None = None
 
 
 class Source(Protocol):

@@ -10,19 +10,24 @@ from __future__ import annotations
 from ..errors import InputError
 from ..model import Fingerprint
 from .base import Markers, Request, Source
+from .conda_environment import CondaEnvironmentSource
+from .conda_explicit import CondaExplicitSource
+from .conda_lock import CondaLockSource
 from .docker import DockerSource
 from .file import FileSource
 from .git import GitSource
 from .github import GitHubSource
 from .history import HistorySource
 from .live import LiveSource
+from .pixi_lock import PixiLockSource
 from .pylock import PylockSource
 from .requirements import RequirementsSource
 from .stdin import StdinSource
 
 SOURCES: tuple[Source, ...] = (
     StdinSource(), DockerSource(), GitHubSource(), HistorySource(), LiveSource(),
-    PylockSource(), RequirementsSource(), FileSource(), GitSource(),
+    PylockSource(), CondaExplicitSource(), CondaLockSource(), PixiLockSource(),
+    CondaEnvironmentSource(), RequirementsSource(), FileSource(), GitSource(),
 )
 
 
@@ -47,10 +52,13 @@ def resolve(spec: str, request: Request | None = None) -> Fingerprint:
 
 
 def expected(spec: str, markers: Markers | None = None,
-             request: Request | None = None) -> Fingerprint:
-    """The expected side of ``check``: anything ``resolve`` reads, or a requirements.txt
-    or pylock.toml (``markers``: the target's environment for their markers)."""
+             request: Request | None = None, current: Fingerprint | None = None,
+             ) -> Fingerprint:
+    """The expected side of ``check``: anything ``resolve`` reads, or a requirements.txt,
+    pylock.toml or conda lock (``markers``: the target's environment for their markers;
+    ``current``: the environment being checked)."""
     base = request or Request()
     request = Request(python=base.python, timeout=base.timeout, stdin=base.stdin,
-                      markers=markers if markers is not None else base.markers)
+                      markers=markers if markers is not None else base.markers,
+                      current=current if current is not None else base.current)
     return source_for(spec, expected=True).load(spec, request)

@@ -1,0 +1,63 @@
+"""A conda-lock lockfile (``conda-lock.yml``, format version 1): the ``package`` list, one
+entry per package and platform, conda and pip alike, with the archive's hashes."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import InputError
+from ..model import Fingerprint
+from ..reader import load_yaml
+from .base import Request
+from .conda_pins import CondaPin, expected_fingerprint, pin_from_url, platform_subdir
+
+
+def is_conda_lock(document: Any) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("package"), list) \
+        and isinstance(document.get("metadata"), dict)
+
+
+def parse(document: Any, source: str, current: Fingerprint | None,
+          platform: str | None = None) -> Fingerprint:
+    if not is_conda_lock(document):
+        raise InputError(f"{source}: not a conda-lock file (no metadata or package list)")
+    if document.get("version") != 1:
+        raise InputError(f"{source}: conda-lock format version {document.get('version')!r}; "
+                         "envcheck reads version 1")
+    platforms = [str(p) for p in document["metadata"].get("platforms") or []]
+    platform = platform or platform_subdir(current) or (platforms[0] if platforms else None)
+    if platform not in platforms:
+        raise InputError(f"{source}: no platform {platform} (it locks {', '.join(platforms)})")
+    pins: dict[str, CondaPin] = {}
+    pypi: dict[str, str] = {}
+    for index, entry in enumerate(document["package"]):
+        if not isinstance(entry, dict) or entry.get("platform") != platform:
+            continue
+        if entry.get("optional") is True:
+            continue  # another category (dev, extras): installed only on request
+        name, version = entry.get("name"), entry.get("version")
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise InputError(f"{source}: package[{index}] has no name or version")
+        if entry.get("manager") == "pip":
+            pypi[name] = version
+            continue
+        hashes = entry["hash"] if isinstance(entry.get("hash"), dict) else {}
+        pin = pin_from_url(str(entry.get("url") or ""), f"{source}: package[{index}]",
+                           md5=hashes.get("md5"), sha256=hashes.get("sha256"), name=name,
+                           version=version)
+        pins[pin.name] = pin
+    return expected_fingerprint(pins, pypi, current, f"{source} ({platform})", "conda-lock",
+                                complete=True)
+
+
+class CondaLockSource:
+    kind = "conda-lock"
+    expected_only = True
+
+    def claims(self, spec: str) -> bool:
+        return os.path.basename(spec).endswith(("conda-lock.yml", "conda-lock.yaml")) \
+            and os.path.isfile(spec)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        return parse(load_yaml(spec), spec, request.current)

@@ -1,0 +1,99 @@
+"""A pixi lockfile (``pixi.lock``, format version 6): per environment and platform the
+package locations, and once per location the package's data. A conda entry's name,
+version and build are left out where its file name says them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import InputError
+from ..model import Fingerprint
+from ..reader import load_yaml
+from .base import Request
+from .conda_pins import CondaPin, expected_fingerprint, pin_from_url, platform_subdir
+
+VERSION = 6
+
+
+def is_pixi_lock(document: Any) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("environments"), dict) \
+        and isinstance(document.get("packages"), list)
+
+
+def environment_of(current: Fingerprint | None) -> str:
+    """pixi keeps environment NAME in ``.pixi/envs/NAME``; the default one is ``default``."""
+    prefix = str(((current.data.get("python") or {}) if current else {}).get("prefix") or "")
+    parts = prefix.rstrip("/").split("/")
+    if len(parts) >= 3 and parts[-2] == "envs" and parts[-3] == ".pixi":
+        return parts[-1]
+    return "default"
+
+
+def parse(document: Any, source: str, current: Fingerprint | None,
+          environment: str | None = None, platform: str | None = None) -> Fingerprint:
+    if not is_pixi_lock(document):
+        raise InputError(f"{source}: not a pixi lockfile (no environments or packages)")
+    if document.get("version") != VERSION:
+        raise InputError(f"{source}: pixi lock format version {document.get('version')!r}; "
+                         f"envcheck reads version {VERSION}")
+    environment = environment or environment_of(current)
+    environments = document["environments"]
+    if not isinstance(environments.get(environment), dict):
+        raise InputError(f"{source}: no environment {environment!r} (it locks "
+                         f"{', '.join(sorted(map(str, environments)))})")
+    by_platform = environments[environment].get("packages") or {}
+    platform = platform or platform_subdir(current)
+    if platform not in by_platform:
+        raise InputError(f"{source}: environment {environment!r} has no platform {platform} "
+                         f"(it locks {', '.join(sorted(map(str, by_platform)))})")
+    data = {str(entry.get("conda") or entry.get("pypi")): entry
+            for entry in document["packages"] if isinstance(entry, dict)}
+    pins: dict[str, CondaPin] = {}
+    pypi: dict[str, str] = {}
+    for reference in by_platform[platform] or []:
+        if not isinstance(reference, dict):
+            continue
+        kind = "conda" if "conda" in reference else "pypi"
+        location = str(reference.get(kind))
+        entry = data.get(location)
+        if entry is None:
+            raise InputError(f"{source}: {location}: listed for {environment}/{platform} but "
+                             "not among the packages")
+        if kind == "pypi":
+            if not isinstance(entry.get("name"), str) or not isinstance(entry.get("version"),
+                                                                        str):
+                raise InputError(f"{source}: {location}: a PyPI package without name or version")
+            pypi[entry["name"]] = entry["version"]
+            continue
+        pin = pin_from_url(location, source, md5=entry.get("md5"), sha256=entry.get("sha256"),
+                           name=_text(entry.get("name")), version=_text(entry.get("version")),
+                           build=_text(entry.get("build")))
+        if isinstance(entry.get("subdir"), str):
+            pin = pin._replace(subdir=entry["subdir"])
+        pins[pin.name] = pin
+    return expected_fingerprint(pins, pypi, current, f"{source} ({environment}, {platform})",
+                                "pixi.lock", complete=True)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _split(spec: str) -> tuple[str, str | None]:
+    """``pixi.lock#cuda`` -> (``pixi.lock``, ``cuda``)."""
+    path, sep, environment = spec.rpartition("#")
+    return (path, environment) if sep and os.path.basename(path) == "pixi.lock" else (spec, None)
+
+
+class PixiLockSource:
+    kind = "pixi.lock"
+    expected_only = True
+
+    def claims(self, spec: str) -> bool:
+        path, _ = _split(spec)
+        return os.path.basename(path) == "pixi.lock" and os.path.isfile(path)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        path, environment = _split(spec)
+        return parse(load_yaml(path), path, request.current, environment)

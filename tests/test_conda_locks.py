@@ -1,0 +1,218 @@
+"""environment.yml, explicit specs, conda-lock.yml and pixi.lock as the expected side of
+``check``, against real interpreters' conda prefixes.
+
+conda, conda-lock and pixi cannot reach a channel here, so the files are written as each
+tool writes them: explicit specs as ``conda list --explicit`` prints them (URL, ``#`` and
+the digest), conda-lock's version 1 ``package`` list, and pixi's version 6 layout (package
+locations per environment and platform; name, version and build left out where the file
+name says them). YAML is dumped by PyYAML, as conda-lock does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from condaenv import MKL_STACK, OPENBLAS_STACK, Package, make_env
+from envcheck.errors import InputError
+from envcheck.sources.conda_environment import parse_match_spec
+from envcheck.sources.conda_pins import version_matches
+from envcheck.yaml_subset import loads as load_yaml
+
+from conftest import run_envcheck
+
+
+@pytest.fixture(scope="module")
+def envs(python38: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("conda-envs")
+    return {"mkl": make_env(python38, root / "mkl", MKL_STACK),
+            "openblas": make_env(python38, root / "openblas", OPENBLAS_STACK)}
+
+
+def check(lock: Path | str, python: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    result = run_envcheck("check", str(lock), "--python", str(python), "--format", "json",
+                          *args)
+    report = json.loads(result.stdout) if result.stdout.strip() else {}
+    return result.returncode, report, result.stderr
+
+
+def paths(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["path"]: c for c in report["changes"]}
+
+
+def explicit(packages: tuple[Package, ...], digest: str) -> str:
+    lines = ["# This file may be used to create an environment using:",
+             "# $ conda create --name <env> --file <this file>", "# platform: linux-64",
+             "@EXPLICIT"]
+    return "\n".join(lines + [f"{p.url}#{getattr(p, digest)}" for p in packages]) + "\n"
+
+
+def conda_lock(packages: tuple[Package, ...], platform: str = "linux-64") -> str:
+    document = {
+        "version": 1,
+        "metadata": {"content_hash": {platform: "0" * 64},
+                     "channels": [{"url": "conda-forge", "used_env_vars": []}],
+                     "platforms": [platform], "sources": ["environment.yml"]},
+        "package": [{"name": p.name, "version": p.version, "manager": "conda",
+                     "platform": platform, "dependencies": {}, "url": p.url,
+                     "hash": {"md5": p.md5, "sha256": p.sha256}, "category": "main",
+                     "optional": False} for p in packages],
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def pixi_lock(environments: dict[str, tuple[Package, ...]]) -> str:
+    everything = {p.url: p for stack in environments.values() for p in stack}
+    document = {
+        "version": 6,
+        "environments": {
+            name: {"channels": [{"url": "https://conda.anaconda.org/conda-forge/"}],
+                   "packages": {"linux-64": [{"conda": p.url} for p in stack]}}
+            for name, stack in environments.items()},
+        "packages": [{"conda": url, "sha256": p.sha256, "md5": p.md5, "depends": [],
+                      "license": "BSD-3-Clause", "size": 12345, "timestamp": 1716000000000}
+                     for url, p in sorted(everything.items())],
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+ENVIRONMENT_YML = """\
+name: train
+channels:
+  - conda-forge
+  - nodefaults
+dependencies:
+  - libblas=3.9.0=*mkl      # MKL, not OpenBLAS
+  - mkl=2023.2
+  - conda-forge::cudnn 9.1.1.17
+  - cuda-version>=12.4,<13
+  - nccl
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["environment.yml", "explicit-md5", "explicit-sha256",
+                                 "conda-lock.yml", "pixi.lock"])
+def test_matching_env_passes_and_a_switched_blas_fails(envs: dict[str, Path], tmp_path: Path,
+                                                       fmt: str) -> None:
+    text = {"environment.yml": ENVIRONMENT_YML,
+            "explicit-md5": explicit(MKL_STACK, "md5"),
+            "explicit-sha256": explicit(MKL_STACK, "sha256"),
+            "conda-lock.yml": conda_lock(MKL_STACK),
+            "pixi.lock": pixi_lock({"default": MKL_STACK})}[fmt]
+    lock = write(tmp_path, fmt if "." in fmt else f"{fmt}.txt", text)
+    code, report, stderr = check(lock, envs["mkl"])
+    assert code == 0, (stderr, report)
+    assert report["changes"] == []
+    code, report, stderr = check(lock, envs["openblas"])
+    assert code == 1, stderr
+    switch = paths(report)["conda.libblas.build"]
+    assert switch["rule"] == "conda-blas-variant" and switch["severity"] == "breaking"
+    assert switch["after"] == "20_linux64_openblas"
+
+
+def test_hashes_are_compared_where_given(python38: str, tmp_path: Path) -> None:
+    # The same cudnn version and build string, another archive: a rebuilt package.
+    prefix = tmp_path / "rebuilt"
+    python = make_env(python38, prefix, MKL_STACK)
+    record = next((prefix / "conda-meta").glob("cudnn-*.json"))
+    data = json.loads(record.read_text())
+    data["sha256"], data["md5"] = "f" * 64, "f" * 32
+    record.write_text(json.dumps(data))
+    for name, text in (("spec.txt", explicit(MKL_STACK, "sha256")),
+                       ("conda-lock.yml", conda_lock(MKL_STACK)),
+                       ("pixi.lock", pixi_lock({"default": MKL_STACK}))):
+        code, report, stderr = check(write(tmp_path, name, text), python)
+        assert code == 1, (name, stderr)
+        [change] = report["changes"]
+        assert change["path"] == "conda.cudnn.sha256", name
+        assert (change["severity"], change["rule"]) == ("breaking", "conda-cudnn-version")
+    # environment.yml pins no hash: the same env passes.
+    code, report, _ = check(write(tmp_path, "environment.yml", ENVIRONMENT_YML), python)
+    assert code == 0 and report["changes"] == []
+
+
+def test_complete_locks_report_what_they_do_not_list(envs: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    without_zlib = tuple(p for p in MKL_STACK if p.name != "libzlib")
+    code, report, _ = check(write(tmp_path, "spec.txt", explicit(without_zlib, "md5")),
+                            envs["mkl"])
+    assert code == 0  # an added zlib is risky, not breaking
+    assert paths(report)["conda.libzlib"]["before"] is None
+    # environment.yml names only what its author pinned: the rest is not compared.
+    code, report, _ = check(write(tmp_path, "environment.yml", "dependencies:\n  - mkl\n"),
+                            envs["mkl"])
+    assert code == 0 and report["changes"] == []
+
+
+def test_pixi_environment_and_platform_selection(envs: dict[str, Path], tmp_path: Path) -> None:
+    lock = write(tmp_path, "pixi.lock", pixi_lock({"default": OPENBLAS_STACK, "cuda": MKL_STACK}))
+    assert check(lock, envs["openblas"])[0] == 0
+    assert check(f"{lock}#cuda", envs["mkl"])[0] == 0
+    code, report, _ = check(f"{lock}#cuda", envs["openblas"])
+    assert code == 1 and "conda.libblas.build" in paths(report)
+    code, _, stderr = check(f"{lock}#gpu", envs["mkl"])
+    assert code == 3
+    assert stderr.strip() == f"envcheck: {lock}: no environment 'gpu' (it locks cuda, default)"
+    osx = write(tmp_path, "osx/conda-lock.yml", conda_lock(MKL_STACK, "osx-arm64"))
+    code, _, stderr = check(osx, envs["mkl"])
+    assert code == 3 and "no platform linux-64 (it locks osx-arm64)" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("a: &x 1\nb: *x\n", "anchors, aliases"),
+    ("dependencies:\n  - mkl\n  bad: [1\n", "line 3"),
+    ("description: |\n  text\n", "block scalars"),
+])
+def test_hostile_or_unsupported_yaml_is_one_line_exit_3(envs: dict[str, Path], tmp_path: Path,
+                                                        text: str, why: str) -> None:
+    code, _, stderr = check(write(tmp_path, "environment.yml", text), envs["mkl"])
+    assert code == 3, stderr
+    assert why in stderr and len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr
+
+
+def test_yaml_subset_reads_what_pyyaml_reads() -> None:
+    for text in (ENVIRONMENT_YML, conda_lock(MKL_STACK), pixi_lock({"default": MKL_STACK}),
+                 "a: [1, 'x', {b: c}]\nb: {}\nc: \"\\u00e9\"\nd: 'it''s'\ne: -3\nf: ~\n"):
+        assert load_yaml(text, "t") == yaml.safe_load(text)
+    # Versions stay strings: YAML would make 3.10 the float 3.1.
+    assert load_yaml("version: 3.10\n", "t") == {"version": "3.10"}
+    with pytest.raises(InputError):
+        load_yaml("a: 1\na: 2\n", "t")
+
+
+@pytest.mark.parametrize(("spec", "pin"), [
+    ("libblas=3.9.0=*mkl", ("libblas", "3.9.0*", "*mkl", None)),
+    ("numpy==1.26.4", ("numpy", "==1.26.4", None, None)),
+    ("conda-forge::cudnn 9.1.1.17 hbc370b7_0", ("cudnn", "9.1.1.17", "hbc370b7_0",
+                                                "conda-forge")),
+    ("cuda-version>=12.4,<13", ("cuda-version", ">=12.4,<13", None, None)),
+    ("pytorch=*=*cuda*", ("pytorch", None, "*cuda*", None)),
+    ("numpy[version='>=1.26',build=py311*]", ("numpy", ">=1.26", "py311*", None)),
+    ("nccl", ("nccl", None, None, None)),
+])
+def test_match_specs(spec: str, pin: tuple[Any, ...]) -> None:
+    parsed = parse_match_spec(spec, "t")
+    assert (parsed.name, parsed.version, parsed.build, parsed.channel) == pin
+
+
+@pytest.mark.parametrize(("spec", "version", "matches"), [
+    ("3.9.0*", "3.9.0", True), ("2023.2*", "2023.2.0", True), ("2023.2*", "2023.20.1", False),
+    ("==1.26.4", "1.26.4", True), ("==1.26.4", "1.26.5", False),
+    (">=12.4,<13", "12.4", True), (">=12.4,<13", "13.0", False), ("1.2|1.3", "1.3", True),
+    ("9.1.1.17", "9.1.1.17", True), ("9.1.*", "9.1.1.17", True), ("9.1.*", "9.10.0", False),
+])
+def test_version_specs(spec: str, version: str, matches: bool) -> None:
+    assert version_matches(spec, version) is matches
