@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from condaenv import MKL_STACK, OPENBLAS_STACK, Package, make_env, prefix_record, write_records
-from envcheck.drift import build_variant, diff
+from envcheck.drift import diff
 from envcheck.model import Fingerprint
 from envcheck.probe._common import Errors
-from envcheck.probe.conda import channel_name, collect_conda, record_facts
+from envcheck.probe.conda import build_variant, channel_name, collect_conda, record_facts
 
 from conftest import run_envcheck
 from distbuild import make_dist
@@ -123,6 +123,7 @@ def test_build_variants() -> None:
     assert build_variant("libblas", "20_linux64_mkl") == "mkl"
     assert build_variant("libblas", "20_linux64_openblas") == "openblas"
     assert build_variant("blas", "mkl") == "mkl"
+    assert build_variant("libblas", "*mkl") == "mkl"  # a build glob from environment.yml
     assert build_variant("_openmp_mutex", "2_kmp_llvm") == "llvm"
     assert build_variant("_openmp_mutex", "2_gnu") == "gnu"
     assert build_variant("libzlib", "h4ab18f5_1") is None

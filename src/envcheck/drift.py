@@ -20,6 +20,7 @@ from packaging.version import Version
 from .config import Config
 from .model import LATER_SECTIONS, SECTIONS, VOLATILE, Fingerprint
 from .model.report import Change, Difference, Report, Side
+from .probe.conda import build_variant
 from .rules.context import Sides
 from .rules.evaluate import judge
 
@@ -162,24 +163,6 @@ def _resolved(entry: dict[str, Any]) -> str | None:
 
 
 # ---- conda records and system packages ------------------------------------------------
-
-# Packages whose build string names a variant: conda-forge's BLAS packages
-# (libblas 3.9.0 20_linux64_mkl vs 20_linux64_openblas) and OpenMP mutex (2_gnu vs
-# 2_kmp_llvm), the defaults channel's ``blas`` metapackage (1.0 mkl vs openblas).
-_VARIANTS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("libblas", "libcblas", "liblapack", "liblapacke", "blas"),
-                    ("mkl", "openblas", "blis", "newaccelerate", "accelerate", "netlib",
-                     "flexiblas")),
-    "_openmp_mutex": ("llvm", "gnu", "intel"),
-}
-
-
-def build_variant(name: str, build: Any) -> str | None:
-    """The variant a build string names (``mkl`` in ``20_linux64_mkl``), for the packages
-    that have variants."""
-    parts = str(build or "").lower().replace("-", "_").split("_")
-    return next((v for v in _VARIANTS.get(name, ()) if v in parts), None)
-
 
 def _record_text(record: dict[str, Any]) -> str | None:
     if not record:

@@ -20,7 +20,7 @@ from .packages import normalize_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
-    from typing import Any, Dict, List, Optional
+    from typing import Any, Dict, List, Optional, Tuple
 
     from ._common import Errors, JSONDict
     from .packages import PackageCache
@@ -30,7 +30,26 @@ _HEX = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{64}$")
 _DIST_INFO = re.compile(r"(?:^|/)site-packages/([^/]+?)-[^/-]+\.(?:dist|egg)-info/")
 # Channel URLs may carry an anaconda.org token: /t/<token>/.
 _CHANNEL_TOKEN = re.compile(r"/t/[^/]+")
+_BUILD_PARTS = re.compile(r"[_\-*.]+")
 _MAX_RECORD_BYTES = 256 << 20  # torch's record lists every file: tens of MB, not more
+
+
+# Packages whose build string names a variant: conda-forge's BLAS packages
+# (libblas 3.9.0 20_linux64_mkl vs 20_linux64_openblas) and OpenMP mutex (2_gnu vs
+# 2_kmp_llvm), the defaults channel's ``blas`` metapackage (1.0 mkl vs openblas).
+_VARIANTS: Dict[str, Tuple[str, ...]] = {
+    **dict.fromkeys(("libblas", "libcblas", "liblapack", "liblapacke", "blas"),
+                    ("mkl", "openblas", "blis", "newaccelerate", "accelerate", "netlib",
+                     "flexiblas")),
+    "_openmp_mutex": ("llvm", "gnu", "intel"),
+}
+
+
+def build_variant(name: str, build: Any) -> Optional[str]:
+    """The variant a build string names (``mkl`` in ``20_linux64_mkl``), for the packages
+    that have variants; a build glob from a lock (``*mkl``) names one too."""
+    parts = _BUILD_PARTS.split(str(build or "").lower())
+    return next((v for v in _VARIANTS.get(name, ()) if v in parts), None)
 
 
 def conda_prefix() -> Optional[str]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..drift import build_variant
 from ..model import Fingerprint
+from ..probe.conda import build_variant
 from .escape import terminal
 
 TYPE_CHECKING = False
