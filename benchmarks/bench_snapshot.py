@@ -2,6 +2,10 @@
 
     python benchmarks/bench_snapshot.py [--runs 7] [--json results.json]
 
+``envcheck snapshot --python PY`` is measured too: the probe in another
+interpreter, as for every pipx user (here PY is the same interpreter, so the
+two rows differ only by how the probe gets there).
+
 Two environments:
   (a) this interpreter's own environment (torch, numpy, scipy and friends);
   (b) the same interpreter with a synthetic directory of N distributions on
@@ -81,6 +85,9 @@ def tools(python: str, include_collect_env: bool) -> dict[str, Command]:
     commands = {
         "envcheck snapshot -o /dev/null": [str(bindir / "envcheck"), "snapshot", "-o",
                                            "/dev/null"],
+        # What a pipx user gets (envcheck probes the active venv): another interpreter.
+        "envcheck snapshot --python PY -o /dev/null": [
+            str(bindir / "envcheck"), "snapshot", "--python", python, "-o", "/dev/null"],
         "pip freeze": [python, "-m", "pip", "freeze"],
         "pip inspect": [python, "-m", "pip", "inspect"],
     }

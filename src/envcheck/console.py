@@ -154,7 +154,6 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
                  container_name: str | None, image_python: str | None, gpus: bool,
                  no_save: bool, deep: bool) -> None:
     """``envcheck snapshot``, whichever parser read the options."""
-    from .sources.history import history_key
     from .sources.live import live
 
     if sum(x is not None for x in (python, image, container_name)) > 1:
@@ -185,6 +184,7 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
             report = verify_interpreter(python, progress=progress)
         fingerprint = with_file_changes(fingerprint, report)
     if not no_save:
+        from .sources.history import history_key
         from .store import record_safely
 
         for warning in record_safely(fingerprint, history_key(fingerprint, spec))[1]:

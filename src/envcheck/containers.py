@@ -1,7 +1,7 @@
 """Fingerprint a Docker image, or a running container, through the Docker engine.
 
 The probe travels as it does for ``--python``: one self-contained script on
-the interpreter's stdin (``PY - --nvml-timeout S``), so nothing is installed
+the interpreter's stdin (``PY -c BOOTSTRAP --nvml-timeout S``), so nothing is installed
 in the image or the container. An image is probed in a new container with no
 network, which is removed whatever happens (failure, timeout, Ctrl-C). The
 engine's errors become one-line ``TargetError``s; nothing is ever pulled.
@@ -279,7 +279,7 @@ def _runtime_reason(message: str) -> str:
 
 
 def _probe_command(python: str, nvml_timeout: float) -> list[str]:
-    return [python, "-", "--nvml-timeout", str(nvml_timeout)]
+    return [python, "-c", remote.STDIN_BOOTSTRAP, "--nvml-timeout", str(nvml_timeout)]
 
 
 # ---- images --------------------------------------------------------------------------

@@ -40,7 +40,23 @@ def cache_dir() -> str:
     return _xdg("XDG_CACHE_HOME", (".cache",))
 
 
-def package_cache_file() -> str:
-    """The package cache of this interpreter and search path (each venv gets its own)."""
-    key = hashlib.sha256(os.fsencode("\0".join([sys.executable, *sys.path]))).hexdigest()[:16]
+def package_cache_file(python: str | None = None) -> str:
+    """The package cache of an interpreter and search path (each venv gets its own).
+
+    ``python`` None: this interpreter. Another one is keyed by its path, the file it
+    resolves to with that file's stats (a rebuilt venv gets a new cache), and the
+    PYTHONPATH it inherits; entries inside are keyed by file stats either way.
+    """
+    if python is None:
+        parts = [sys.executable, *sys.path]
+    else:
+        real = os.path.realpath(python)
+        try:
+            st = os.stat(real)
+            stamp = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+        except OSError:
+            stamp = "?"
+        parts = ["other", os.path.abspath(python), real, stamp,
+                 os.environ.get("PYTHONPATH", "")]
+    key = hashlib.sha256(os.fsencode("\0".join(parts))).hexdigest()[:16]
     return os.path.join(cache_dir(), f"packages-{key}.json")

@@ -44,10 +44,26 @@ def run_bounded(command: Sequence[str], input: bytes = b"", timeout: float = 60.
                 stdout_limit: int = STDOUT_LIMIT, stderr_tail: int = STDERR_TAIL,
                 env: dict[str, str] | None = None) -> Finished:
     """Run ``command`` with ``input`` on stdin; OSError if it cannot be started."""
+    return finish_bounded(start_bounded(command, env=env), input, timeout, stdout_limit,
+                          stderr_tail)
+
+
+def start_bounded(command: Sequence[str], stdin: int | None = None,
+                  env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``command`` in a process group of its own; :func:`finish_bounded` must follow.
+
+    ``stdin``: a file descriptor to read (say, a memfd holding a script), else a pipe.
+    """
+    return subprocess.Popen(
+        list(command), stdin=stdin if stdin is not None else subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env)
+
+
+def finish_bounded(process: subprocess.Popen[bytes], input: bytes = b"", timeout: float = 60.0,
+                   stdout_limit: int = STDOUT_LIMIT,
+                   stderr_tail: int = STDERR_TAIL) -> Finished:
+    """Feed ``input`` (if stdin is a pipe), collect the output, kill the group on every way out."""
     deadline = time.monotonic() + timeout
-    process = subprocess.Popen(
-        list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, start_new_session=True, env=env)
     try:
         return _communicate(process, input, deadline, stdout_limit, stderr_tail)
     finally:
@@ -56,14 +72,14 @@ def run_bounded(command: Sequence[str], input: bytes = b"", timeout: float = 60.
 
 def _communicate(process: subprocess.Popen[bytes], data: bytes, deadline: float,
                  stdout_limit: int, stderr_tail: int) -> Finished:
-    assert process.stdin and process.stdout and process.stderr
+    assert process.stdout and process.stderr
     stdout, stderr = bytearray(), bytearray()
     pending = memoryview(data)
     with selectors.DefaultSelector() as selector:
-        if pending:
+        if pending and process.stdin is not None:
             os.set_blocking(process.stdin.fileno(), False)
             selector.register(process.stdin, selectors.EVENT_WRITE)
-        else:
+        elif process.stdin is not None:
             process.stdin.close()
         selector.register(process.stdout, selectors.EVENT_READ, stdout)
         selector.register(process.stderr, selectors.EVENT_READ, stderr)

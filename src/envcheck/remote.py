@@ -10,35 +10,87 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
-from importlib import resources
-from typing import Any
+import zlib
 
 from .errors import TargetError
-from .probe import OUTPUT_MARKER
-from .reader import DocumentError, parse_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # on the ``snapshot --python`` path: typing costs milliseconds
+    import subprocess
+    from collections.abc import Sequence
+    from typing import Any
 
 PACKAGE = "envcheck_probe"
+# The probe's files, read as text: importing envcheck.probe (or importlib.resources)
+# here would cost the parent tens of milliseconds on every --python snapshot.
+PROBE_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe")
+OUTPUT_MARKER = "----- envcheck probe output -----"  # as envcheck.probe.OUTPUT_MARKER (tested)
 TOO_OLD_EXIT = 90
 
-_LOADER = '''
-import importlib.abc, importlib.machinery, sys
+# ``python -c STDIN_BOOTSTRAP`` runs the script on stdin like ``python -`` (sys.path[0]
+# is '' either way) but reads it in one call: ``python -`` tokenizes stdin line by line,
+# which costs 40 ms on the script's long lines. Valid on Python 2, so the header's
+# version check still speaks.
+STDIN_BOOTSTRAP = ("import sys; exec(compile(getattr(sys.stdin, 'buffer', sys.stdin).read(), "
+                   "'<envcheck-probe>', 'exec'))")
 
-class _ProbeSource(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+# Runs in the target interpreter, any CPython >= 3.8, before anything else: it
+# imports no more than marshal (built in) and what the interpreter has loaded
+# (importlib.abc alone would cost 35 ms there). With ``--code-cache DIR`` the
+# compiled probe is kept per interpreter version (cache_tag) and source digest,
+# as .pyc files are, so later runs skip compiling it.
+_LOADER = '''
+import marshal, os, sys
+ModuleSpec = type(sys.__spec__)  # importlib.machinery's, without importing it
+
+_cache_path, _code, _compiled = None, {}, []
+if "--code-cache" in sys.argv[1:-1]:
+    _at = sys.argv.index("--code-cache")
+    _cache_path = os.path.join(sys.argv[_at + 1], "probe-%s-%s.marshal"
+                               % (sys.implementation.cache_tag, DIGEST))
+    del sys.argv[_at:_at + 2]
+    try:
+        with open(_cache_path, "rb") as _handle:
+            _code = marshal.load(_handle)
+    except Exception:  # absent or damaged: compile as without a cache
+        _code = {}
+    if not isinstance(_code, dict):
+        _code = {}
+
+class _ProbeSource:
     def find_spec(self, name, path=None, target=None):
         if name not in SOURCES:
             return None
-        return importlib.machinery.ModuleSpec(name, self, is_package=(name == PACKAGE))
+        return ModuleSpec(name, self, is_package=(name == PACKAGE))
 
     def create_module(self, spec):
         return None
 
     def exec_module(self, module):
-        code = compile(SOURCES[module.__name__], "<envcheck-probe %s>" % module.__name__, "exec")
+        code = _code.get(module.__name__)
+        if type(code) is not type(_ProbeSource.exec_module.__code__):
+            code = compile(SOURCES[module.__name__], "<envcheck-probe %s>" % module.__name__,
+                           "exec")
+            _code[module.__name__] = code
+            _compiled.append(module.__name__)
         exec(code, module.__dict__)
 
 sys.meta_path.insert(0, _ProbeSource())
-sys.exit(importlib.import_module(PACKAGE).main())
+__import__(PACKAGE)
+_status = sys.modules[PACKAGE].main()
+if _cache_path and _compiled:
+    _temporary = "%s.%d.tmp" % (_cache_path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(_cache_path), exist_ok=True)
+        with open(_temporary, "wb") as _handle:
+            marshal.dump(_code, _handle)
+        os.replace(_temporary, _cache_path)
+    except OSError:  # only a cache
+        try:
+            os.unlink(_temporary)
+        except OSError:
+            pass
+sys.exit(_status)
 '''
 
 # Valid syntax on Python 2 and 3, so even a very old interpreter reaches the check.
@@ -49,6 +101,7 @@ if sys.version_info < (3, 8):
     sys.exit(%d)
 PACKAGE = %r
 SOURCES = %r
+DIGEST = %r
 exec(%r)
 '''
 
@@ -57,12 +110,14 @@ exec(%r)
 def probe_script() -> str:
     """The self-contained script that runs the probe in any CPython >= 3.8."""
     sources: dict[str, str] = {}
-    for entry in resources.files("envcheck.probe").iterdir():
-        if entry.name.endswith(".py"):
-            module = entry.name[:-3]
+    for filename in sorted(os.listdir(PROBE_DIRECTORY)):
+        if filename.endswith(".py"):
+            module = filename[:-3]
             name = PACKAGE if module == "__init__" else f"{PACKAGE}.{module}"
-            sources[name] = entry.read_text(encoding="utf-8")
-    return _HEADER % (TOO_OLD_EXIT, PACKAGE, sources, _LOADER)
+            with open(os.path.join(PROBE_DIRECTORY, filename), encoding="utf-8") as handle:
+                sources[name] = handle.read()
+    digest = f"{zlib.crc32(repr(sorted(sources.items())).encode()):08x}"  # names the cache
+    return _HEADER % (TOO_OLD_EXIT, PACKAGE, sources, digest, _LOADER)
 
 
 LAST_LINE_LIMIT = 300
@@ -78,32 +133,79 @@ def last_line(text: str, empty: str = "no output") -> str:
     return empty
 
 
-def run_probe(
-    command: Sequence[str], timeout: float, nvml_timeout: float, what: str
-) -> dict[str, Any]:
-    """Run ``command`` (an interpreter reading a script on stdin) and return the probe's document.
+class RunningProbe:
+    """A probe started in another interpreter; :meth:`result` waits for its document."""
 
-    ``command`` is e.g. ``["/opt/venv/bin/python", "-"]``; ``what`` names the
-    target in error messages.
+    def __init__(self, process: subprocess.Popen[bytes], what: str, script: bytes) -> None:
+        self.process = process
+        self.what = what
+        self.script = script  # still to write to its stdin (b"" when a memfd carried it)
+
+    def result(self, timeout: float) -> dict[str, Any]:
+        from .processes import OutputTooLarge, ProcessTimeout, finish_bounded
+
+        what = self.what
+        try:
+            finished = finish_bounded(self.process, self.script, timeout=timeout)
+        except ProcessTimeout as exc:
+            raise TargetError(f"{what}: the probe did not finish within {timeout:g} s") \
+                from exc
+        except OutputTooLarge as exc:
+            raise TargetError(f"{what}: the probe wrote more than it ever should "
+                              "(stopped reading; is something else printing to stdout?)") \
+                from exc
+        return parse_output(finished.returncode, finished.stdout.decode("utf-8", "replace"),
+                            finished.stderr.decode("utf-8", "replace"), what)
+
+
+def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
+                cache: str | None = None) -> RunningProbe:
+    """Start ``command`` (an interpreter reading a script on stdin) on the probe, not waiting.
+
+    ``command`` is e.g. ``interpreter_command("/opt/venv/bin/python")``; ``what`` names
+    the target in error messages. ``cache``: the package cache file for this target;
+    the compiled probe is kept beside it. The script reaches the child as a file in
+    memory on its stdin where the system has one (Linux), so the caller goes on with
+    its own work while the child starts.
     """
-    from .processes import OutputTooLarge, ProcessTimeout, run_bounded
+    from .processes import start_bounded
 
+    extra = ["--cache", cache, "--code-cache", os.path.dirname(cache)] if cache else []
+    script = probe_script().encode("utf-8")
+    stdin = _script_file(script)
     try:
-        finished = run_bounded([*command, "--nvml-timeout", str(nvml_timeout)],
-                               input=probe_script().encode("utf-8"), timeout=timeout)
+        process = start_bounded([*command, "--nvml-timeout", str(nvml_timeout), *extra],
+                                stdin=stdin)
     except FileNotFoundError as exc:
         raise TargetError(f"{what}: no such file") from exc
     except PermissionError as exc:
         raise TargetError(f"{what}: permission denied (is it executable?)") from exc
-    except ProcessTimeout as exc:
-        raise TargetError(f"{what}: the probe did not finish within {timeout:g} s") from exc
-    except OutputTooLarge as exc:
-        raise TargetError(f"{what}: the probe wrote more than it ever should "
-                          "(stopped reading; is something else printing to stdout?)") from exc
     except OSError as exc:
         raise TargetError(f"{what}: cannot run it ({exc.strerror or exc})") from exc
-    return parse_output(finished.returncode, finished.stdout.decode("utf-8", "replace"),
-                        finished.stderr.decode("utf-8", "replace"), what)
+    finally:
+        if stdin is not None:
+            os.close(stdin)
+    return RunningProbe(process, what, b"" if stdin is not None else script)
+
+
+def _script_file(script: bytes) -> int | None:
+    """A file descriptor reading ``script`` from its start (Linux memfd), or None."""
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        return None
+    try:
+        descriptor: int = create("envcheck-probe", 0)
+    except OSError:
+        return None
+    os.write(descriptor, script)  # a memfd takes everything at once
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    return descriptor
+
+
+def run_probe(command: Sequence[str], timeout: float, nvml_timeout: float, what: str,
+              cache: str | None = None) -> dict[str, Any]:
+    """Run the probe in ``command`` and return its document (see :func:`start_probe`)."""
+    return start_probe(command, nvml_timeout, what, cache).result(timeout)
 
 
 def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[str, Any]:
@@ -116,6 +218,8 @@ def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[s
             f"{what}: not a working Python interpreter, or the probe failed "
             f"(exit {returncode}: {last_line(stderr or stdout)})"
         )
+    from .reader import DocumentError, parse_json  # after the child has started
+
     try:
         document = parse_json(stdout[marker + len(OUTPUT_MARKER):], f"{what}: the probe's output")
     except DocumentError as exc:
@@ -129,4 +233,4 @@ def interpreter_command(python: str) -> list[str]:
     """How to feed the probe to an interpreter given by path."""
     if os.path.isdir(python):
         raise TargetError(f"--python {python}: is a directory, not a Python interpreter")
-    return [python, "-"]
+    return [python, "-c", STDIN_BOOTSTRAP]

@@ -86,12 +86,14 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point in another interpreter: ``python - [--nvml-timeout S] < probe``."""
+    """Entry point in another interpreter: ``python - [--nvml-timeout S] [--cache FILE] < probe``.
+
+    ``--cache``: the package cache the parent keeps for this interpreter.
+    """
     args = sys.argv[1:] if argv is None else argv
-    timeout = 5.0
-    if len(args) == 2 and args[0] == "--nvml-timeout":
-        timeout = float(args[1])
-    document = collect(nvml_timeout=timeout)
+    options = dict(zip(args[::2], args[1::2]))
+    timeout = float(options.get("--nvml-timeout", 5.0))
+    document = collect(nvml_timeout=timeout, cache_path=options.get("--cache"))
     sys.stdout.write(OUTPUT_MARKER + "\n" + json.dumps(document, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

@@ -1,13 +1,40 @@
-"""Another interpreter (``--python PATH``): the probe runs there, fed on stdin."""
+"""Another interpreter (``--python PATH``): the probe runs there, fed on stdin.
+
+Nothing is installed there. The package cache serves it as it serves this
+interpreter: the parent names a cache file keyed by that interpreter, and the
+probe there reads and updates it (entries are keyed by file stats). The child
+starts before this process imports what it needs to read the answer, so the
+two overlap.
+"""
 
 from __future__ import annotations
 
 from .. import __version__, remote
-from ..model import Fingerprint
+from ..errors import OutputError
+from ..paths import package_cache_file
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # on the ``snapshot --python`` path
+    from ..model import Fingerprint
 
 
-def snapshot_interpreter(python: str, timeout: float, nvml_timeout: float) -> Fingerprint:
-    """Fingerprint the interpreter at ``python``; nothing is installed there."""
-    raw = remote.run_probe(remote.interpreter_command(python), timeout, nvml_timeout,
-                           what=f"--python {python}")
-    return Fingerprint.from_probe(raw, __version__)
+def start_interpreter(python: str, nvml_timeout: float,
+                      use_cache: bool = True) -> remote.RunningProbe:
+    """Start the probe in the interpreter at ``python``, not waiting for it."""
+    command = remote.interpreter_command(python)
+    cache = None
+    if use_cache:
+        try:
+            cache = package_cache_file(python)
+        except OutputError:  # nowhere to keep it: only a cache
+            cache = None
+    return remote.start_probe(command, nvml_timeout, f"--python {python}", cache)
+
+
+def snapshot_interpreter(python: str, timeout: float, nvml_timeout: float,
+                         use_cache: bool = True) -> Fingerprint:
+    """Fingerprint the interpreter at ``python``."""
+    running = start_interpreter(python, nvml_timeout, use_cache)
+    from ..model import Fingerprint  # while the child runs
+
+    return Fingerprint.from_probe(running.result(timeout), __version__)

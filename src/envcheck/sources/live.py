@@ -14,11 +14,11 @@ import sys
 from collections.abc import Mapping
 
 from .. import __version__
-from ..model import Fingerprint
 from ..safetext import safe_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
+    from ..model import Fingerprint
     from .base import Request
 
 DEFAULT_TIMEOUT = 120.0  # as base.DEFAULT_TIMEOUT, which this module must not import
@@ -88,9 +88,10 @@ def live(
     if python is not None:
         from .interpreter import snapshot_interpreter
 
-        return snapshot_interpreter(python, timeout, nvml_timeout)
+        return snapshot_interpreter(python, timeout, nvml_timeout, use_cache)
     from .. import probe
     from ..errors import OutputError
+    from ..model import Fingerprint
     from ..paths import package_cache_file
 
     cache = None
