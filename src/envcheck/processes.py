@@ -121,6 +121,11 @@ def _communicate(process: subprocess.Popen[bytes], data: bytes, deadline: float,
     return Finished(returncode, bytes(stdout), bytes(stderr[-stderr_tail:]))
 
 
+def stop_bounded(process: subprocess.Popen[bytes]) -> None:
+    """Kill a started child's group and reap it, for a caller that will not finish it."""
+    _kill_group(process)
+
+
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill the child's whole process group and reap the child; never raises."""
     with suppress(ProcessLookupError, PermissionError):  # gone: every member has exited

@@ -141,6 +141,13 @@ class RunningProbe:
         self.what = what
         self.script = script  # still to write to its stdin (b"" when a memfd carried it)
 
+    def stop(self) -> None:
+        """Kill the probe's process group (an error or a signal before :meth:`result`)."""
+        from .processes import stop_bounded
+
+        if self.process.returncode is None:  # not reaped yet: its group id is still its own
+            stop_bounded(self.process)
+
     def result(self, timeout: float) -> dict[str, Any]:
         from .processes import OutputTooLarge, ProcessTimeout, finish_bounded
 
@@ -168,7 +175,7 @@ def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
     memory on its stdin where the system has one (Linux), so the caller goes on with
     its own work while the child starts.
     """
-    from .processes import start_bounded
+    from .processes import start_bounded, stop_bounded
 
     extra = ["--cache", cache, "--code-cache", os.path.dirname(cache)] if cache else []
     script = probe_script().encode("utf-8")
@@ -185,7 +192,11 @@ def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
     finally:
         if stdin is not None:
             os.close(stdin)
-    return RunningProbe(process, what, b"" if stdin is not None else script)
+    try:
+        return RunningProbe(process, what, b"" if stdin is not None else script)
+    except BaseException:  # a signal turned into an exception this early: no orphans
+        stop_bounded(process)
+        raise
 
 
 def _script_file(script: bytes) -> int | None:

@@ -35,6 +35,11 @@ def snapshot_interpreter(python: str, timeout: float, nvml_timeout: float,
                          use_cache: bool = True) -> Fingerprint:
     """Fingerprint the interpreter at ``python``."""
     running = start_interpreter(python, nvml_timeout, use_cache)
-    from ..model import Fingerprint  # while the child runs
+    try:
+        from ..model import Fingerprint  # while the child runs
 
-    return Fingerprint.from_probe(running.result(timeout), __version__)
+        raw = running.result(timeout)
+    except BaseException:  # Ctrl-C, SIGTERM or SIGHUP while importing: the group goes too
+        running.stop()
+        raise
+    return Fingerprint.from_probe(raw, __version__)
