@@ -257,6 +257,36 @@ def blas_images(builds: Builds) -> dict[str, str]:
     return tags
 
 
+# Packages with no files, built by the real rpmbuild and recorded by the real rpm in an
+# SQLite database, as on Fedora 33+ or RHEL 9: what the probe reads without running rpm.
+RPM_SPECS = {
+    "openblas-openmp": "Version: 0.3.26\nRelease: 2.fc40\n",
+    "libnccl": "Epoch: 1\nVersion: 2.21.5\nRelease: 1+cuda12.4\n",
+    "bash-completion": "Version: 2.11\nRelease: 5\nBuildArch: noarch\n",
+}
+RPM_DB = "--dbpath /var/lib/rpm --define '_db_backend sqlite'"
+
+
+@pytest.fixture(scope="session")
+def rpm_image(builds: Builds) -> str:
+    files = {f"specs/{name}.spec": (f"Name: {name}\n{fields}Summary: test\nLicense: BSD\n"
+                                    "%description\ntest\n%files\n".encode(), 0o644)
+             for name, fields in RPM_SPECS.items()}
+    dockerfile = (
+        f"FROM {BOOKWORM}\n"
+        "RUN apt-get update -q && apt-get install -q -y --no-install-recommends rpm "
+        "&& rm -rf /var/lib/apt/lists/*\n"
+        "COPY specs /root/specs\n"
+        "RUN for spec in /root/specs/*.spec; do rpmbuild -bb --quiet --define "
+        "'_topdir /root/rpmbuild' --define 'debug_package %{nil}' $spec; done "
+        f"&& rpm --initdb {RPM_DB} && rpm -i --nodeps {RPM_DB} /root/rpmbuild/RPMS/*/*.rpm\n")
+    tag = tag_for("rpm")
+    builds.build(tag, network_mode="default",
+                 fileobj=context({"Dockerfile": (dockerfile.encode(), 0o644), **files}),
+                 custom_context=True)
+    return tag
+
+
 @pytest.fixture
 def running(engine: Any) -> Iterator[Any]:
     """A running bookworm container (``sleep infinity``), removed afterwards."""
@@ -656,3 +686,27 @@ def test_images_differing_in_the_apt_installed_blas(blas_images: dict[str, str])
 
 def platform_architecture() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+@pytest.mark.docker
+def test_rpm_database_read_without_rpm(engine: Any, rpm_image: str) -> None:
+    from envcheck.probe.system_packages import _INTERESTING
+
+    raw = containers.snapshot_image(rpm_image)
+    found = {name: facts for name, facts in raw["system_packages"]["packages"].items()
+             if facts["manager"] == "rpm"}
+    # What the real rpm says about its own database is the reference.
+    listing = engine.containers.run(
+        rpm_image, ["sh", "-c", f"rpm -qa {RPM_DB} --qf "
+                                "'%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH}\\n'"],
+        remove=True, network_mode="none", labels=LABELS).decode()
+    expected = {}
+    for line in listing.splitlines():
+        name, epoch, version, architecture = line.split()
+        if _INTERESTING.match(name):
+            expected[name] = {"version": version if epoch == "0" else f"{epoch}:{version}",
+                              "architecture": architecture, "manager": "rpm"}
+    assert found == expected
+    assert found["libnccl"]["version"] == "1:2.21.5-1+cuda12.4"
+    assert set(found) == {"openblas-openmp", "libnccl"}  # bash-completion carries no BLAS
+    assert [e for e in raw["errors"] if e["section"] == "system_packages"] == []

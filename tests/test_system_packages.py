@@ -102,3 +102,25 @@ def test_one_library_judged_alike_as_wheel_conda_record_and_debian_package(
                     gpus)]
     assert {severity for severity, _ in nccls} == {nccl}
     assert len({reason for _, reason in nccls}) == 1
+
+
+@pytest.mark.parametrize("blob", [b"", b"\x00\x00\x00\x01", b"\x00\x00\xff\xff\x00\x00\x00\x10",
+                                  # one NAME entry whose offset points past the data
+                                  b"\x00\x00\x00\x01\x00\x00\x00\x04" + b"\x00\x00\x03\xe8"
+                                  b"\x00\x00\x00\x06\x00\x00\x00\x10\x00\x00\x00\x01abcd"])
+def test_a_damaged_rpm_database_is_an_error_and_dpkg_is_kept(tmp_path: Path, blob: bytes
+                                                             ) -> None:
+    import sqlite3
+
+    from envcheck.probe._common import Errors
+
+    database = tmp_path / "rpmdb.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB)")
+        connection.execute("INSERT INTO Packages (blob) VALUES (?)", (blob,))
+    connection.close()
+    errors = Errors()
+    found = collect_system_packages(errors, rpmdb=str(database))
+    assert "libgomp1" in found["packages"]  # dpkg's side, read before
+    [error] = errors.entries
+    assert error["section"] == "system_packages" and "BadHeader" in error["message"]

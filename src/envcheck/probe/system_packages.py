@@ -1,5 +1,7 @@
 """System packages that carry numerics libraries: CUDA, cuDNN, NCCL, cuBLAS, BLAS/LAPACK, OpenMP.
 
+dpkg's database on Debian and Ubuntu; RPM's where it is SQLite (``rpm_db``).
+
 Training images install cuDNN and NCCL as Debian packages (``libcudnn9-cuda-12``,
 ``libnccl2``), and a BLAS through apt (``libopenblas0-pthread`` vs the reference
 ``libblas3``), where no Python tool looks. dpkg's status database is a text file:
@@ -13,12 +15,13 @@ import os
 import re
 
 from ._common import read_text, uname
+from .rpm_db import rpm_packages, rpmdb_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
     from typing import Any, Dict, Optional
 
-    from ._common import JSONDict
+    from ._common import Errors, JSONDict
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 ALTERNATIVES = "/etc/alternatives"
@@ -30,7 +33,9 @@ _INTERESTING = re.compile(
     r"(libcudnn\S*|libnccl\S*|cuda-(?:cudart|libraries|runtime|toolkit|nvrtc|cccl)\S*"
     r"|libcu(?:blas|fft|rand|solver|sparse|dart|da)\S*|libnvrtc\S*|nvidia-cuda\S*"
     r"|libblas\S*|libcblas\S*|liblapack\S*|libopenblas\S*|libblis\S*|libatlas\S*|libmkl\S*"
-    r"|intel-mkl\S*|intel-oneapi-mkl\S*|libgomp\d*|libomp\S*|libiomp\S*|intel-openmp\S*)$")
+    r"|intel-mkl\S*|intel-oneapi-mkl\S*|libgomp\d*|libomp\S*|libiomp\S*|intel-openmp\S*"
+    # RPM names: openblas-openmp, flexiblas-netlib, blas, lapack, atlas, libgomp.
+    r"|(?:open)?blas(?:64)?(?:[-_]\S+)?|lapack\S*|flexiblas\S*|atlas(?:-\S+)?)$")
 # Inside a paragraph: "Field: value" lines; continuation lines start with a space.
 _FIELD = re.compile(r"^([A-Za-z-]+):[ \t]*(.*)$", re.MULTILINE)
 _ALTERNATIVE = re.compile(r"^(libblas\.so\.3|liblapack\.so\.3|libcblas\.so\.3)(?:-|$)")
@@ -82,9 +87,11 @@ def blas_alternatives(directory: str = ALTERNATIVES) -> Dict[str, str]:
     return chosen
 
 
-def collect_system_packages(status: str = DPKG_STATUS,
-                            alternatives: str = ALTERNATIVES) -> Dict[str, Any]:
-    """{"packages": {...}, "alternatives": {...}}; empty where there is no dpkg database."""
+def collect_system_packages(errors: Optional[Errors] = None, status: str = DPKG_STATUS,
+                            alternatives: str = ALTERNATIVES,
+                            rpmdb: Optional[str] = None) -> Dict[str, Any]:
+    """{"packages": {...}, "alternatives": {...}} from dpkg's database, and RPM's where it is
+    SQLite; empty where there is neither."""
     if uname()[0] != "Linux":
         return {}
     result: Dict[str, Any] = {}
@@ -96,4 +103,16 @@ def collect_system_packages(status: str = DPKG_STATUS,
     if text is not None:
         result["packages"] = parse_dpkg_status(text)
         result["alternatives"] = blas_alternatives(alternatives)
+    rpmdb = rpmdb or rpmdb_path()
+    if rpmdb is not None:
+        packages = result.setdefault("packages", {})
+        try:
+            for name, facts in rpm_packages(rpmdb):
+                if _INTERESTING.match(name):
+                    packages.setdefault(name if name not in packages
+                                        else "%s:%s" % (name, facts["architecture"]), facts)
+        except Exception as exc:  # no sqlite3 module, a locked or damaged database
+            if errors is not None:
+                errors.add("system_packages", "%s: %s: %s" % (rpmdb, type(exc).__name__, exc))
+        result["packages"] = dict(sorted(packages.items()))
     return result
