@@ -139,6 +139,8 @@ def test_another_cudnn_in_the_prefix_is_a_breaking_diff(tmp_path: Path, python38
         result = run_envcheck("snapshot", "--python", str(python), "-o", str(out), "--no-save")
         assert result.returncode == 0, result.stderr
         documents.append(json.loads(out.read_text()))
+        text = run_envcheck("snapshot", "--python", str(python), "--no-save").stdout
+        assert f"frameworks load torch: libcudnn.so.{version}" in text
     assert documents[0]["cuda"]["framework_libraries"]["torch"]["libcudnn.so.9"]["file"] == \
         "libcudnn.so.9.1.0"
     result = run_envcheck("diff", str(tmp_path / "9.1.0.json"), str(tmp_path / "9.2.1.json"),

@@ -43,6 +43,12 @@ def _cuda_lines(cuda: dict[str, Any]) -> list[str]:
     if libraries:
         lines.append("system libraries " + ", ".join(
             f"{k} {v.get('version')}" for k, v in sorted(libraries.items())))
+    resolved = cuda.get("framework_libraries") or {}
+    if resolved:
+        lines.append("frameworks load " + "; ".join(
+            f"{framework}: " + ", ".join(f"{entry.get('file') or name + ' (not found)'}"
+                                         for name, entry in sorted(libraries.items()))
+            for framework, libraries in sorted(resolved.items())))
     toolkit = cuda.get("toolkit")
     if toolkit:
         lines.append(f"system toolkit {toolkit.get('version')} (nvcc, for building extensions; "
