@@ -541,65 +541,118 @@ def test_interrupt_removes_the_container(engine: Any,
 
 # ---- the project's own image --------------------------------------------------------------
 
-def _platforms() -> list[str]:
-    """manylinux tags a glibc 2.36 (bookworm) system accepts, for this machine."""
-    machine = platform.machine()
-    return [f"--platform=manylinux_2_{minor}_{machine}" for minor in range(36, 4, -1)] + \
-        [f"--platform=manylinux2014_{machine}", f"--platform=manylinux1_{machine}"]
+# A distribution the base image ships of its own, as a training image ships torch.
+BASE_PACKAGE = ("trainlib", "1.2.3")
 
 
 @pytest.fixture(scope="session")
-def app_image(engine: Any, builds: Builds,
-              tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The repository's Dockerfile built on the local bookworm image, without network.
+def training_base(builds: Builds) -> str:
+    """bookworm with a package in Debian's dist-packages: a stand-in for a training image."""
+    name, version = BASE_PACKAGE
+    info = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    dockerfile = (f"FROM {BOOKWORM}\n"
+                  f"COPY {info} /usr/lib/python3/dist-packages/{info}\n").encode()
+    tag = tag_for("training-base")
+    builds.build(tag, fileobj=context({
+        "Dockerfile": (dockerfile, 0o644), f"{info}/METADATA": (metadata, 0o644),
+        f"{info}/RECORD": (f"{info}/METADATA,,\n{info}/RECORD,,\n".encode(), 0o644)}),
+        custom_context=True)
+    return tag
 
-    bookworm has python3 but no pip, so the build gets a wheelhouse of the
-    hash-pinned requirements, downloaded here, next to the files that
-    .dockerignore admits.
-    """
+
+def build_project_image(builds: Builds, scratch: Path, base: str, python: str,
+                        glibc: str) -> str:
+    """The repository's Dockerfile on ``base``, offline: the files .dockerignore admits and a
+    wheelhouse made by the documented recipe (image/wheelhouse.py) for that base's Python."""
     from docker.utils.build import exclude_paths
 
-    build_context = tmp_path_factory.mktemp("docker-context")
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
     for relative in sorted(exclude_paths(str(ROOT), patterns, dockerfile="Dockerfile")):
         source = ROOT / relative
         if source.is_file():
-            (build_context / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, build_context / relative)
-    wheelhouse = build_context / "wheelhouse"
+            (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, scratch / relative)
     download = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--require-hashes", "--no-deps",
-         "--only-binary=:all:", "--dest", str(wheelhouse), "--python-version", "3.11",
-         "--implementation", "cp", "--abi", "cp311", *_platforms(),
-         "-r", str(ROOT / "lockfiles" / "requirements.txt"),
-         "-r", str(ROOT / "lockfiles" / "build-requirements.txt")],
-        capture_output=True, text=True, timeout=600, check=False)
-    assert download.returncode == 0, f"pip download failed:\n{download.stderr[-3000:]}"
+        [sys.executable, str(ROOT / "image" / "wheelhouse.py"), python,
+         str(scratch / "wheelhouse"), "--glibc", glibc],
+        capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)
+    assert download.returncode == 0, f"wheelhouse failed:\n{download.stderr[-3000:]}"
     tag = tag_for("app")
-    builds.build(tag, path=str(build_context), buildargs={"BASE_IMAGE": BOOKWORM})
+    builds.build(tag, path=str(scratch), buildargs={"BASE_IMAGE": base})
     return tag
 
 
+@pytest.fixture(scope="session")
+def app_image(engine: Any, builds: Builds, training_base: str,
+              tmp_path_factory: pytest.TempPathFactory) -> str:
+    return build_project_image(builds, tmp_path_factory.mktemp("docker-context"),
+                               training_base, "3.11", "2.36")
+
+
+def run_image(engine: Any, image: str, args: list[str]) -> tuple[bytes, bytes]:
+    """(stdout, stderr) of ``docker run --rm --network none IMAGE ARGS``."""
+    container = engine.containers.run(image, args, detach=True, network_mode="none",
+                                      labels=LABELS)
+    try:
+        assert container.wait(timeout=120)["StatusCode"] == 0, container.logs()
+        return (container.logs(stdout=True, stderr=False),
+                container.logs(stdout=False, stderr=True))
+    finally:
+        container.remove(force=True)
+
+
 @pytest.mark.docker
-def test_project_image_fingerprints_itself(engine: Any, app_image: str) -> None:
-    output = engine.containers.run(app_image, ["snapshot", "-o", "-"], remove=True,
-                                   network_mode="none", labels=LABELS, stderr=False)
-    fingerprint = loads(output.decode("utf-8"), "docker run")
+def test_project_image_fingerprints_its_base_interpreter(engine: Any, app_image: str) -> None:
+    """`docker run IMAGE snapshot` describes the image's Python (what a training image
+    brings), not envcheck's own virtualenv, and warns about nothing."""
+    stdout, stderr = run_image(engine, app_image, ["snapshot", "-o", "-"])
+    assert stderr == b""  # no history warning: there is no home directory
+    fingerprint = loads(stdout.decode("utf-8"), "docker run")
     assert fingerprint.section("os")["container"] == "docker"
-    assert fingerprint.section("python")["version"].startswith("3.11.")
-    assert fingerprint.section("python")["virtualenv"] is True
-    packages = fingerprint.packages
+    python = fingerprint.section("python")
+    assert python["executable"] == "/usr/bin/python3" and python["virtualenv"] is False
+    name, version = BASE_PACKAGE
+    assert fingerprint.packages[name]["version"] == version
+    assert "envcheck" not in fingerprint.packages
+
+    own, _ = run_image(engine, app_image,
+                       ["snapshot", "--python", "/opt/envcheck/bin/python", "-o", "-"])
+    packages = loads(own.decode("utf-8"), "docker run").packages
     assert packages["envcheck"]["version"] == envcheck.__version__
     assert {"click", "docker", "packaging", "psutil", "nvidia-ml-py"} <= set(packages)
     assert "pip" not in packages and "setuptools" not in packages  # build tools stay out
 
-    who = engine.containers.run(app_image, ["-u"], entrypoint="id", remove=True,
-                                network_mode="none", labels=LABELS)
-    assert who.decode().strip() == "10001"
+    who, _ = run_image(engine, app_image, ["--version"])
+    assert envcheck.__version__ in who.decode()
+    image = engine.images.get(app_image)
+    assert image.attrs["Config"]["User"] == "10001:10001"
+    labels = image.labels
+    assert labels["org.opencontainers.image.title"] == "envcheck"
+    assert {"org.opencontainers.image.version", "org.opencontainers.image.revision",
+            "org.opencontainers.image.licenses"} <= set(labels)
     # Small: the base plus one virtualenv.
-    grown = engine.images.get(app_image).attrs["Size"] - engine.images.get(BOOKWORM).attrs["Size"]
+    base = engine.images.get(BOOKWORM).attrs["Size"]
+    grown = image.attrs["Size"] - base
     assert grown < 40 << 20, f"the image adds {grown >> 20} MiB to its base"
+
+
+@pytest.mark.docker
+def test_project_image_builds_on_bullseye(engine: Any, builds: Builds,
+                                          tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Debian 11's Python 3.9, without python3-distutils, from a 3.9 wheelhouse."""
+    tag = build_project_image(builds, tmp_path_factory.mktemp("docker-context-39"),
+                              BULLSEYE, "3.9", "2.31")
+    stdout, stderr = run_image(engine, tag, ["snapshot", "-o", "-"])
+    assert stderr == b""
+    python = loads(stdout.decode("utf-8"), "docker run").section("python")
+    assert python["version"].startswith("3.9.") and python["executable"] == "/usr/bin/python3"
+    own, _ = run_image(engine, tag, ["snapshot", "--python", "/opt/envcheck/bin/python",
+                                     "-o", "-"])
+    packages = loads(own.decode("utf-8"), "docker run").packages
+    assert packages["click"]["version"] == "8.1.8"  # the 3.9 pin of the universal lock
+    assert packages["envcheck"]["version"] == envcheck.__version__
 
 
 # ---- the stream format, without an engine ---------------------------------------------------

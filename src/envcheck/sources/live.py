@@ -60,9 +60,33 @@ def _same_prefix(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def _base_python() -> str | None:
+    """The interpreter envcheck's own virtualenv was made from (pyvenv.cfg ``home``)."""
+    try:
+        with open(os.path.join(sys.prefix, "pyvenv.cfg"), encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() == "home":
+            for name in ("python3", "python"):
+                path = os.path.join(value.strip(), name)
+                if os.path.isfile(path):
+                    return path
+    return None
+
+
 def default_target(environ: Mapping[str, str] | None = None) -> Target:
-    """The active virtualenv or conda env when envcheck itself runs elsewhere (pipx), else us."""
+    """``$ENVCHECK_PYTHON`` (a path, or ``base``: the interpreter envcheck's own venv was
+    made from, as in envcheck's image); else the active virtualenv or conda env when
+    envcheck itself runs elsewhere (pipx); else us."""
     env = os.environ if environ is None else environ
+    chosen = env.get("ENVCHECK_PYTHON")
+    if chosen == "base":
+        chosen = _base_python()
+    if chosen:
+        return Target(chosen)
     for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         prefix = env.get(variable)
         if not prefix or _same_prefix(prefix, sys.prefix):
