@@ -432,3 +432,22 @@ def test_diff_reads_github_specs_through_the_api(github: GitHubServer) -> None:
                            env=env)
     assert missing.returncode == 3 and "no such file at that revision" in missing.stderr
     assert all(r["auth"] == "Bearer t0ken" for r in github.requests)
+
+
+def test_a_personal_token_updates_its_own_comment(github: GitHubServer, tmp_path: Path) -> None:
+    """`--author auto`: a personal token's comments are its login's, not the bot's."""
+    def hook(handler: Any) -> bool:
+        if handler.path == "/user":
+            handler._reply(200, {"login": "octo-pat"})
+            return True
+        return False
+    github.hook = hook
+    ours = github.add(7, f"{MARKER}\nold", "octo-pat")
+    (tmp_path / "report.md").write_text(f"{MARKER}\nnew")
+    env = {"GITHUB_API_URL": github.url, "GITHUB_TOKEN": "pat"}
+    for _ in range(2):
+        result = run_envcheck("comment", str(tmp_path / "report.md"), "--repo", REPO, "--pr",
+                              "7", env=env)
+        assert result.returncode == 0, result.stderr
+        assert f"updated comment {ours}" in result.stderr
+    assert len(github.comments[7]) == 1
