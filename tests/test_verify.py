@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-import envcheck.verify as verify_module
+import envcheck.verify.pipeline as verify_module  # where verify() reads RACY_NS
 from envcheck.verify import HashCache, VerifyReport, default_cache_path, verify
 
 from distbuild import build_wheel, make_dist
