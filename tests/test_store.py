@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from envcheck import store
 from envcheck.drift import Change
 from envcheck.errors import ExitCode, InputError
+from envcheck.history_summary import describe, summarize
 from envcheck.model import SECTIONS, Fingerprint, load
 from envcheck.rules import Severity
 from envcheck.store import (
@@ -25,11 +25,10 @@ from envcheck.store import (
     History,
     data_dir,
     default_path,
-    describe,
     network_filesystem,
     record_safely,
-    summarize,
 )
+from envcheck.store import database as store_database
 
 DATA = Path(__file__).parent / "data"
 CPU = DATA / "cpu-torch.json"
@@ -152,7 +151,7 @@ def test_same_fingerprint_50_times_stores_each_section_once(home: Path, fp: Fing
 
 def test_entries_newest_first_with_per_interpreter_summaries(home: Path, fp: Fingerprint) -> None:
     torch = bumped(fp, "torch", "2.14.0")
-    with History() as history:
+    with History(summarize=summarize) as history:
         history.record(fp, "/venv/a/bin/python")
         history.record(fp, "/venv/b/bin/python")
         history.record(fp, "/venv/a/bin/python")
@@ -306,6 +305,7 @@ WORKER = r"""
 import copy, sys, time
 from pathlib import Path
 from envcheck.model import Fingerprint, load
+from envcheck.history_summary import summarize
 from envcheck.store import record_safely
 
 rank, count, gate, source = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
@@ -318,7 +318,8 @@ for i in range(count):
     document = copy.deepcopy(base.data)
     document["env"]["OMP_NUM_THREADS"] = str(rank)
     document["meta"]["rank"], document["meta"]["step"] = rank, i
-    number, warnings = record_safely(Fingerprint.from_dict(document), f"node-python-{rank % 2}")
+    number, warnings = record_safely(Fingerprint.from_dict(document), f"node-python-{rank % 2}",
+                                     summarize=summarize)
     if number is None or warnings:
         print(rank, i, number, warnings, flush=True)
         failures += 1
@@ -369,8 +370,8 @@ def test_eight_processes_recording_at_once_lose_nothing(home: Path, tmp_path: Pa
 
 def test_a_lock_held_past_the_busy_timeout_delays_the_entry_not_loses_it(
         home: Path, fp: Fingerprint, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.02)  # SQLite gives up at once ...
-    monkeypatch.setattr(store, "LOCK_DEADLINE_S", 10.0)
+    monkeypatch.setattr(store_database, "BUSY_TIMEOUT_S", 0.02)  # SQLite gives up at once ...
+    monkeypatch.setattr(store_database, "LOCK_DEADLINE_S", 10.0)
     with History() as history:
         holder = sqlite3.connect(str(home / FILENAME), isolation_level=None,
                                  check_same_thread=False)
@@ -493,7 +494,7 @@ def test_network_filesystems_are_recognised_from_the_mount_table(tmp_path: Path)
 
 def test_on_a_network_filesystem_the_history_uses_a_rollback_journal(
         home: Path, fp: Fingerprint, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "network_filesystem", lambda directory: "nfs4")
+    monkeypatch.setattr(store_database, "network_filesystem", lambda directory: "nfs4")
     with History() as history:
         history.record(fp, "py")
         assert history.resolve("@last") == fp

@@ -46,30 +46,42 @@ import hashlib
 import os
 import re
 import sqlite3
-import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .errors import EnvcheckError, InputError, OutputError, UsageError
-from .model import SECTIONS, Fingerprint, canonical_json
-from .paths import data_dir
-from .reader import DocumentError, parse_json
+from ..errors import EnvcheckError, InputError, OutputError, UsageError
+from ..model import SECTIONS, Fingerprint, canonical_json
+from . import database
+from .database import (
+    _COMPRESSION,
+    FILENAME,
+    HistoryCorrupt,
+    _is_corrupt,
+    _now,
+    _pack,
+    _parse_stamp,
+    _recovery_lock,
+    _retry,
+    _stamp,
+    _stamp_now,
+    _still_corrupt,
+    _unpack,
+    _why,
+    default_path,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, datetime and pathlib cost milliseconds on every snapshot
     from datetime import datetime
     from typing import Any, Callable, TypeVar
 
-    from .model.report import Change
 
     _T = TypeVar("_T")
+    # (previous entry or None, this one) -> the line ``envcheck history`` shows
+    Summarize = Callable[[Fingerprint | None, Fingerprint], str]
 
-__all__ = [
-    "FILENAME", "STORE_SCHEMA", "Entry", "History", "HistoryCorrupt", "data_dir",
-    "default_path", "describe", "network_filesystem", "record_safely", "summarize",
-]
+__all__ = ["STORE_SCHEMA", "Entry", "History", "record_safely", "sections_changed"]
 
-FILENAME = "history.sqlite3"
 STORE_SCHEMA = 1  # the database layout; bump it with an entry in _MIGRATIONS
 
 # Top-level keys stored content-addressed: large and repeated from run to run.
@@ -79,15 +91,9 @@ DERIVED_KEYS = ("id", "digests")
 # meta fields that differ on every run and that no comparison reads.
 PER_RUN_META = ("created", "timings_ms")
 
-BUSY_TIMEOUT_S = 10.0  # SQLite's own busy handler waits this long for a lock ...
-LOCK_DEADLINE_S = 30.0  # ... and _retry keeps trying (with back-off) up to this long
-_COMPRESSION = 9  # each distinct blob is compressed once: spend the CPU for size
-_SUMMARY_LIMIT = 40  # characters per value in a summary line
 _DATE_REF = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MAX_INT = 2**62  # below SQLite's 64-bit integer limit
 
-# SQLite primary result codes (the low byte of an extended code).
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS store_schema (version INTEGER NOT NULL)",
@@ -139,231 +145,16 @@ class Entry:
                 f"summary={self.summary!r})")
 
 
-class HistoryCorrupt(InputError):
-    """The history database is damaged (not a database, or a malformed page)."""
+# ---- the store ------------------------------------------------------------------------
 
-
-# ---- location -------------------------------------------------------------------------
-
-def default_path() -> str:
-    """Where the history lives unless a path is given."""
-    return os.path.join(data_dir(), FILENAME)
-
-
-# ---- small helpers --------------------------------------------------------------------
-
-def _now() -> datetime:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
-
-
-def _stamp(moment: datetime) -> str:
-    """ISO 8601 in UTC, fixed width (``2026-01-10T09:30:00.000000+00:00``): text order
-    is time order, and ``datetime.fromisoformat`` reads it back fast on 3.9 too."""
-    from datetime import timezone
-
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _stamp_now() -> str:
-    """``_stamp(_now())`` without importing datetime: a snapshot records one entry."""
-    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{micros:06d}+00:00"
-
-
-def _parse_stamp(text: str) -> datetime:
-    from datetime import datetime
-
-    return datetime.fromisoformat(text)
-
-
-def _pack(value: Any) -> bytes:
-    return zlib.compress(canonical_json(value).encode("utf-8"), _COMPRESSION)
-
-
-def _unpack(data: bytes) -> Any:
-    try:
-        return parse_json(zlib.decompress(data), "history")
-    except DocumentError as exc:  # damage, handled like any other corrupt entry
-        raise ValueError(str(exc)) from exc
-
-
-def _code(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
-    return code & 0xFF if isinstance(code, int) else None
-
-
-def _is_busy(exc: BaseException) -> bool:
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    code = _code(exc)
-    if code is not None:
-        return code in (_SQLITE_BUSY, _SQLITE_LOCKED)
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _is_corrupt(exc: BaseException) -> bool:
-    if isinstance(exc, HistoryCorrupt):
-        return True
-    if not isinstance(exc, sqlite3.DatabaseError):
-        return False
-    code = _code(exc)
-    if code is not None:
-        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    text = str(exc).lower()
-    return "not a database" in text or "malformed" in text or "corrupt" in text
-
-
-def _retry(action: Callable[[], _T]) -> _T:
-    """``action()``, retried with jittered back-off while the database is locked.
-
-    SQLite's busy handler covers most waits; this covers the cases it does not
-    (a lock held across the busy timeout, WAL recovery, a COMMIT that met a reader).
-    """
-    deadline = time.monotonic() + LOCK_DEADLINE_S
-    delay = 0.002
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or time.monotonic() >= deadline:
-                raise
-        import random  # only under contention
-
-        time.sleep(delay * (0.5 + random.random()))
-        delay = min(delay * 2, 0.2)
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower() if exc.strerror[:1].isupper() else exc.strerror
-    if isinstance(exc, EnvcheckError):
-        return str(exc)
-    return str(exc) or type(exc).__name__
-
-
-@contextlib.contextmanager
-def _recovery_lock(path: str) -> Iterator[None]:
-    """An advisory lock so that only one process moves a corrupt file aside.
-
-    POSIX ``flock`` on a side file; where there is none (Windows) no lock is taken
-    and the check under it (the file at ``path`` is still corrupt) still guards.
-    """
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path + ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-_NETWORK_FILESYSTEMS = frozenset({
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "lustre", "gpfs", "beegfs", "ceph", "glusterfs",
-    "fuse.glusterfs", "fuse.sshfs", "fuse.cephfs", "9p", "afs", "panfs", "wekafs", "pvfs2",
-})
-_MOUNT_ESCAPE = re.compile(r"\\([0-7]{3})")
-
-
-def network_filesystem(directory: str | os.PathLike[str],
-                       mounts: str = "/proc/self/mounts") -> str | None:
-    """The type of the network file system ``directory`` is on (``"nfs4"``), else None.
-
-    Linux only (``/proc/self/mounts``); None where that cannot be read. SQLite's WAL
-    needs shared memory between all users of a database, which processes on
-    different hosts of a shared home directory do not have.
-    """
-    try:
-        with open(mounts, encoding="utf-8", errors="replace") as handle:
-            table = [line.split() for line in handle]
-    except OSError:
-        return None
-    target = os.path.realpath(directory)
-    best, kind = "", ""
-    for fields in table:
-        if len(fields) < 3:
-            continue
-        point = _MOUNT_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[1])
-        inside = target == point or target.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):  # the deepest, and the last mounted there
-            best, kind = point, fields[2]
-    return kind if kind in _NETWORK_FILESYSTEMS or kind.startswith("nfs") else None
-
-
-def _still_corrupt(path: str) -> bool:
-    """Whether the file now at ``path`` is damaged (checked afresh, not assumed)."""
-    try:
-        probe = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    except sqlite3.Error as exc:
-        return _is_corrupt(exc)
-    try:
-        rows = probe.execute("PRAGMA quick_check").fetchall()
-    except sqlite3.Error as exc:
-        return _is_corrupt(exc)
-    finally:
-        probe.close()
-    return rows != [("ok",)]
-
-
-# ---- summaries ------------------------------------------------------------------------
-
-def _value(value: Any) -> str:
-    from .render.escape import value_text
-
-    text = value_text(value)
-    return text if len(text) <= _SUMMARY_LIMIT else text[: _SUMMARY_LIMIT - 3] + "..."
-
-
-def _change_text(change: Change) -> str:
-    path = change.path
-    if path.startswith("packages."):
-        name, _, field = path[len("packages."):].partition(".")
-        subject = name if field in ("", "version") else f"{name} {field}"
-    elif path.startswith("env."):
-        subject = path[len("env."):]
-    else:
-        subject = path
-    return f"{subject} {_value(change.before)} -> {_value(change.after)}"
-
-
-def describe(changes: Sequence[Change]) -> str:
-    """One line for a list of judged changes (most severe first, as ``diff`` sorts them).
-
-    ``"no change"``, or the first change and a count of the others, e.g.
-    ``"torch 2.1.0 -> 2.2.0 [breaking], 3 more (1 breaking, 2 risky)"``.
-    """
-    from .model.severity import ORDER
-    from .render.escape import terminal
-
-    if not changes:
-        return "no change"
-    head, others = changes[0], changes[1:]
-    text = f"{_change_text(head)} [{head.severity.value}]"
-    if others:
-        counts = [(sum(c.severity is level for c in others), level.value) for level in ORDER]
-        detail = ", ".join(f"{count} {level}" for count, level in counts if count)
-        text += f", {len(others)} more ({detail})"
-    return terminal(text)
-
-
-def summarize(before: Fingerprint | None, after: Fingerprint) -> str:
-    """What changed from ``before`` to ``after``, in one line (``"first entry"`` if no before)."""
+def sections_changed(before: Fingerprint | None, after: Fingerprint) -> str:
+    """The summary the store writes by itself: which sections differ, judging nothing."""
     if before is None:
         return "first entry"
-    from .drift import diff
+    changed = [name for name in SECTIONS
+               if before.data["digests"].get(name) != after.data["digests"].get(name)]
+    return f"changed: {', '.join(changed)}" if changed else "no change"
 
-    return describe(diff(before, after).changes)
-
-
-# ---- the store ------------------------------------------------------------------------
 
 class _State:
     """What a summary depends on: the content digests of the sections, and meta."""
@@ -393,8 +184,11 @@ class History:
     ``close()``.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None,
+                 summarize: Summarize | None = None) -> None:
         self.path = os.fspath(path) if path is not None else default_path()
+        # The store judges nothing itself: the caller may bring a summary that does.
+        self.summarize = summarize or sections_changed
         self.warnings: list[str] = []
         self._conn: sqlite3.Connection | None = None
         try:
@@ -425,11 +219,11 @@ class History:
     def _open(self) -> None:
         self.close()
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=database.BUSY_TIMEOUT_S, isolation_level=None)
         self._conn = conn
         # Before any table exists: lets prune hand freed pages back to the file system.
         _retry(lambda: conn.execute("PRAGMA auto_vacuum = INCREMENTAL"))
-        if network_filesystem(os.path.dirname(os.path.abspath(self.path))) is None:
+        if database.network_filesystem(os.path.dirname(os.path.abspath(self.path))) is None:
             _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         else:
             # A shared home on NFS & co.: WAL would let ranks on two hosts corrupt the
@@ -439,7 +233,7 @@ class History:
             conn.execute("PRAGMA busy_timeout = 0")
             with contextlib.suppress(sqlite3.OperationalError):
                 conn.execute("PRAGMA journal_mode = DELETE")
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(database.BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable across crashes of envcheck
         conn.execute("PRAGMA journal_size_limit = 4194304")  # the -wal file stays small
         version = self._schema_version(conn)
@@ -776,11 +570,11 @@ class History:
                  fp: Fingerprint, state: _State) -> str:
         """The summary of ``fp`` against entry ``base``, read within ``conn``'s transaction."""
         if base is None or base_state is None:
-            return summarize(None, fp)
+            return self.summarize(None, fp)
         if _same_for_diff(base_state, state):
             return "no change"  # the same content: no need to load and diff
         try:
-            return summarize(self._fingerprint(conn, base), fp)
+            return self.summarize(self._fingerprint(conn, base), fp)
         except (sqlite3.Error, OSError):
             raise
         except Exception as exc:  # a summary must never cost the entry itself
@@ -846,7 +640,8 @@ class History:
 
 
 def record_safely(fp: Fingerprint, interpreter: str,
-                  path: str | os.PathLike[str] | None = None) -> tuple[int | None, list[str]]:
+                  path: str | os.PathLike[str] | None = None,
+                  summarize: Summarize | None = None) -> tuple[int | None, list[str]]:
     """Record ``fp``; never raises. The entry's number (None if not stored) and warnings.
 
     For ``snapshot``: a history that cannot be written must not fail the snapshot.
@@ -855,7 +650,7 @@ def record_safely(fp: Fingerprint, interpreter: str,
     warnings: list[str] = []
     history: History | None = None
     try:
-        history = History(path)
+        history = History(path, summarize)
         try:
             number = history.record(fp, interpreter)
         except HistoryCorrupt as exc:  # damage found only now, past the first page
