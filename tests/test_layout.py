@@ -7,6 +7,9 @@ closes a cycle is still two modules that cannot be understood apart.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import ROOT
@@ -119,3 +122,82 @@ def test_layers_point_downward() -> None:
             assert "envcheck.drift" not in edges, name
     # The fast snapshot path never reaches click's application; only the entry point knows both.
     assert "envcheck.cli" not in graph["envcheck.console"]
+
+
+# ---- the README's map of the code -----------------------------------------------------
+
+def readme_tree() -> set[str]:
+    """The paths the README's "How it is built" tree names, relative to src/envcheck."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## How it is built", 1)[1].split("```", 2)[1]
+    found: set[str] = set()
+    folders: list[tuple[int, str]] = []
+    for line in block.splitlines()[2:]:  # after "src/envcheck/"
+        stripped = line.lstrip(" ")
+        token = stripped.split(" ", 1)[0]
+        if not token.endswith((".py", "/")):
+            continue  # a continuation of the line above
+        indent = len(line) - len(stripped)
+        folders = [(i, name) for i, name in folders if i < indent]
+        prefix = "".join(name for _, name in folders)
+        found.add(prefix + token)
+        if token.endswith("/"):
+            folders.append((indent, token))
+    return found
+
+
+def test_the_readme_tree_matches_the_files() -> None:
+    files = {str(p.relative_to(SRC)) for p in SRC.rglob("*.py")}
+    folders = {str(p.relative_to(SRC)) + "/" for p in SRC.iterdir()
+               if p.is_dir() and (p / "__init__.py").exists()}
+    listed = readme_tree()
+    assert "sources/registry.py" in listed and "probe/" in listed
+    expected = {f for f in files if not f.endswith("/__init__.py")} | folders
+    assert sorted(expected - listed) == [], "modules the README's tree does not name"
+    assert sorted(listed - expected - files) == [], "README entries with no such file"
+
+
+# ---- long modules say why ---------------------------------------------------------------
+
+LONG = 500
+REASON = "Why one long module:"
+
+
+def test_long_modules_say_why_at_the_top() -> None:
+    unexplained = []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG and REASON not in (ast.get_docstring(ast.parse(text)) or ""):
+            unexplained.append(str(path.relative_to(SRC)))
+    assert unexplained == []
+
+
+# ---- the snapshot path's import discipline -----------------------------------------------
+
+# Modules ``envcheck snapshot`` must not import on a warm run (cache filled): each costs
+# milliseconds at the start of every training job. Counted, never timed.
+SNAPSHOT_FORBIDDEN = {"typing", "pathlib", "click", "dataclasses", "inspect", "ast",
+                      "platform", "packaging", "docker", "tomllib", "tomli", "subprocess"}
+# Modules beyond a bare ``python -c pass`` (78 when this was written).
+SNAPSHOT_BUDGET = 90
+
+
+def _imported(args: list[str], env: dict[str, str]) -> list[str]:
+    result = subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True,
+                            text=True, check=True, env=env)
+    return [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+            if line.startswith("import time:")]
+
+
+def test_snapshot_import_discipline(tmp_path: Path) -> None:
+    env = dict(os.environ, ENVCHECK_HOME=str(tmp_path))
+    command = ["-m", "envcheck", "snapshot", "--no-save", "-o", os.devnull]
+    _imported(command, env)  # fills the package cache, as any machine's first run does
+    warm = _imported(command, env)
+    bare = _imported(["-c", "pass"], env)
+    assert "envcheck.probe.packages" in warm and "envcheck.sources.live" in warm
+    assert sorted({m.split(".")[0] for m in warm} & SNAPSHOT_FORBIDDEN
+                  | set(warm) & SNAPSHOT_FORBIDDEN) == []
+    assert not [m for m in warm if m.startswith(("envcheck.cli", "envcheck.drift",
+                                                  "envcheck.rules", "envcheck.sources.registry"))]
+    assert len(set(warm) - set(bare)) <= SNAPSHOT_BUDGET

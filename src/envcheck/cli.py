@@ -1,6 +1,10 @@
 """The command line: parse, call, render, exit. With console.py, the only code that touches
 stdout and stderr.
 
+Why one long module: it is every click command, each a thin parse-call-render-exit
+over the layers below, and the options several commands share are defined once here;
+splitting it would spread one command line over files without moving any logic.
+
 Exit codes (every command):
   0  success; nothing at or above --fail-on
   1  a difference at or above --fail-on

@@ -1,5 +1,9 @@
 """A stdlib-only stand-in for the slice of ``pynvml`` that envcheck's probe uses.
 
+Why one long module: it mirrors one C API (structures, constants, calls) the way
+pynvml does, and the probe travels as source to other interpreters, where one
+self-contained file is the unit.
+
 The probe prefers the real bindings (``import pynvml`` from the ``nvidia-ml-py``
 distribution). Inside foreign containers where they are absent it imports this
 module instead, so it must run on any Python from 3.8 on with nothing but the

@@ -1,5 +1,9 @@
 """The local history: every snapshot kept in one SQLite file, with no setup.
 
+Why one long module: it is one class, ``History``, whose reads and writes share one
+transaction discipline (read, then a short write lock, then a retry); the SQLite
+mechanics under it are in ``database``.
+
 Where: ``$ENVCHECK_HOME/history.sqlite3`` when ``ENVCHECK_HOME`` is set, else
 ``$XDG_DATA_HOME/envcheck/history.sqlite3``, else
 ``~/.local/share/envcheck/history.sqlite3`` (the XDG fallback, used on macOS and
