@@ -399,3 +399,9 @@ def collect_packages(paths: List[str], errors: Errors,
             "record_digest": dist.get("record_digest"),
         })
     return dict(sorted(packages.items()))
+
+
+# What ``envcheck verify`` reads by the probe's own rules (the same discovery, the same
+# header parsing), under public names: verify/ imports these and nothing private.
+NAME_FIELD, VERSION_FIELD, VALID_NAME, STDLIB_DISTS = _NAME, _VERSION, _VALID_NAME, _STDLIB_DISTS
+metadata_dirs, metadata_file = _metadata_dirs, _metadata_file

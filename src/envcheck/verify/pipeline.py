@@ -14,7 +14,7 @@ from typing import Any, Union
 from .. import __version__
 from ..probe._common import Errors, read_bytes
 from ..probe.packages import (
-    _STDLIB_DISTS,
+    STDLIB_DISTS,
     normalize_name,
 )
 from .cache import (
@@ -111,7 +111,7 @@ def verify(
     for dist in _distributions(search, errors, metadata_stamps if cache is not None else None):
         if dist.fmt.startswith("dist-info"):
             at_base.setdefault(dist.base, {}).setdefault(dist.info_path, dist)
-        if dist.key not in _STDLIB_DISTS and dist.key not in chosen and (
+        if dist.key not in STDLIB_DISTS and dist.key not in chosen and (
                 wanted is None or dist.key in wanted):
             chosen[dist.key] = dist
     if wanted is not None:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from ..probe._common import Errors
 from ..probe.packages import (
-    _NAME,
-    _VALID_NAME,
-    _VERSION,
-    _metadata_dirs,
-    _metadata_file,
+    NAME_FIELD,
+    VALID_NAME,
+    VERSION_FIELD,
     direct_url_facts,
+    metadata_dirs,
+    metadata_file,
     normalize_name,
     read_header_block,
 )
@@ -56,23 +56,23 @@ def _distributions(paths: list[str], errors: Errors,
     for location in paths:
         if not location:
             continue
-        for info_path, fmt in _metadata_dirs(location, errors):
+        for info_path, fmt in metadata_dirs(location, errors):
             if stamps is not None:
                 found = stamps.setdefault(os.path.dirname(os.path.abspath(info_path)), [])
-                for path in (info_path, _metadata_file(info_path, fmt),
+                for path in (info_path, metadata_file(info_path, fmt),
                              os.path.join(info_path, "RECORD")):
                     with contextlib.suppress(OSError, ValueError):
                         found.append((os.path.abspath(path), _stamp_of(os.stat(path))))
             stem = os.path.basename(info_path if fmt != "egg" else os.path.dirname(info_path))
-            if not _VALID_NAME.match(os.path.splitext(stem)[0].split("-", 1)[0]):
+            if not VALID_NAME.match(os.path.splitext(stem)[0].split("-", 1)[0]):
                 continue  # a leftover (pip's ``~orch.dist-info``): the probe ignores it too
             try:
-                block = read_header_block(_metadata_file(info_path, fmt))
+                block = read_header_block(metadata_file(info_path, fmt))
             except OSError:
                 continue  # no metadata: the probe skips it too (and says so in a snapshot)
             end = block.find("\n\n")
             header = block if end < 0 else block[:end]
-            name, version = _NAME.search(header), _VERSION.search(header)
+            name, version = NAME_FIELD.search(header), VERSION_FIELD.search(header)
             if name and version and name.group(1) and version.group(1):
                 yield _Dist(normalize_name(name.group(1)), name.group(1), version.group(1),
                             location, info_path, fmt)
