@@ -201,3 +201,12 @@ def test_snapshot_import_discipline(tmp_path: Path) -> None:
     assert not [m for m in warm if m.startswith(("envcheck.cli", "envcheck.drift",
                                                   "envcheck.rules", "envcheck.sources.registry"))]
     assert len(set(warm) - set(bare)) <= SNAPSHOT_BUDGET
+
+
+def test_renderers_import_only_model_types() -> None:
+    graph = import_graph()
+    allowed = ("envcheck.render", "envcheck.model", "envcheck.errors", "envcheck.verify.report",
+               "envcheck.probe")
+    for name, edges in graph.items():
+        if name.startswith("envcheck.render"):
+            assert [e for e in edges if not e.startswith(allowed)] == [], name

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from .drift import CATALOG_REFERENCES
 from .model import Fingerprint
 from .model.report import Change, Report, Side
 from .model.severity import Severity
@@ -179,7 +180,8 @@ def audit(fingerprint: Fingerprint, label: str = ".",
     ] + list(extra or [])
     changes.sort(key=lambda c: (-c.severity.rank, c.path))
     return Report(Side(label, fingerprint.id), Side("recommended", fingerprint.id), changes, [],
-                  kind="audit")
+                  kind="audit", own_references=CATALOG_REFERENCES | frozenset(
+                      check.reference for check in CHECKS))
 
 
 # ---- files changed since install (verify) -------------------------------------------------

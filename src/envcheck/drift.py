@@ -21,10 +21,13 @@ from .config import Config
 from .model import LATER_SECTIONS, SECTIONS, VOLATILE, Fingerprint
 from .model.report import Change, Difference, Report, Side
 from .probe.conda import build_variant
+from .rules.catalog import CATALOG
 from .rules.context import Sides
 from .rules.evaluate import judge
 
 __all__ = ["Change", "Difference", "Report", "Side", "diff", "version_kind"]
+
+CATALOG_REFERENCES = frozenset(rule.reference for rule in CATALOG)
 
 
 # ---- versions -------------------------------------------------------------------------
@@ -391,4 +394,5 @@ def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None,
     section_rank = {s: i for i, s in enumerate(SECTIONS)}
     changes.sort(key=lambda c: (-c.severity.rank, section_rank.get(c.path.split(".")[0], 99),
                                 c.path))
-    return Report(Side(labels[0], a.id), Side(labels[1], b.id), changes, unknown)
+    return Report(Side(labels[0], a.id), Side(labels[1], b.id), changes, unknown,
+                  own_references=CATALOG_REFERENCES)

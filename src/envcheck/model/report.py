@@ -57,11 +57,15 @@ class Report:
     """The result of a diff: changes most severe first, and what could not be compared."""
 
     def __init__(self, a: Side, b: Side, changes: list[Change],
-                 unknown_sections: list[str], kind: str = "diff") -> None:
+                 unknown_sections: list[str], kind: str = "diff",
+                 own_references: frozenset[str] = frozenset()) -> None:
         self.a, self.b = a, b
         self.changes = changes
         self.unknown_sections = unknown_sections
         self.kind = kind  # "diff", or "audit": before = now, after = suggested
+        # References that are envcheck's own (the rule catalog's, the audit checks'):
+        # renderers may leave these readable; any other (configuration) is escaped.
+        self.own_references = own_references
 
     def summary(self) -> dict[str, int]:
         return severity_counts([change.severity for change in self.changes])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..fleet import FleetReport
+from ..model.fleet import FleetReport
 from ..model.severity import ORDER, Severity
 from . import ReportFormat
 from .escape import markdown_code, markdown_text, terminal, value_text

@@ -7,8 +7,6 @@ break the table. A hidden marker lets a bot find and update its own comment.
 
 from __future__ import annotations
 
-import functools
-
 from ..model.report import Change, Report
 from ..model.severity import Severity
 from .escape import markdown_code, markdown_text, value_text
@@ -27,27 +25,19 @@ _ICONS = {Severity.BREAKING: "🔴 breaking", Severity.RISKY: "🟡 risky",
           Severity.BENIGN: "⚪ benign"}
 
 
-@functools.lru_cache(maxsize=1)
-def _trusted_references() -> frozenset[str]:
-    from ..audit import CHECKS
-    from ..rules.catalog import CATALOG
-
-    return frozenset({r.reference for r in CATALOG} | {c.reference for c in CHECKS})
-
-
-def _reference(change: Change) -> str:
+def _reference(change: Change, own: frozenset[str]) -> str:
     """The catalog's own references are ours and stay readable, so GitHub links them
     (URLs, owner/repo#N); anything else (configuration) is escaped."""
-    if change.reference in _trusted_references():
+    if change.reference in own:
         return change.reference
     return markdown_text(change.reference)
 
 
-def _row(change: Change, with_severity: bool) -> str:
+def _row(change: Change, with_severity: bool, own: frozenset[str]) -> str:
     cells = [_ICONS[change.severity]] if with_severity else []
     cells += [markdown_code(change.path), markdown_code(value_text(change.before)),
               markdown_code(value_text(change.after)),
-              f"{markdown_text(change.reason)} ({_reference(change)})"]
+              f"{markdown_text(change.reason)} ({_reference(change, own)})"]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -104,8 +94,8 @@ def render_markdown(report: Report, limit: int = LIMIT) -> str:
         columns = ["severity"] * with_severity + ["what", "before", "after", "why"]
         add("| " + " | ".join(columns) + " |")
         add("|" + "---|" * len(columns))
-        rows = 0
-        while rows < len(changes) and add(_row(changes[rows], with_severity=with_severity)):
+        rows, own = 0, report.own_references
+        while rows < len(changes) and add(_row(changes[rows], with_severity, own)):
             rows += 1
         return rows
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..verify import VerifyReport
+from ..verify.report import VerifyReport
 from .escape import terminal
 
 _SHOWN = 10
