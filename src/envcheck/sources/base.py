@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from ..model import Fingerprint
+from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_NVML_TIMEOUT = 5.0
+__all__ = ["DEFAULT_NVML_TIMEOUT", "DEFAULT_TIMEOUT", "Markers", "Request", "Source"]
 
 # PEP 508 marker values of the interpreter a lock is checked against.
 Markers = dict[str, str]

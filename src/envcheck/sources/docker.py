@@ -5,13 +5,12 @@ from __future__ import annotations
 from .. import __version__
 from ..errors import UsageError
 from ..model import Fingerprint
+from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # this module is on the ``snapshot --image`` path
     from .base import Request
 
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_NVML_TIMEOUT = 5.0
 PREFIXES = ("docker:", "docker-container:")
 
 

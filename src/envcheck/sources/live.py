@@ -15,14 +15,12 @@ from collections.abc import Mapping
 
 from .. import __version__
 from ..safetext import safe_text
+from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
     from ..model import Fingerprint
     from .base import Request
-
-DEFAULT_TIMEOUT = 120.0  # as base.DEFAULT_TIMEOUT, which this module must not import
-DEFAULT_NVML_TIMEOUT = 5.0
 
 
 class Target:
