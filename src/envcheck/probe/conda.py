@@ -80,7 +80,8 @@ def python_distribution(files: Any) -> Optional[str]:
     if not isinstance(files, list):
         return None
     for path in files:
-        if isinstance(path, str):
+        # A substring test first: torch's record lists tens of thousands of files.
+        if isinstance(path, str) and ("-info/" in path):
             match = _DIST_INFO.search(path)
             if match:
                 return normalize_name(match.group(1))

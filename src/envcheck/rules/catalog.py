@@ -320,7 +320,8 @@ CATALOG: tuple[Rule, ...] = (
     # ---- conda records and system packages (the same rules for both) ------------------
     *_native("blas-variant", BLAS_VARIANT_PACKAGES, frozenset({"variant"}), B,
              "the BLAS implementation switched (MKL, OpenBLAS, BLIS, Accelerate, reference): "
-             "every matrix product runs other kernels", CONDA_BLAS),
+             "every matrix product runs other kernels",
+             CONDA_BLAS + "; https://wiki.debian.org/DebianScience/LinearAlgebraLibraries"),
     *_native("openmp-variant", OPENMP, frozenset({"variant"}), R,
              "another OpenMP runtime (GNU vs LLVM or Intel): thread scheduling and reduction "
              "order may differ", CONDA_OPENMP),
