@@ -231,3 +231,15 @@ def test_non_utf8_requirements_are_named_as_such(tmp_path: Path) -> None:
     _one_line(run_envcheck("check", str(requirements)), 3, "not UTF-8 text")
     result = run_envcheck("check", str(requirements))
     assert "not JSON" not in result.stderr
+
+
+def test_the_api_and_the_cli_read_the_same_documents(tmp_path: Path) -> None:
+    report = tmp_path / "inspect.json"
+    report.write_text(json.dumps({"version": "1", "pip_version": "24.0", "installed": [
+        {"metadata": {"name": "Alpha", "version": "1.0"}, "installer": "pip"}]}))
+    loaded = envcheck.load(report)
+    assert {name: p["version"] for name, p in loaded.packages.items()} == {"alpha": "1.0"}
+    assert loaded.data["meta"]["source"] == "pip inspect"
+    cli = run_envcheck("diff", str(report), str(report), "--format", "json")
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["a"]["id"] == loaded.id

@@ -35,10 +35,12 @@ def snapshot(python: str | None = None, timeout: float = 120.0) -> Fingerprint:
 
 
 def load(path: str | os.PathLike[str]) -> Fingerprint:
-    """Read a fingerprint (or lockfile) written by ``envcheck snapshot -o``."""
-    from .model import load as load_file
+    """Read a fingerprint (or lockfile) written by ``envcheck snapshot -o``, or a ``pip
+    inspect`` report (packages only): the documents ``envcheck diff FILE`` reads."""
+    from .reader import read_bytes
+    from .sources.document import from_json
 
-    return load_file(path)
+    return from_json(read_bytes(path), str(path))
 
 
 def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None) -> Report:
