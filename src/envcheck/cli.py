@@ -179,6 +179,16 @@ def _report_options(formats: tuple[str, ...]) -> Callable[[F], F]:
     return decorate
 
 
+def _use_mlflow_uri(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:  # MLflow's own setting: its client reads it wherever it is created
+        os.environ["MLFLOW_TRACKING_URI"] = value
+
+
+_mlflow_option = click.option(
+    "--mlflow-uri", metavar="URI", expose_value=False, callback=_use_mlflow_uri,
+    help="MLflow tracking server for mlflow: inputs (default: $MLFLOW_TRACKING_URI).")
+
+
 def _config(config_path: str | None) -> Config:
     from . import config as configuration
 
@@ -209,6 +219,7 @@ def _render(report: Report, fmt: str, output: str | None, show_benign: bool) -> 
 @click.argument("b", metavar="B")
 @_report_options(("text", "json", "markdown", "github"))
 @_python_option
+@_mlflow_option
 def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output: str | None,
          show_benign: bool, python: str | None) -> int:
     """Compare two environments and judge every difference: breaking, risky or benign,
@@ -329,6 +340,7 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
 @_report_options(("text", "json", "markdown"))
 @click.option("--baseline", metavar="INPUT",
               help="Compare against this fingerprint instead of the majority.")
+@_mlflow_option
 def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | None,
             output: str | None, show_benign: bool, baseline: str | None) -> int:
     """Compare a fleet: N fingerprints (one per machine or rank), grouped by id, the
@@ -336,18 +348,22 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
 
     \b
     INPUT is a fingerprint file, a directory of *.json fingerprints, REV:PATH,
-    docker:IMAGE or @REF from the local history.
+    docker:IMAGE or @REF from the local history; or many at once: every run of an
+    MLflow experiment that carries a fingerprint (mlflow:EXPERIMENT), the scheduler
+    and workers of a Dask cluster (dask://HOST:PORT).
 
     \b
     Examples:
       envcheck compare fingerprints/                  # one file per node
       envcheck compare node-*.json --baseline lockfiles/train.json
       envcheck compare fingerprints/ --format markdown -o fleet.md
+      envcheck compare mlflow:my-experiment --mlflow-uri http://127.0.0.1:5000
+      envcheck compare dask://scheduler:8786
     """
     from .fleet import compare as compare_fleet
     from .render import ReportFormat
     from .render.fleet import render_fleet
-    from .sources.registry import resolve
+    from .sources.registry import fleet_members, resolve
 
     def loader(spec: str) -> Callable[[], Fingerprint]:
         if spec == "-":
@@ -357,7 +373,10 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
             return functools.partial(resolve, spec)  # re-read on demand: memory stays flat
         return functools.cache(functools.partial(resolve, spec))  # probe or fetch once
 
-    members = [(spec, loader(spec)) for spec in _expand(inputs)]
+    members = []
+    for spec in _expand(inputs):
+        many = fleet_members(spec)  # an experiment's runs, a cluster's workers
+        members += many if many is not None else [(spec, loader(spec))]
     base = (baseline, loader(baseline)) if baseline else None
     report = compare_fleet(members, base, _config(config_path))
     _emit(render_fleet(report, ReportFormat(fmt), show_benign), output)

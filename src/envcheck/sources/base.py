@@ -10,8 +10,9 @@ Lock formats that describe packages alone (requirements.txt, pylock.toml) are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from ..model import Fingerprint
 from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
@@ -51,3 +52,15 @@ class Source(Protocol):
 
     def load(self, spec: str, request: Request) -> Fingerprint:
         """The fingerprint ``spec`` names, or an EnvcheckError saying why not."""
+
+
+Member = tuple[str, Callable[[], Fingerprint]]
+
+
+@runtime_checkable
+class FleetSource(Protocol):
+    """An input that names many environments (an experiment's runs, a cluster's workers):
+    ``compare`` takes each as a member; ``diff`` and ``check`` refuse it with a hint."""
+
+    def members(self, spec: str, request: Request) -> list[Member]:
+        """Each member's label (as a person finds it there) and how to load it."""

@@ -9,23 +9,26 @@ from __future__ import annotations
 
 from ..errors import InputError
 from ..model import Fingerprint
-from .base import Markers, Request, Source
+from .base import FleetSource, Markers, Member, Request, Source
 from .conda_environment import CondaEnvironmentSource
 from .conda_explicit import CondaExplicitSource
 from .conda_lock import CondaLockSource
+from .dask import DaskSource
 from .docker import DockerSource
 from .file import FileSource
 from .git import GitSource
 from .github import GitHubSource
 from .history import HistorySource
 from .live import LiveSource
+from .mlflow import MlflowSource
 from .pixi_lock import PixiLockSource
 from .pylock import PylockSource
 from .requirements import RequirementsSource
 from .stdin import StdinSource
 
 SOURCES: tuple[Source, ...] = (
-    StdinSource(), DockerSource(), GitHubSource(), HistorySource(), LiveSource(),
+    StdinSource(), DockerSource(), GitHubSource(), MlflowSource(), DaskSource(),
+    HistorySource(), LiveSource(),
     PylockSource(), CondaExplicitSource(), CondaLockSource(), PixiLockSource(),
     CondaEnvironmentSource(), RequirementsSource(), FileSource(), GitSource(),
 )
@@ -49,6 +52,15 @@ def resolve(spec: str, request: Request | None = None) -> Fingerprint:
     """
     request = request or Request()
     return source_for(spec).load(spec, request)
+
+
+def fleet_members(spec: str, request: Request | None = None) -> list[Member] | None:
+    """The members ``spec`` names when it names many (``compare mlflow:EXPERIMENT``,
+    ``dask://HOST:PORT``, ``ray://ADDRESS``); None for an input of one environment."""
+    source = source_for(spec)
+    if isinstance(source, FleetSource):
+        return source.members(spec, request or Request())
+    return None
 
 
 def expected(spec: str, markers: Markers | None = None,
