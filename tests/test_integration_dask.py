@@ -47,14 +47,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, Path]]:
     """Two process workers as LocalCluster starts them, and a third, ``odd``, with ODD_SETTING."""
-    from dask.distributed import Client, LocalCluster
-
     tmp = tmp_path_factory.mktemp("dask")
     saved = {key: os.environ.pop(key) for key in ODD_SETTING if key in os.environ}
-    local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                         scheduler_port=0, dashboard_address=None,
-                         local_directory=str(tmp / "local"))
-    client = Client(local)
+    local = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", scheduler_port=0,
+        dashboard_address=None, local_directory=str(tmp / "local"))
+    client = distributed.Client(local)
     odd = _start_worker(local.scheduler_address, "odd", ODD_SETTING, tmp)
     try:
         client.wait_for_workers(3, timeout=WAIT_S)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_envcheck
 from envcheck.integrations._remote import probe_arguments, probe_task, to_fingerprint
+
+from conftest import run_envcheck
 
 cloudpickle = pytest.importorskip("cloudpickle")
 

@@ -3,6 +3,7 @@ artifact and a config key, read back from the run's own record file."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -29,7 +30,7 @@ def _records(run_dir: Path) -> list[Any]:
 
     The run file is a LevelDB-style log: a 7-byte header, then 32 KiB blocks of chunks,
     each with a 7-byte header (CRC, length, type: 1 full, 2 first, 3 middle, 4 last)."""
-    from wandb.proto import wandb_internal_pb2
+    protos: Any = importlib.import_module("wandb.proto.wandb_internal_pb2")  # generated
 
     [path] = run_dir.glob("*.wandb")
     data = path.read_bytes()
@@ -47,7 +48,7 @@ def _records(run_dir: Path) -> list[Any]:
             break
         pending = chunk if kind in (1, 2) else pending + chunk
         if kind in (1, 4):
-            record = wandb_internal_pb2.Record()
+            record = protos.Record()
             record.ParseFromString(pending)
             records.append(record)
     return records
