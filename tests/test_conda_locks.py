@@ -216,3 +216,43 @@ def test_match_specs(spec: str, pin: tuple[Any, ...]) -> None:
 ])
 def test_version_specs(spec: str, version: str, matches: bool) -> None:
     assert version_matches(spec, version) is matches
+
+
+def test_python_distributions_of_conda_records_and_pypi_pins(python38: str,
+                                                             tmp_path: Path) -> None:
+    from distbuild import make_dist
+
+    numpy = Package("numpy", "1.26.4", "py38h8d2b5a4_0",
+                    files=("lib/python3.8/site-packages/numpy-1.26.4.dist-info/METADATA",))
+    stack = (*MKL_STACK, numpy)
+    python = make_env(python38, tmp_path / "env", stack)
+    site = tmp_path / "env" / "lib" / "python3.8" / "site-packages"
+    make_dist(site, "numpy", "1.26.4", installer="conda")
+    make_dist(site, "einops", "0.8.0")  # pip install einops, on top of the conda packages
+    einops = "https://files.example/einops-0.8.0-py3-none-any.whl"
+    pixi = yaml.safe_load(pixi_lock({"default": stack}))
+    pixi["environments"]["default"]["packages"]["linux-64"].append({"pypi": einops})
+    pixi["packages"].append({"pypi": einops, "name": "einops", "version": "0.8.0",
+                             "sha256": "a" * 64, "requires_python": ">=3.8"})
+    locks = {
+        "environment.yml": ENVIRONMENT_YML + "  - numpy=1.26\n  - pip:\n    - einops==0.8.0\n",
+        "conda-lock.yml": conda_lock(stack).replace(
+            "package:\n", "package:\n- name: einops\n  version: 0.8.0\n  manager: pip\n"
+            "  platform: linux-64\n  dependencies: {}\n  url: " + einops + "\n"
+            "  hash:\n    sha256: " + "a" * 64 + "\n  category: main\n  optional: false\n"),
+        "pixi.lock": yaml.safe_dump(pixi, sort_keys=False),
+    }
+    for name, text in locks.items():
+        lock = write(tmp_path / "locks", name, text)
+        code, report, stderr = check(lock, python, "--fail-on", "any")
+        # numpy is judged through its conda record; the pip-installed einops by its pin.
+        assert (code, report["changes"]) == (0, []), (name, stderr, report)
+        code, report, _ = check(write(tmp_path / "old", name, text.replace("0.8.0", "0.7.0")),
+                                python, "--fail-on", "risky")
+        assert code == 1, name
+        change = paths(report)["packages.einops.version"]
+        assert (change["before"], change["after"]) == ("0.7.0", "0.8.0"), name
+    # The explicit spec has no PyPI part: the pip-installed einops is reported as added.
+    code, report, _ = check(write(tmp_path, "spec.txt", explicit(stack, "md5")), python)
+    assert code == 0
+    assert [c["path"] for c in report["changes"]] == ["packages.einops"]
