@@ -27,11 +27,17 @@ __all__ = ["DriftError", "EnvcheckError", "Fingerprint", "Report", "__version__"
            "load", "snapshot"]
 
 
-def snapshot(python: str | None = None, timeout: float = 120.0) -> Fingerprint:
-    """Fingerprint this interpreter's environment, or the interpreter at ``python``."""
+def snapshot(python: str | None = None, timeout: float = 120.0, numerics: bool = False,
+             numerics_timeout: float = 120.0) -> Fingerprint:
+    """Fingerprint this interpreter's environment, or the interpreter at ``python``.
+
+    ``numerics``: also run the numeric canaries in a child process of that interpreter
+    (never in this one), for at most ``numerics_timeout`` seconds.
+    """
     from .sources.live import live
 
-    return live(python, timeout=timeout)
+    return live(python, timeout=timeout,
+                numerics_timeout=numerics_timeout if numerics else None)
 
 
 def load(path: str | os.PathLike[str]) -> Fingerprint:

@@ -129,10 +129,18 @@ def cli() -> None:
 @click.option("--deep", is_flag=True,
               help="Also verify installed files against RECORD and record per package the "
                    "files changed since install (not with --image/--container).")
+@click.option("--numerics", is_flag=True,
+              help="Also run the numeric canaries (in a child process of the target "
+                   "interpreter) and record what they computed, bit for bit, and the "
+                   "libraries actually loaded.")
+@click.option("--numerics-timeout", type=click.FloatRange(min=0.1),
+              default=SNAPSHOT_DEFAULTS["numerics_timeout"], show_default=True,
+              help="Seconds the canaries may take; one still running then is recorded as "
+                   "an error.")
 def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
              nvml_timeout: float, no_cache: bool, image: str | None,
              container_name: str | None, image_python: str | None, gpus: bool,
-             no_save: bool, deep: bool) -> None:
+             no_save: bool, deep: bool, numerics: bool, numerics_timeout: float) -> None:
     """Fingerprint an environment: packages and their builds, frameworks, CUDA, GPUs, CPU,
     OS and the settings that steer numerics.
 
@@ -144,9 +152,10 @@ def snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
       envcheck snapshot --python /opt/conda/envs/train/bin/python -o train.json
       envcheck snapshot --image IMAGE -o image.json
       envcheck snapshot --container trainer-0
+      envcheck snapshot --numerics -o a.json   (then: envcheck explain a.json elsewhere)
     """
     run_snapshot(python, output, fmt, timeout, nvml_timeout, no_cache, image, container_name,
-                 image_python, gpus, no_save, deep)
+                 image_python, gpus, no_save, deep, numerics, numerics_timeout)
 
 
 def _use_color() -> bool:
@@ -442,6 +451,52 @@ def verify(packages: tuple[str, ...], fmt: str, fail_on: str, output: str | None
     failed = {"never": False, "any": not report.clean,
               "modified": bool(counts["modified"] or counts["missing"])}[fail_on]
     return _verdict(failed)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("base", metavar="BASE")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "github"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("--fail-on", type=click.Choice(["breaking", "risky", "any", "never"]),
+              default="breaking", show_default=True,
+              help="Exit 1 when a canary computes other bits (a breaking difference).")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option("--numerics-timeout", type=click.FloatRange(min=0.1),
+              default=SNAPSHOT_DEFAULTS["numerics_timeout"], show_default=True,
+              help="Seconds each run of the canaries may take.")
+@_python_option
+def explain(base: str, fmt: str, fail_on: str, output: str | None, numerics_timeout: float,
+            python: str | None) -> int:
+    """Why does this machine compute other bits than BASE? Reruns each canary that
+    differs with one setting at a time changed to BASE's value (thread counts,
+    OPENBLAS_CORETYPE, MKL_CBWR, ONEDNN_MAX_CPU_ISA, NPY_DISABLE_CPU_FEATURES,
+    TF_ENABLE_ONEDNN_OPTS, ATEN_CPU_CAPABILITY, TF32 switches...) and names the one that
+    reproduces BASE's bits, or lists what it tried.
+
+    \b
+    BASE is any input that carries numerics: a file from snapshot --numerics, @last,
+    REV:path, docker:IMAGE (measured now).
+
+    \b
+    Examples:
+      envcheck snapshot --numerics -o base.json      (on the reference machine)
+      envcheck explain base.json                     (on this one)
+    """
+    from .explain import explain as run_explain
+    from .render import ReportFormat
+    from .render.explain import render_explanation
+    from .sources.base import Request
+    from .sources.docker import PREFIXES, container
+    from .sources.registry import resolve
+
+    target = python or default_python() or sys.executable
+    if base.startswith(PREFIXES):  # measured now, inside the image or container
+        base_fp = container(base, numerics_timeout=numerics_timeout)
+    else:
+        base_fp = resolve(base, Request(python=python))
+    explanation = run_explain(base_fp.data, base, target, numerics_timeout)
+    _emit(render_explanation(explanation, ReportFormat(fmt)), output)
+    return _verdict(explanation.fails(fail_on))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # typing itself costs milliseconds at startup
 SNAPSHOT_DEFAULTS: dict[str, Any] = {
     "python": None, "output": None, "fmt": "text", "timeout": 120.0, "nvml_timeout": 5.0,
     "no_cache": False, "image": None, "container_name": None, "image_python": None,
-    "gpus": False, "no_save": False, "deep": False,
+    "gpus": False, "no_save": False, "deep": False, "numerics": False, "numerics_timeout": 120.0,
 }
 # Option spelling -> (parameter, the values it accepts, or None for any / a flag's value).
 QUICK_OPTIONS: dict[str, tuple[str, tuple[str, ...] | None]] = {
@@ -152,7 +152,8 @@ def quick_snapshot_params(args: Sequence[str]) -> dict[str, Any] | None:
 def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: float,
                  nvml_timeout: float, no_cache: bool, image: str | None,
                  container_name: str | None, image_python: str | None, gpus: bool,
-                 no_save: bool, deep: bool) -> None:
+                 no_save: bool, deep: bool, numerics: bool = False,
+                 numerics_timeout: float = 120.0) -> None:
     """``envcheck snapshot``, whichever parser read the options."""
     from .sources.live import live
 
@@ -164,18 +165,19 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
         raise UsageError("--gpus goes with --image (a running container has its devices)")
     if deep and (image or container_name):
         raise UsageError("--deep reads installed files: not with --image or --container")
+    canaries = numerics_timeout if numerics else None
     spec = None
     if image or container_name:
         from .sources.docker import container
 
         spec = f"docker:{image}" if image else f"docker-container:{container_name}"
         fingerprint = container(spec, python=image_python, timeout=timeout,
-                                nvml_timeout=nvml_timeout, gpus=gpus)
+                                nvml_timeout=nvml_timeout, gpus=gpus, numerics_timeout=canaries)
     else:
         if python is None:
             python = default_python()
         fingerprint = live(python, timeout=timeout, nvml_timeout=nvml_timeout,
-                           use_cache=not no_cache)
+                           use_cache=not no_cache, numerics_timeout=canaries)
     if deep:
         from .audit import with_file_changes
         from .verify import verify_interpreter

@@ -278,8 +278,8 @@ def _runtime_reason(message: str) -> str:
     return reason[:-len(": unknown")] if reason.endswith(": unknown") else reason
 
 
-def _probe_command(python: str, nvml_timeout: float) -> list[str]:
-    return [python, "-c", remote.STDIN_BOOTSTRAP, "--nvml-timeout", str(nvml_timeout)]
+def _probe_command(python: str, probe_args: list[str]) -> list[str]:
+    return [python, "-c", remote.STDIN_BOOTSTRAP, *probe_args]
 
 
 # ---- images --------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def _remove(api: Any, ref: str) -> None:
 
 
 def _run_in_new_container(api: Any, image_id: str, what: str, python: str,
-                          nvml_timeout: float, gpus: bool, deadline: float,
+                          probe_args: list[str], gpus: bool, deadline: float,
                           timeout: float) -> _Run | None:
     """Run the probe with ``python`` in a new container of ``image_id``; None if no such file."""
     import docker
@@ -310,7 +310,7 @@ def _run_in_new_container(api: Any, image_id: str, what: str, python: str,
     # after the engine made it but before its id reached us.
     name = f"envcheck-probe-{uuid.uuid4().hex[:16]}"
     try:
-        run = _probe_in(api, name, image_id, what, python, nvml_timeout, device_requests,
+        run = _probe_in(api, name, image_id, what, python, probe_args, device_requests,
                         deadline, timeout)
     except BaseException:
         # The container goes on every way out (a failure, a timeout, Ctrl-C); should the
@@ -323,12 +323,12 @@ def _run_in_new_container(api: Any, image_id: str, what: str, python: str,
 
 
 def _probe_in(api: Any, name: str, image_id: str, what: str, python: str,
-              nvml_timeout: float, device_requests: list[Any] | None, deadline: float,
+              probe_args: list[str], device_requests: list[Any] | None, deadline: float,
               timeout: float) -> _Run | None:
     import docker
 
     api.create_container(
-        image_id, entrypoint=_probe_command(python, nvml_timeout), command=[],
+        image_id, entrypoint=_probe_command(python, probe_args), command=[],
         stdin_open=True,  # with detach=False this also sets StdinOnce: EOF ends stdin
         name=name, labels={PROBE_LABEL: "1", OWNER_LABEL: owner()}, network_disabled=True,
         use_config_proxy=False,  # the image's own environment, nothing of ours added
@@ -355,24 +355,28 @@ def _probe_in(api: Any, name: str, image_id: str, what: str, python: str,
 
 
 def snapshot_image(image: str, python: str | None = None, timeout: float = 120.0,
-                   nvml_timeout: float = 5.0, gpus: bool = False) -> dict[str, Any]:
+                   nvml_timeout: float = 5.0, gpus: bool = False,
+                   numerics_timeout: float | None = None) -> dict[str, Any]:
     """The raw probe document of IMAGE, run in a new, network-less, removed container.
 
     ``python`` is the interpreter in the image (``--image-python``); by default
     the first of python3, python on the image's PATH. ``timeout`` bounds the
     whole run. ``gpus`` asks the engine for every GPU (the NVIDIA Container
     Toolkit must be installed; not exercised by the tests, which have no GPU).
+    ``numerics_timeout``: also run the numeric canaries, that long on top of ``timeout``.
     The document has an extra ``image`` key: id, tags, digests, creation time,
     architecture, labels, allow-listed environment and the interpreter used.
     """
+    timeout += numerics_timeout or 0.0
     deadline = time.monotonic() + timeout
+    probe_args = remote.probe_arguments(nvml_timeout, numerics_timeout)
     client = connect()
     try:
         with _engine_errors(image):
             attrs = _inspect_image(client.api, image)
             for command in [python] if python else CANDIDATES:
                 run = _run_in_new_container(client.api, attrs["Id"], image, command,
-                                            nvml_timeout, gpus, deadline, timeout)
+                                            probe_args, gpus, deadline, timeout)
                 if run is not None:
                     break
             else:
@@ -390,12 +394,12 @@ def snapshot_image(image: str, python: str | None = None, timeout: float = 120.0
 
 # ---- running containers --------------------------------------------------------------
 
-def _exec(api: Any, container_id: str, what: str, python: str, nvml_timeout: float,
+def _exec(api: Any, container_id: str, what: str, python: str, probe_args: list[str],
           deadline: float, timeout: float) -> _Run | None:
     """Run the probe with ``python`` through ``docker exec``; None if no such file."""
     import docker
 
-    exec_id = api.exec_create(container_id, _probe_command(python, nvml_timeout),
+    exec_id = api.exec_create(container_id, _probe_command(python, probe_args),
                               stdin=True, stdout=True, stderr=True)["Id"]
     try:
         sock = api.exec_start(exec_id, socket=True)
@@ -419,7 +423,8 @@ def _exec(api: Any, container_id: str, what: str, python: str, nvml_timeout: flo
 
 
 def snapshot_container(name_or_id: str, python: str | None = None, timeout: float = 120.0,
-                       nvml_timeout: float = 5.0) -> dict[str, Any]:
+                       nvml_timeout: float = 5.0,
+                       numerics_timeout: float | None = None) -> dict[str, Any]:
     """The raw probe document of a running container, probed through ``docker exec``.
 
     Adds ``container`` (id, name, image, image_id, status) and ``image`` (as
@@ -429,7 +434,9 @@ def snapshot_container(name_or_id: str, python: str | None = None, timeout: floa
     """
     import docker
 
+    timeout += numerics_timeout or 0.0
     deadline = time.monotonic() + timeout
+    probe_args = remote.probe_arguments(nvml_timeout, numerics_timeout)
     what = name_or_id
     client = connect()
     api = client.api
@@ -445,7 +452,7 @@ def snapshot_container(name_or_id: str, python: str | None = None, timeout: floa
                 raise TargetError(f"{what}: the container is not running (status: {status}); "
                                   f"start it, or fingerprint its image with --image")
             for command in [python] if python else CANDIDATES:
-                run = _exec(api, attrs["Id"], what, command, nvml_timeout, deadline, timeout)
+                run = _exec(api, attrs["Id"], what, command, probe_args, deadline, timeout)
                 if run is not None:
                     break
             else:

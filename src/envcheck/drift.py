@@ -18,7 +18,9 @@ from typing import Any
 from packaging.version import Version
 
 from .config import Config
+from .evidence import causes, compare
 from .model import LATER_SECTIONS, SECTIONS, VOLATILE, Fingerprint
+from .model.evidence import Evidence
 from .model.report import Change, Difference, Report, Side
 from .probe.conda import build_variant
 from .rules.catalog import CATALOG
@@ -391,8 +393,37 @@ def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None,
                 or _unrecorded(difference):
             continue
         changes.append(judge(difference, sides, config))
+    evidence = _measured(a.data, b.data, sides, config, changes)
     section_rank = {s: i for i, s in enumerate(SECTIONS)}
     changes.sort(key=lambda c: (-c.severity.rank, section_rank.get(c.path.split(".")[0], 99),
                                 c.path))
     return Report(Side(labels[0], a.id), Side(labels[1], b.id), changes, unknown,
-                  own_references=CATALOG_REFERENCES)
+                  own_references=CATALOG_REFERENCES, evidence=evidence)
+
+
+def _measured(a: Mapping[str, Any], b: Mapping[str, Any], sides: Sides, config: Config,
+              changes: list[Change]) -> Evidence | None:
+    """Add the canaries that computed other bits and the runtime facts that differ to
+    ``changes`` (each judged by the catalog); the evidence summary."""
+    found, evidence = compare(a.get("numerics"), b.get("numerics"))
+    env_a, env_b = _dict(a.get("env")), _dict(b.get("env"))
+    measured = []
+    for subject, kind, before, after, detail in found:
+        name = subject.partition(".")[2]
+        if subject.startswith("settings.") and name in env_a and name in env_b:
+            continue  # the env section already compares this variable
+        difference = Difference("numerics", subject, kind, f"numerics.{subject}", before, after)
+        if config.ignores("numerics", subject, difference.path):
+            continue
+        change = judge(difference, sides, config)
+        if kind == "measured":
+            measured.append((name, change, detail))
+        else:
+            changes.append(change)
+    paths = [c.path for c in changes]
+    for name, change, detail in measured:
+        suspects = causes(name, paths)
+        why = (f"; differences above that can cause it: {', '.join(suspects)}" if suspects
+               else "; no other difference in this report explains it")
+        changes.append(change._replace(reason=f"{change.reason} ({detail}){why}"))
+    return evidence

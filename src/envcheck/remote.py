@@ -24,6 +24,7 @@ PACKAGE = "envcheck_probe"
 # The probe's files, read as text: importing envcheck.probe (or importlib.resources)
 # here would cost the parent tens of milliseconds on every --python snapshot.
 PROBE_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe")
+SUBPACKAGES = ("numerics",)  # the canary child's modules travel with the probe
 OUTPUT_MARKER = "----- envcheck probe output -----"  # as envcheck.probe.OUTPUT_MARKER (tested)
 TOO_OLD_EXIT = 90
 
@@ -61,7 +62,10 @@ class _ProbeSource:
     def find_spec(self, name, path=None, target=None):
         if name not in SOURCES:
             return None
-        return ModuleSpec(name, self, is_package=(name == PACKAGE))
+        return ModuleSpec(name, self, is_package=(name in PACKAGES))
+
+    def get_source(self, name):  # the numeric canaries send these on to their own child
+        return SOURCES[name]
 
     def create_module(self, spec):
         return None
@@ -100,6 +104,7 @@ if sys.version_info < (3, 8):
     sys.stderr.write("envcheck probe needs Python 3.8 or newer, found %%s\\n" %% found)
     sys.exit(%d)
 PACKAGE = %r
+PACKAGES = %r
 SOURCES = %r
 DIGEST = %r
 exec(%r)
@@ -110,14 +115,20 @@ exec(%r)
 def probe_script() -> str:
     """The self-contained script that runs the probe in any CPython >= 3.8."""
     sources: dict[str, str] = {}
-    for filename in sorted(os.listdir(PROBE_DIRECTORY)):
-        if filename.endswith(".py"):
-            module = filename[:-3]
-            name = PACKAGE if module == "__init__" else f"{PACKAGE}.{module}"
-            with open(os.path.join(PROBE_DIRECTORY, filename), encoding="utf-8") as handle:
-                sources[name] = handle.read()
+    packages = [PACKAGE]
+    for sub in ("", *SUBPACKAGES):
+        directory = os.path.join(PROBE_DIRECTORY, sub)
+        package = f"{PACKAGE}.{sub}" if sub else PACKAGE
+        if sub:
+            packages.append(package)
+        for filename in sorted(os.listdir(directory)):
+            if filename.endswith(".py"):
+                module = filename[:-3]
+                name = package if module == "__init__" else f"{package}.{module}"
+                with open(os.path.join(directory, filename), encoding="utf-8") as handle:
+                    sources[name] = handle.read()
     digest = f"{zlib.crc32(repr(sorted(sources.items())).encode()):08x}"  # names the cache
-    return _HEADER % (TOO_OLD_EXIT, PACKAGE, sources, digest, _LOADER)
+    return _HEADER % (TOO_OLD_EXIT, PACKAGE, packages, sources, digest, _LOADER)
 
 
 LAST_LINE_LIMIT = 300
@@ -165,15 +176,22 @@ class RunningProbe:
                             finished.stderr.decode("utf-8", "replace"), what)
 
 
+def probe_arguments(nvml_timeout: float, numerics_timeout: float | None) -> list[str]:
+    """The probe's command-line options (``probe.main`` reads them)."""
+    numerics = [] if numerics_timeout is None else ["--numerics-timeout", str(numerics_timeout)]
+    return ["--nvml-timeout", str(nvml_timeout), *numerics]
+
+
 def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
-                cache: str | None = None) -> RunningProbe:
+                cache: str | None = None,
+                numerics_timeout: float | None = None) -> RunningProbe:
     """Start ``command`` (an interpreter reading a script on stdin) on the probe, not waiting.
 
     ``command`` is e.g. ``interpreter_command("/opt/venv/bin/python")``; ``what`` names
     the target in error messages. ``cache``: the package cache file for this target;
     the compiled probe is kept beside it. The script reaches the child as a file in
     memory on its stdin where the system has one (Linux), so the caller goes on with
-    its own work while the child starts.
+    its own work while the child starts. ``numerics_timeout``: also run the canaries.
     """
     from .processes import start_bounded, stop_bounded
 
@@ -181,8 +199,8 @@ def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
     script = probe_script().encode("utf-8")
     stdin = _script_file(script)
     try:
-        process = start_bounded([*command, "--nvml-timeout", str(nvml_timeout), *extra],
-                                stdin=stdin)
+        process = start_bounded(
+            [*command, *probe_arguments(nvml_timeout, numerics_timeout), *extra], stdin=stdin)
     except FileNotFoundError as exc:
         raise TargetError(f"{what}: no such file") from exc
     except PermissionError as exc:
@@ -214,9 +232,11 @@ def _script_file(script: bytes) -> int | None:
 
 
 def run_probe(command: Sequence[str], timeout: float, nvml_timeout: float, what: str,
-              cache: str | None = None) -> dict[str, Any]:
-    """Run the probe in ``command`` and return its document (see :func:`start_probe`)."""
-    return start_probe(command, nvml_timeout, what, cache).result(timeout)
+              cache: str | None = None, numerics_timeout: float | None = None) -> dict[str, Any]:
+    """Run the probe in ``command`` and return its document (see :func:`start_probe`);
+    the canaries, with ``numerics_timeout``, have that long on top of ``timeout``."""
+    running = start_probe(command, nvml_timeout, what, cache, numerics_timeout)
+    return running.result(timeout + (numerics_timeout or 0.0))
 
 
 def parse_output(returncode: int, stdout: str, stderr: str, what: str) -> dict[str, Any]:

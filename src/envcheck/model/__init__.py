@@ -8,6 +8,7 @@ hold the judged types that ``rules``, ``drift`` and the renderers use, and
 
 from .fingerprint import (
     LATER_SECTIONS,
+    MEASURED_KEYS,
     MIGRATIONS,
     SCHEMA_VERSION,
     SECTIONS,
@@ -19,13 +20,14 @@ from .fingerprint import (
     identity_view,
     load,
     loads,
+    numerics_id,
     validate,
     with_digests,
 )
 
 __all__ = [
-    "LATER_SECTIONS", "MIGRATIONS", "SCHEMA_VERSION", "SECTIONS", "TARGET_KEYS",
-    "TOP_LEVEL_KEYS", "VOLATILE",
-    "Fingerprint", "canonical_json", "identity_view", "load", "loads", "validate",
+    "LATER_SECTIONS", "MEASURED_KEYS", "MIGRATIONS", "SCHEMA_VERSION", "SECTIONS",
+    "TARGET_KEYS", "TOP_LEVEL_KEYS", "VOLATILE",
+    "Fingerprint", "canonical_json", "identity_view", "load", "loads", "numerics_id", "validate",
     "with_digests",
 ]

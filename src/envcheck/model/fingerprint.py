@@ -34,6 +34,9 @@ TOP_LEVEL_KEYS = ("schema", "id", "digests", *SECTIONS, "errors", "meta")
 # Where a fingerprint was taken (a Docker image or container): carried along, never
 # part of ``id``, since the same environment may come from many images.
 TARGET_KEYS = ("image", "container")
+# Measured with ``snapshot --numerics``: what the environment computed, bit for bit. Not
+# part of ``id`` (which says what the environment *is*); ``numerics_id`` of its own.
+MEASURED_KEYS = ("numerics",)
 
 # Values that differ between identical machines; ``*`` matches every key or item.
 VOLATILE: tuple[str, ...] = (
@@ -131,7 +134,21 @@ def _set_digests(document: dict[str, Any]) -> dict[str, Any]:
                            if name not in LATER_SECTIONS or view[name]}
     # The id covers the section digests, not the content again: one serialisation per load.
     document["id"] = _digest(document["digests"])
+    numerics = document.get("numerics")
+    if isinstance(numerics, dict):
+        document["numerics_id"] = numerics_id(numerics)
+    else:
+        document.pop("numerics_id", None)
     return document
+
+
+def numerics_id(numerics: Mapping[str, Any]) -> str:
+    """A digest over the canaries' output digests alone: two environments share it when
+    they computed the same bits (times, flags and runtime facts left out)."""
+    canaries = numerics.get("canaries")
+    digests = {name: record.get("digest") for name, record in sorted(
+        (canaries if isinstance(canaries, dict) else {}).items()) if isinstance(record, dict)}
+    return _digest({"version": numerics.get("version"), "canaries": digests})
 
 
 class Fingerprint:
@@ -155,7 +172,8 @@ class Fingerprint:
     def from_probe(cls, raw: Mapping[str, Any], envcheck_version: str) -> Fingerprint:
         document: dict[str, Any] = {"schema": SCHEMA_VERSION}
         document.update({key: raw.get(key) for key in (*SECTIONS, "errors", "meta")})
-        document.update({key: raw[key] for key in TARGET_KEYS if raw.get(key) is not None})
+        document.update({key: raw[key] for key in (*TARGET_KEYS, *MEASURED_KEYS)
+                         if raw.get(key) is not None})
         meta = raw.get("meta")
         document["meta"] = dict(meta if isinstance(meta, dict) else {},
                                 envcheck_version=envcheck_version)
@@ -265,6 +283,13 @@ _SHAPES: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("system_packages", (dict,)), ("system_packages.packages", (dict,)),
     ("system_packages.packages.*", (dict,)), ("system_packages.alternatives", (dict,)),
     ("system_packages.alternatives.*", (str,)),
+    ("numerics", (dict,)), ("numerics.version", (int,)), ("numerics.canaries", (dict,)),
+    ("numerics.canaries.*", (dict,)), ("numerics.canaries.*.digest", (str,)),
+    ("numerics.canaries.*.dtype", (str,)), ("numerics.canaries.*.shape", (list,)),
+    ("numerics.canaries.*.shape.*", (int,)), ("numerics.canaries.*.samples", (list,)),
+    ("numerics.canaries.*.samples.*", (dict,)), ("numerics.canaries.*.samples.*.index", (int,)),
+    ("numerics.canaries.*.samples.*.value", (str,)), ("numerics.settings", (dict,)),
+    ("numerics.settings.*", (str,)), ("numerics.runtime", (dict,)),
 )
 _TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .evidence import Evidence
 from .severity import ORDER, FailOn, Severity
 
 
@@ -58,7 +59,8 @@ class Report:
 
     def __init__(self, a: Side, b: Side, changes: list[Change],
                  unknown_sections: list[str], kind: str = "diff",
-                 own_references: frozenset[str] = frozenset()) -> None:
+                 own_references: frozenset[str] = frozenset(),
+                 evidence: Evidence | None = None) -> None:
         self.a, self.b = a, b
         self.changes = changes
         self.unknown_sections = unknown_sections
@@ -66,6 +68,7 @@ class Report:
         # References that are envcheck's own (the rule catalog's, the audit checks'):
         # renderers may leave these readable; any other (configuration) is escaped.
         self.own_references = own_references
+        self.evidence = evidence  # the canaries compared, when either side measured them
 
     def summary(self) -> dict[str, int]:
         return severity_counts([change.severity for change in self.changes])
@@ -86,6 +89,7 @@ class Report:
             "summary": self.summary(),
             "unknown_sections": self.unknown_sections,
             "changes": [c.to_dict() for c in self.changes],
+            **({"evidence": self.evidence.to_dict()} if self.evidence else {}),
         }
 
     def __repr__(self) -> str:

@@ -37,10 +37,13 @@ OUTPUT_MARKER = "----- envcheck probe output -----"
 
 
 def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
-            cache_path: Optional[str] = None) -> JSONDict:
+            cache_path: Optional[str] = None,
+            numerics_timeout: Optional[float] = None) -> JSONDict:
     """Describe this interpreter's environment as a JSON-ready dict (one fingerprint's raw data).
 
     ``cache_path``: a file where package facts are kept between runs (see PackageCache).
+    ``numerics_timeout``: also run the numeric canaries (in a child process) for at most
+    this many seconds; None leaves them out.
     """
     errors = Errors()
     timings: Dict[str, float] = {}
@@ -63,7 +66,7 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
     cuda.update(driver)
     cuda["framework_libraries"] = timed(
         "linked", lambda: framework_libraries(packages, loader_dirs(), errors), {})
-    return {
+    document = {
         "python": timed("python", collect_python, {}),
         "packages": packages,
         "frameworks": frameworks,
@@ -84,17 +87,26 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
             "timings_ms": timings,
         },
     }
+    if numerics_timeout is not None:
+        from .numerics import collect_numerics
+
+        document["numerics"] = timed(
+            "numerics", lambda: collect_numerics(errors, numerics_timeout), None)
+    return document
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point in another interpreter: ``python - [--nvml-timeout S] [--cache FILE] < probe``.
+    """Entry point in another interpreter:
+    ``python - [--nvml-timeout S] [--cache FILE] [--numerics-timeout S] < probe``.
 
     ``--cache``: the package cache the parent keeps for this interpreter.
     """
     args = sys.argv[1:] if argv is None else argv
     options = dict(zip(args[::2], args[1::2]))
     timeout = float(options.get("--nvml-timeout", 5.0))
-    document = collect(nvml_timeout=timeout, cache_path=options.get("--cache"))
+    numerics = options.get("--numerics-timeout")
+    document = collect(nvml_timeout=timeout, cache_path=options.get("--cache"),
+                       numerics_timeout=float(numerics) if numerics is not None else None)
     sys.stdout.write(OUTPUT_MARKER + "\n" + json.dumps(document, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

@@ -22,5 +22,8 @@ def render_github(report: Report) -> str:
                                        f"{value_text(change.after)}. {change.reason} "
                                        f"(see {change.reference}; rule {change.rule})"))
         lines.append(f"::{command} title={title}::{message}")
+    if report.evidence is not None:
+        lines.append("::notice title=envcheck measured::"
+                     + github_data(terminal(report.evidence.summary())))
     lines.append(f"::notice title=envcheck::{github_data(summary_line(report))}")
     return "\n".join(lines) + "\n"

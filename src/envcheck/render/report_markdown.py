@@ -57,6 +57,19 @@ def verdict(report: Report) -> str:
     return "✅ **The environments are identical.**"
 
 
+def _evidence(report: Report) -> str:
+    """One line: what the canaries measured (names escaped: they come from the input)."""
+    assert report.evidence is not None
+    evidence = report.evidence
+    line = f"**{markdown_text(evidence.summary())}**"
+    unmeasured = [c for c in evidence.canaries if c.status == "not measured"]
+    if unmeasured:
+        line += " Not measured on both sides: " + ", ".join(
+            markdown_code(c.name) for c in unmeasured[:20]) + ("…" if len(unmeasured) > 20
+                                                               else "") + "."
+    return line
+
+
 def render_markdown(report: Report, limit: int = LIMIT) -> str:
     counts = report.summary()
     out = [
@@ -72,6 +85,8 @@ def render_markdown(report: Report, limit: int = LIMIT) -> str:
         + f"{counts['breaking']} breaking, {counts['risky']} risky, {counts['benign']} benign.",
         "",
     ]
+    if report.evidence is not None:
+        out += [_evidence(report), ""]
     closing: list[str] = []
     if report.unknown_sections:
         closing += ["", "Not compared (one side does not describe them): "

@@ -27,6 +27,19 @@ def _change_lines(change: Change, audit: bool) -> list[str]:
     ]
 
 
+def evidence_lines(report: Report) -> list[str]:
+    """What the canaries measured, beside the rules' judgement (never instead of it)."""
+    if report.evidence is None:
+        return []
+    evidence = report.evidence
+    lines = [terminal(evidence.summary()[0].upper() + evidence.summary()[1:])]
+    if evidence.count("differs"):
+        lines[0] += " (each is a BREAKING change above)"
+    unmeasured = [c for c in evidence.canaries if c.status == "not measured"]
+    lines += [f"  not measured: {terminal(c.name)} ({terminal(c.detail)})" for c in unmeasured]
+    return [*lines, ""]
+
+
 def summary_line(report: Report) -> str:
     counts = report.summary()
     return ", ".join(f"{counts[level.value]} {level.value}" for level in ORDER)
@@ -54,6 +67,7 @@ def render_text(report: Report, color: bool = False, show_benign: bool = False) 
         for change in changes:
             lines.extend(_change_lines(change, audit))
         lines.append("")
+    lines.extend(evidence_lines(report))
     if report.unknown_sections:
         lines.append("Not compared (one side does not describe them): "
                      + ", ".join(report.unknown_sections))

@@ -36,6 +36,7 @@ ONEMKL_CBWR = ("https://www.intel.com/content/www/us/en/docs/onemkl/developer-gu
                "current/reproducibility-conditions.html")
 TF32_TORCH = "pytorch/pytorch#67384"
 NCCL_ALGO = "NVIDIA/nccl#457"
+MEASURED = "envcheck README: measured evidence"
 
 
 class Rule(NamedTuple):
@@ -359,6 +360,28 @@ CATALOG: tuple[Rule, ...] = (
              "envcheck default"),
     *_native("native-added-removed", ("*",), PRESENCE, R,
              "installed on one side only", "envcheck default"),
+    # ---- numerics: measured by the canaries (snapshot --numerics) ------------------------
+    Rule("measured-difference", "numerics", ("canaries.*",), frozenset({"measured"}), B,
+         "measured: this canary computed other bits on the two sides", MEASURED),
+    Rule("loaded-onednn", "numerics", ("runtime.torch.onednn*", "runtime.tensorflow.onednn*"),
+         ANY, B, "oneDNN kernels on or off, or another oneDNN, as loaded",
+         "tensorflow/tensorflow#56697"),
+    Rule("loaded-gpu", "numerics", ("runtime.gpu.*",), ANY, B,
+         "the GPU math settings in effect, or the CUDA libraries loaded, differ",
+         "pytorch/pytorch#78489"),
+    Rule("loaded-threads", "numerics", ("runtime.blas.*.num_threads", "runtime.*threads",
+                                        "settings.*THREADS"), ANY, R,
+         "thread counts set the reduction order", ONEMKL_CBWR),
+    Rule("loaded-code-path", "numerics", ("runtime.blas.*.core_type", "runtime.blas.*.cbwr",
+                                          "runtime.blas.*.code_path",
+                                          "runtime.torch.cpu_capability", "runtime.numpy.simd_*",
+                                          "settings.*"), ANY, R,
+         "the instruction set or code branch the loaded kernels dispatch to",
+         "numpy/numpy#22904; pytorch/pytorch#82881"),
+    Rule("loaded-library", "numerics", ("runtime.blas.*", "runtime.libraries.*"), ANY, R,
+         "another numeric library (or version) was actually loaded", "pytorch/pytorch#78489"),
+    Rule("loaded-other", "numerics", ("runtime.*",), ANY, R,
+         "a framework's settings as loaded differ", MEASURED),
     # ---- fallbacks: nothing is silently benign --------------------------------------
     Rule("env-other", "env", ("*",), ANY, R,
          "a framework setting with no rule of its own", "envcheck default"),

@@ -15,7 +15,8 @@ PREFIXES = ("docker:", "docker-container:")
 
 
 def container(spec: str, python: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-              nvml_timeout: float = DEFAULT_NVML_TIMEOUT, gpus: bool = False) -> Fingerprint:
+              nvml_timeout: float = DEFAULT_NVML_TIMEOUT, gpus: bool = False,
+              numerics_timeout: float | None = None) -> Fingerprint:
     """Fingerprint ``docker:IMAGE`` (a new, removed container) or ``docker-container:NAME``."""
     from .. import containers
 
@@ -25,10 +26,12 @@ def container(spec: str, python: str | None = None, timeout: float = DEFAULT_TIM
                          "(docker-container:NAME)")
     if kind == "docker":
         raw = containers.snapshot_image(name, python=python, timeout=timeout,
-                                        nvml_timeout=nvml_timeout, gpus=gpus)
+                                        nvml_timeout=nvml_timeout, gpus=gpus,
+                                        numerics_timeout=numerics_timeout)
     else:
         raw = containers.snapshot_container(name, python=python, timeout=timeout,
-                                            nvml_timeout=nvml_timeout)
+                                            nvml_timeout=nvml_timeout,
+                                            numerics_timeout=numerics_timeout)
     return Fingerprint.from_probe(raw, __version__)
 
 

@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # on the ``snapshot --python`` path
     from ..model import Fingerprint
 
 
-def start_interpreter(python: str, nvml_timeout: float,
-                      use_cache: bool = True) -> remote.RunningProbe:
+def start_interpreter(python: str, nvml_timeout: float, use_cache: bool = True,
+                      numerics_timeout: float | None = None) -> remote.RunningProbe:
     """Start the probe in the interpreter at ``python``, not waiting for it."""
     command = remote.interpreter_command(python)
     cache = None
@@ -28,17 +28,19 @@ def start_interpreter(python: str, nvml_timeout: float,
             cache = package_cache_file(python)
         except OutputError:  # nowhere to keep it: only a cache
             cache = None
-    return remote.start_probe(command, nvml_timeout, f"--python {python}", cache)
+    return remote.start_probe(command, nvml_timeout, f"--python {python}", cache,
+                              numerics_timeout)
 
 
 def snapshot_interpreter(python: str, timeout: float, nvml_timeout: float,
-                         use_cache: bool = True) -> Fingerprint:
+                         use_cache: bool = True,
+                         numerics_timeout: float | None = None) -> Fingerprint:
     """Fingerprint the interpreter at ``python``."""
-    running = start_interpreter(python, nvml_timeout, use_cache)
+    running = start_interpreter(python, nvml_timeout, use_cache, numerics_timeout)
     try:
         from ..model import Fingerprint  # while the child runs
 
-        raw = running.result(timeout)
+        raw = running.result(timeout + (numerics_timeout or 0.0))
     except BaseException:  # Ctrl-C, SIGTERM or SIGHUP while importing: the group goes too
         running.stop()
         raise

@@ -101,8 +101,12 @@ def live(
     timeout: float = DEFAULT_TIMEOUT,
     nvml_timeout: float = DEFAULT_NVML_TIMEOUT,
     use_cache: bool = True,
+    numerics_timeout: float | None = None,
 ) -> Fingerprint:
     """Fingerprint this interpreter (``python`` None) or the interpreter at ``python``.
+
+    ``numerics_timeout``: also run the numeric canaries (in a child process of the
+    target interpreter), bounded by that many seconds.
 
     Package facts are kept in a cache keyed by file stats, so a second snapshot
     of an unchanged environment re-reads no metadata.
@@ -110,7 +114,7 @@ def live(
     if python is not None:
         from .interpreter import snapshot_interpreter
 
-        return snapshot_interpreter(python, timeout, nvml_timeout, use_cache)
+        return snapshot_interpreter(python, timeout, nvml_timeout, use_cache, numerics_timeout)
     from .. import probe
     from ..errors import OutputError
     from ..model import Fingerprint
@@ -122,7 +126,8 @@ def live(
             cache = package_cache_file()
         except OutputError:  # nowhere to keep it: only a cache
             cache = None
-    raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache)
+    raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache,
+                        numerics_timeout=numerics_timeout)
     return Fingerprint.from_probe(raw, __version__)
 
 

@@ -91,7 +91,7 @@ STORE_SCHEMA = 1  # the database layout; bump it with an entry in _MIGRATIONS
 # Top-level keys stored content-addressed: large and repeated from run to run.
 SHARED_KEYS = (*SECTIONS, "errors")
 # Keys not stored at all: recomputed from the sections on load (model.with_digests).
-DERIVED_KEYS = ("id", "digests")
+DERIVED_KEYS = ("id", "digests", "numerics_id")
 # meta fields that differ on every run and that no comparison reads.
 PER_RUN_META = ("created", "timings_ms")
 
