@@ -58,7 +58,17 @@ if mode == "absent" and rank == 2:
 result = {"rank": rank}
 started = time.monotonic()
 try:
-    report = ed.verify_ranks(timeout=verify_timeout)
+    if mode == "numerics":
+        # Real canaries, numpy's only (the full set imports every framework: slow).
+        import envcheck
+        from envcheck.model import Fingerprint
+        from envcheck.probe.numerics import run_child
+        data = envcheck.snapshot().data
+        data["numerics"] = run_child(sys.executable, 120, only=["numpy.*"], flags=False)
+        report = ed.verify_ranks(timeout=verify_timeout, numerics=True,
+                                 fingerprint=Fingerprint.from_dict(data))
+    else:
+        report = ed.verify_ranks(timeout=verify_timeout)
 except DriftError as exc:
     result.update(outcome="drift", message=str(exc), report=exc.report.to_dict())
 except ed.RankTimeoutError as exc:
@@ -162,6 +172,22 @@ def test_identical_ranks_pass_as_one_group(tmp_path: Path, gloo: None) -> None:
     assert groups[0]["members"] == [f"rank {r} ({HOST})" for r in range(3)]
     assert reports[0]["outliers"] == []
     assert results[0]["text"].startswith("envcheck: all 3 ranks share one environment")
+
+
+def test_numerics_names_the_rank_that_computes_differently(tmp_path: Path,
+                                                           gloo: None) -> None:
+    # NPY_DISABLE_CPU_FEATURES is no allow-listed variable: the ids agree, the bits do not.
+    results = run_ranks(tmp_path, 3, mode="numerics",
+                        extra_env={1: {"NPY_DISABLE_CPU_FEATURES": "X86_V3"}})
+    assert all(r["outcome"] == "drift" for r in results.values()), results
+    report = results[0]["report"]
+    assert [g["members"] for g in report["groups"]] == [
+        [f"rank 0 ({HOST})", f"rank 2 ({HOST})"], [f"rank 1 ({HOST})"]]
+    assert len({g["id"].split("+")[0] for g in report["groups"]}) == 1  # the same id
+    [outlier] = report["outliers"]
+    measured = {c["path"] for c in outlier["changes"] if c["rule"] == "measured-difference"}
+    assert "numerics.canaries.numpy.sin_float32" in measured
+    assert f"rank 1 ({HOST})" in results[0]["message"].splitlines()[0]
 
 
 def test_every_rank_raises_naming_the_differing_ranks(tmp_path: Path, gloo: None) -> None:

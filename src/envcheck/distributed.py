@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import DriftError, EnvcheckError, UsageError
-from .fleet import FleetReport, Loader, compare
+from .fleet import FleetReport, Loader, compare, measured_key
 from .model import Fingerprint
 from .model.severity import FAIL_ON, FailOn, Severity
 from .render.escape import terminal, value_text
@@ -81,7 +81,8 @@ def member_name(rank: int, host: str) -> str:
 
 def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, timeout: float = 120.0,
                  fingerprint: Fingerprint | None = None,
-                 config: Config | None = None) -> FleetReport:
+                 config: Config | None = None, numerics: bool = False,
+                 numerics_timeout: float = 120.0) -> FleetReport:
     """Compare the environments of every rank in ``group`` (default: the whole job).
 
     Collective: every rank of ``group`` must call it, with the same arguments.
@@ -94,6 +95,10 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
 
     Each rank's own device assignment (``CUDA_VISIBLE_DEVICES``, which GPU it
     sees) is left out of the comparison: launchers set it per rank on purpose.
+
+    ``numerics``: also run the numeric canaries on every rank (in a child process,
+    bounded by ``numerics_timeout``) and exchange their digests: ranks that compute
+    other bits are named even when their environments look the same.
     """
     threshold = FailOn.parse(fail_on)
     if timeout <= 0:
@@ -110,20 +115,22 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
     if fingerprint is None:
         from . import snapshot
 
-        fingerprint = snapshot()
+        fingerprint = snapshot(numerics=numerics, numerics_timeout=numerics_timeout)
     fingerprint = without_device_assignment(fingerprint)
+    key = measured_key if numerics else None
+    own_key = measured_key(fingerprint) if numerics else fingerprint.id
     host = platform.node() or "unknown host"
 
     _arrive(dist, group, ranks, rank, timeout)
 
     entries: list[Any] = [None] * len(ranks)
-    dist.all_gather_object(entries, (fingerprint.id, host, rank), group=group)
+    dist.all_gather_object(entries, (own_key, host, rank), group=group)
     members = sorted((_entry(e) for e in entries), key=lambda m: m[2])
     representatives: dict[str, int] = {}
     for member_id, _, member_rank in members:
         representatives.setdefault(member_id, member_rank)
 
-    fingerprints = {fingerprint.id: fingerprint}
+    fingerprints = {own_key: fingerprint}
     if len(representatives) > 1:
         # One broadcast per distinct id, from the lowest rank holding it: traffic grows
         # with the number of distinct environments, not with the number of ranks.
@@ -137,7 +144,7 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
 
     loaders = [(member_name(member_rank, member_host), _constant(fingerprints[member_id]))
                for member_id, member_host, member_rank in members]
-    report = compare(loaders, config=config)
+    report = compare(loaders, config=config, key=key)
     if report.fails(threshold):
         raise DriftError(drift_message(report), report)
     return report

@@ -60,8 +60,9 @@ def run_child(python: str, timeout: float, env: Optional[Mapping[str, Optional[s
     """Run the canaries with ``python`` and return the ``numerics`` section.
 
     ``env``: variables to set (a value) or unset (None) for the child only; ``only``:
-    canary names to run (default all); ``flags``: also run each twice and with one
-    thread. Failures are entries of the section's ``errors``, never exceptions.
+    canary names to run, or ``numpy.*`` for a framework's (default all); ``flags``: also
+    run each twice and with one thread. Failures are entries of the section's ``errors``,
+    never exceptions.
     """
     environ = dict(os.environ)
     for name, value in (env or {}).items():

@@ -66,7 +66,7 @@ def _run_module(events: Events, package: str, framework: str, module_name: str,
         return
     events.emit(imported=framework, time_ms=round((time.perf_counter() - started) * 1000, 2))
     for name, compute, one_thread in canaries:
-        if only is not None and name not in only:
+        if only is not None and name not in only and name.split(".")[0] + ".*" not in only:
             continue
         events.emit(start=name)
         try:
