@@ -763,3 +763,20 @@ def test_rpm_database_read_without_rpm(engine: Any, rpm_image: str) -> None:
     assert found["libnccl"]["version"] == "1:2.21.5-1+cuda12.4"
     assert set(found) == {"openblas-openmp", "libnccl"}  # bash-completion carries no BLAS
     assert [e for e in raw["errors"] if e["section"] == "system_packages"] == []
+
+
+@pytest.mark.docker
+def test_numerics_run_inside_the_image_and_the_container(engine: Any, running: Any) -> None:
+    # Neither image has a framework: the canary child runs there (Python 3.9 in
+    # bullseye), finds nothing to measure, and says so without an error.
+    raw = containers.snapshot_image(BULLSEYE, numerics_timeout=60)
+    numerics = raw["numerics"]
+    assert numerics["canaries"] == {}
+    assert "OPENBLAS_NUM_THREADS" in numerics["settings"]
+    assert any(lib["name"].startswith("libm") and lib["version"]
+               for lib in numerics["runtime"]["libraries"])
+    assert not [e for e in raw["errors"] if e["section"].startswith("numerics")]
+    inside = containers.snapshot_container(running.name, numerics_timeout=60)
+    assert inside["numerics"]["canaries"] == {} and "settings" in inside["numerics"]
+    plain = containers.snapshot_image(BULLSEYE)
+    assert "numerics" not in plain

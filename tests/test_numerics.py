@@ -262,18 +262,32 @@ def test_done_when_snapshot_diff_and_explain_through_the_cli(
     assert no_numerics.returncode == 3 and no_numerics.stderr.count("\n") == 1
 
 
-def test_snapshot_with_numerics_imports_no_framework_in_envcheck_itself() -> None:
+@pytest.fixture(scope="module")
+def live_numerics(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Fingerprint]:
+    """One full snapshot with every installed framework's canaries, taken by a fresh
+    process: what it imported itself, and the fingerprint."""
+    out = tmp_path_factory.mktemp("live") / "fp.json"
     code = ("import sys, envcheck\n"
-            "fp = envcheck.snapshot(numerics=True, numerics_timeout=120)\n"
-            "assert 'numpy.matmul_float64' in fp.data['numerics']['canaries'], fp.errors\n"
+            "fp = envcheck.snapshot(numerics=True, numerics_timeout=600)\n"
+            f"open({str(out)!r}, 'w').write(fp.to_json())\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('numpy', 'torch', 'tensorflow', 'jax', 'threadpoolctl')))\n")
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=600, check=False)
+                          env=env, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "[]"
+    return done.stdout.strip(), Fingerprint.from_dict(json.loads(out.read_text()))
+
+
+def test_snapshot_with_numerics_imports_no_framework_in_envcheck_itself(
+        live_numerics: tuple[str, Fingerprint]) -> None:
+    imported, fp = live_numerics
+    assert imported == "[]"
+    canaries = fp.data["numerics"]["canaries"]
+    for framework in ("numpy", "torch", "tensorflow", "jax"):
+        assert any(name.startswith(framework + ".") for name in canaries), (framework, fp.errors)
+    assert not [e for e in fp.errors if str(e.get("section")).startswith("numerics")]
 
 
 def test_hostile_canary_names_are_escaped_in_markdown() -> None:
@@ -285,3 +299,21 @@ def test_hostile_canary_names_are_escaped_in_markdown() -> None:
     rendered = render_report(report, ReportFormat.MARKDOWN, RenderOptions())
     assert "<img" not in rendered and "@team" not in rendered
     assert "not measured" in rendered.lower().replace("&#32;", " ")
+
+
+def test_audit_names_a_library_loaded_other_than_the_one_on_disk(
+        live_numerics: tuple[str, Fingerprint]) -> None:
+    from envcheck.audit import audit
+
+    fp = live_numerics[1]  # the numpy it loads is the one its files describe
+    assert not [c for c in audit(fp).changes if c.rule == "audit-loaded-mismatch"]
+    static = fp.data["frameworks"]["numpy"]["blas_version"]
+    data = json.loads(fp.to_json())
+    data["frameworks"]["numpy"]["blas_version"] = "0.3.20"  # as if another wheel's files
+    [finding] = [c for c in audit(Fingerprint.from_dict(data)).changes
+                 if c.rule == "audit-loaded-mismatch"]
+    assert (finding.path, finding.before, finding.after, finding.severity) == (
+        "frameworks.numpy.blas_version", "0.3.20", static, Severity.BREAKING)
+    from envcheck.render.snapshot_text import render_snapshot
+
+    assert f"numerics id {fp.data['numerics_id'][:12]}" in render_snapshot(fp)

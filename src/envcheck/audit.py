@@ -15,6 +15,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from .drift import CATALOG_REFERENCES
+from .evidence import loaded_mismatches
 from .model import Fingerprint
 from .model.report import Change, Report, Side
 from .model.severity import Severity
@@ -157,7 +158,15 @@ def _nvidia_wheels(document: dict[str, Any]) -> Iterator[Finding]:
                               "installed: reinstall the version the framework pins")
 
 
+def _loaded_mismatch(document: dict[str, Any]) -> Iterator[Finding]:
+    for path, static, loaded, what in loaded_mismatches(document):
+        yield Finding(path, static, loaded, B,
+                      f"the files on disk say {static}, but {what} is {loaded}: another copy "
+                      "on the loader path wins (LD_LIBRARY_PATH, LD_PRELOAD, a system library)")
+
+
 CHECKS: tuple[AuditCheck, ...] = (
+    AuditCheck("audit-loaded-mismatch", "pytorch/pytorch#78489", _loaded_mismatch),
     AuditCheck("audit-driver-too-old", CUDA_COMPAT, _driver_too_old),
     AuditCheck("audit-nvidia-wheels", "pytorch/pytorch#103091", _nvidia_wheels),
     AuditCheck("audit-tf32-override", "pytorch/pytorch#67384", _tf32_overrides),

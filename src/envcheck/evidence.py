@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -178,3 +178,40 @@ def causes(canary: str, paths: list[str]) -> list[str]:
     patterns = _CAUSES_ALL + _CAUSES.get(framework, ())
     return [p for p in paths if any(fnmatchcase(p, pattern) for pattern in patterns)
             and not p.startswith("numerics.canaries.")]
+
+
+# ---- the files on disk against the libraries loaded -------------------------------------
+
+def _cudnn_text(version: Any) -> str | None:
+    """cuDNN's integer version (8902, 90100) as major.minor.patch."""
+    if isinstance(version, str) or version is None:
+        return version
+    number = int(version)
+    major = number // 10000 if number >= 10000 else number // 1000
+    rest = number - major * (10000 if number >= 10000 else 1000)
+    return f"{major}.{rest // 100}.{rest % 100}"
+
+
+def _release(version: Any, parts: int) -> str | None:
+    return ".".join(str(version).split(".")[:parts]) if version else None
+
+
+def loaded_mismatches(document: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:
+    """(path, on disk, loaded, what) wherever the static fingerprint and the library the
+    process actually loaded disagree (another cuDNN on the loader path: pytorch/pytorch#78489)."""
+    frameworks = _dict(document.get("frameworks"))
+    runtime = _dict(_dict(document.get("numerics")).get("runtime"))
+    for name in ("numpy", "scipy"):
+        static = _dict(frameworks.get(name)).get("blas_version")
+        pools = [p for p in runtime.get("blas") or [] if isinstance(p, dict)
+                 and f"/{name}" in str(p.get("file")) and p.get("user_api") == "blas"]
+        for pool in pools:
+            if static and pool.get("version") and pool["version"] != static:
+                yield (f"frameworks.{name}.blas_version", static, pool["version"],
+                       f"{name}'s BLAS as loaded ({os.path.basename(str(pool['file']))})")
+    torch, gpu = _dict(frameworks.get("torch")), _dict(runtime.get("gpu"))
+    for field, loaded, parts in (("cudnn", _cudnn_text(gpu.get("cudnn")), 2),
+                                 ("cuda", gpu.get("cuda_runtime"), 2)):
+        static = torch.get(field)
+        if static and loaded and _release(static, parts) != _release(loaded, parts):
+            yield (f"frameworks.torch.{field}", static, loaded, f"the {field} torch loaded")

@@ -144,6 +144,15 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
     if isinstance(image, dict):
         tags = image.get("repo_tags") or [image.get("image") or image.get("name")]
         rows.insert(0, ("image", [f"{', '.join(map(str, tags))} ({str(image.get('id'))[:19]})"]))
+    numerics = data.get("numerics")
+    if isinstance(numerics, dict):
+        canaries = numerics.get("canaries") or {}
+        sensitive = sorted(n for n, r in canaries.items() if isinstance(r, dict)
+                           and (r.get("thread_sensitive") or r.get("deterministic") is False))
+        rows.append(("numerics", [f"{len(canaries)} canaries, numerics id "
+                                  f"{str(data.get('numerics_id'))[:12]}"]
+                     + ([f"thread-sensitive or run-to-run different here: {', '.join(sensitive)}"]
+                        if sensitive else [])))
     notes = [e for e in fingerprint.errors if e.get("section") != "gpus"]
     if notes:
         rows.append(("notes", [f"{e.get('section')}: {e.get('message')}" for e in notes]))

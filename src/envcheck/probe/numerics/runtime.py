@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 # Shared libraries whose version or variant changes numerics.
 _NUMERIC_LIBRARY = re.compile(
     r"^lib(openblas|scipy_openblas|mkl_|blas|cblas|lapack|flexiblas|blis|gomp|iomp|omp|"
-    r"dnnl|mkldnn|cudnn|cublas|nccl|cudart|cufft|curand|cusolver|cusparse|m\.so|tbb|"
+    r"dnnl|mkldnn|cudnn|cublas|nccl|cudart|cufft|curand|cusolver|cusparse|m\.so|m-[0-9]|tbb|"
     r"xla|tpu|rocblas|miopen|rccl|hipblas)", re.IGNORECASE)
-_SO_VERSION = re.compile(r"\.so\.([0-9][0-9.]*)$")
+# libcudnn.so.9.1.0, or glibc's older naming, libm-2.31.so
+_SO_VERSION = re.compile(r"\.so\.([0-9][0-9.]*)$|-([0-9][0-9.]*[0-9])\.so$")
 
 # mkl_cbwr.h: the code branch MKL takes (MKL_CBWR and mkl_cbwr_get(MKL_CBWR_BRANCH)).
 _CBWR_NAMES = {1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3", 7: "SSE4_1",
@@ -40,7 +41,7 @@ def libraries() -> List[Dict[str, Any]]:
         real = os.path.realpath(path)
         match = _SO_VERSION.search(os.path.basename(real)) or _SO_VERSION.search(name)
         found.append({"name": name, "path": real,
-                      "version": match.group(1) if match else None})
+                      "version": (match.group(1) or match.group(2)) if match else None})
     return found
 
 
