@@ -148,8 +148,8 @@ def readme_tree() -> set[str]:
 
 def test_the_readme_tree_matches_the_files() -> None:
     files = {str(p.relative_to(SRC)) for p in SRC.rglob("*.py")}
-    folders = {str(p.relative_to(SRC)) + "/" for p in SRC.iterdir()
-               if p.is_dir() and (p / "__init__.py").exists()}
+    folders = {str(p.relative_to(SRC)) + "/" for p in SRC.rglob("*")
+               if p.is_dir() and (p / "__init__.py").exists()}  # probe/numerics/ too
     listed = readme_tree()
     assert "sources/registry.py" in listed and "probe/" in listed
     expected = {f for f in files if not f.endswith("/__init__.py")} | folders

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..explain import Explanation
+from ..model.explanation import Explanation
 from . import ReportFormat
 from .escape import github_data, markdown_code, markdown_text, terminal
 
