@@ -47,6 +47,6 @@ def fingerprint_now(numerics: bool = False) -> Fingerprint:
     if not numerics:
         return envcheck.snapshot()
     try:
-        return envcheck.snapshot(numerics=True)  # type: ignore[call-arg]
+        return envcheck.snapshot(numerics=True)
     except TypeError as exc:  # an envcheck without measured numerics
         raise UsageError("numerics=True needs an envcheck that measures numerics") from exc
