@@ -15,6 +15,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,8 @@ class Runner:
     """One job's runner: a workspace, RUNNER_TEMP, the summary, a pull_request event."""
 
     def __init__(self, tmp_path: Path, server: GitHubServer, event_name: str = "pull_request",
-                 base_ref: str = "main", preinstalled: bool = True) -> None:
+                 base_ref: str = "main", preinstalled: bool = True,
+                 action_path: Path = ROOT) -> None:
         self.workspace = tmp_path / "workspace"
         self.temp = tmp_path / "runner-temp"
         self.workspace.mkdir(exist_ok=True)
@@ -80,6 +82,7 @@ class Runner:
             venv_bin.mkdir(parents=True, exist_ok=True)
             if not (venv_bin / "envcheck").exists():
                 (venv_bin / "envcheck").symlink_to(Path(sys.executable).parent / "envcheck")
+        self.action_path = action_path
         self.logs: list[str] = []
 
     def run(self, inputs: dict[str, str], path: str = "python3") -> list[str]:
@@ -87,7 +90,7 @@ class Runner:
         defaults = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
         context: dict[str, Any] = {
             "inputs": {**defaults, "github-token": "t0ken", **inputs}, "steps": {},
-            "github": {"token": "t0ken", "action_path": str(ROOT),
+            "github": {"token": "t0ken", "action_path": str(self.action_path),
                        "event_name": self.event_name}}
         outcomes: list[str] = []
         failed = False
@@ -236,19 +239,26 @@ def test_every_error_still_replaces_the_comment_and_writes_a_summary(
     assert "could not judge" in runner.read_summary()
 
 
-def test_a_failed_install_still_leaves_a_summary(github: GitHubServer,  # noqa: F811
-                                                 tmp_path: Path) -> None:
-    """GitHub's rule, not bash's: after a failing step, only `!cancelled()` steps run."""
-    runner = Runner(tmp_path, github, preinstalled=False)
-    empty = tmp_path / "no-python"
-    empty.mkdir()
-    (empty / "python3").write_text("#!/bin/sh\nexit 9\n")
-    (empty / "python3").chmod(0o755)
-    outcomes = runner.run({"base": "a.json", "head": "b.json"}, path=str(empty / "python3"))
+def test_a_failed_install_still_replaces_the_comment(github: GitHubServer,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    """GitHub's rule, not bash's: after a failing step, only `!cancelled()` steps run. The
+    install fails (its lock is missing); the summary and the comment still say so (the
+    comment through the action's own sources, standard library only)."""
+    action = tmp_path / "action"
+    action.mkdir()
+    for name in ("action.yml", "pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, action / name)
+    shutil.copytree(ROOT / "src", action / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "lockfiles", action / "lockfiles")
+    (action / "lockfiles" / "requirements.txt").unlink()  # the install cannot succeed
+    github.add(5, f"{marker('diff')}\nThe environments are identical.", BOT)
+    runner = Runner(tmp_path, github, preinstalled=False, action_path=action)
+    outcomes = runner.run({"base": "a.json", "head": "b.json"})
     assert outcomes == ["failure", "success", "success", "failure"], runner.logs
     assert "envcheck could not run" in runner.read_summary()
-    assert github.writes() == []  # nothing to comment with
-    assert "no comment: envcheck did not install" in runner.logs[2]
+    assert len(github.comments[5]) == 1, runner.logs
+    assert "envcheck could not run" in github.comments[5][0]["body"], runner.logs
 
 
 def test_a_read_only_token_skips_the_comment_with_a_warning(github: GitHubServer,  # noqa: F811
