@@ -86,7 +86,8 @@ def make_egg_info(site: Path, name: str, version: str, *, as_file: bool = False)
 
 def build_wheel(directory: Path, name: str, version: str,
                 files: dict[str, bytes] | None = None,
-                scripts: dict[str, bytes] | None = None) -> Path:
+                scripts: dict[str, bytes] | None = None,
+                requires: tuple[str, ...] = ()) -> Path:
     """A real wheel file, so pip itself installs it (INSTALLER, REQUESTED, RECORD, scripts).
 
     ``files`` default to one module whose ``__init__.py`` holds the version.
@@ -98,7 +99,9 @@ def build_wheel(directory: Path, name: str, version: str,
     for script, body in (scripts or {}).items():
         members[f"{module}-{version}.data/scripts/{script}"] = body
     members[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\n"
-                                   f"Version: {version}\n").encode()
+                                   f"Version: {version}\n"
+                                   + "".join(f"Requires-Dist: {r}\n" for r in requires)
+                                   ).encode()
     members[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
                                 b"Tag: py3-none-any\n")
     # RECORD is CSV: a path with a comma is quoted.

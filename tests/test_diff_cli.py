@@ -34,7 +34,7 @@ def test_identical_inputs_exit_0() -> None:
 
 
 def test_breaking_exits_1_and_fail_on_levels(tmp_path: Path) -> None:
-    head = _variant(tmp_path, "head.json", TF_DETERMINISTIC_OPS="1")
+    head = _variant(tmp_path, "head.json", NCCL_ALGO="Tree")
     assert run_envcheck("diff", str(BASE), str(head)).returncode == 1
     assert run_envcheck("diff", str(BASE), str(head), "--fail-on", "never").returncode == 0
     risky = _variant(tmp_path, "risky.json", OMP_NUM_THREADS="3")
@@ -46,13 +46,13 @@ def test_breaking_exits_1_and_fail_on_levels(tmp_path: Path) -> None:
 
 
 def test_json_format_and_output_file(tmp_path: Path) -> None:
-    head = _variant(tmp_path, "head.json", TF_DETERMINISTIC_OPS="1")
+    head = _variant(tmp_path, "head.json", NCCL_ALGO="Tree")
     result = run_envcheck("diff", str(BASE), str(head), "--format", "json", "-o",
                           str(tmp_path / "report.json"))
     assert result.returncode == 1 and result.stdout == ""
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["summary"] == {"breaking": 1, "risky": 0, "benign": 0}
-    assert report["changes"][0]["path"] == "env.TF_DETERMINISTIC_OPS"
+    assert report["changes"][0]["path"] == "env.NCCL_ALGO"
 
 
 def test_stdin_and_live_environment(tmp_path: Path) -> None:
@@ -125,12 +125,12 @@ def _config_case(tmp_path: Path, text: str, name: str = "envcheck.toml"
                  ) -> subprocess.CompletedProcess[str]:
     # latin-1 keeps "\xff" a raw byte: a file that is not UTF-8
     (tmp_path / name).write_bytes(text.encode("latin-1"))
-    head = _variant(tmp_path, "head.json", OMP_NUM_THREADS="3", TF_DETERMINISTIC_OPS="1")
+    head = _variant(tmp_path, "head.json", OMP_NUM_THREADS="3", NCCL_ALGO="Tree")
     return run_envcheck("diff", str(BASE), str(head), "--format", "json", cwd=tmp_path)
 
 
 def test_configuration_found_upward_changes_verdicts(tmp_path: Path) -> None:
-    result = _config_case(tmp_path, '[tool.envcheck]\nignore = ["env.TF_DETERMINISTIC_OPS"]\n'
+    result = _config_case(tmp_path, '[tool.envcheck]\nignore = ["env.NCCL_ALGO"]\n'
                                     '[tool.envcheck.severity]\nenv-threads = "breaking"\n',
                           name="pyproject.toml")
     assert result.returncode == 1, result.stderr
@@ -166,11 +166,11 @@ def test_python_api_diff() -> None:
 
     a = envcheck.load(BASE)
     document = copy.deepcopy(a.data)
-    document["env"]["XLA_FLAGS"] = "--xla_gpu_deterministic_ops=true"
+    document["env"]["NCCL_PROTO"] = "Simple"
     from envcheck.model import Fingerprint
 
     report = envcheck.diff(a, Fingerprint.from_dict(document))
-    assert [c.rule for c in report.changes] == ["env-xla-jax"]
+    assert [c.rule for c in report.changes] == ["env-nccl-algorithm"]
     assert report.fails("breaking")
 
 

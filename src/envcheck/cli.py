@@ -691,8 +691,9 @@ def rules() -> None:
 
     lines = []
     for rule in CATALOG:
-        condition = f" (when {rule.when}; otherwise {rule.otherwise.value})" \
-            if rule.when and rule.otherwise else f" (when {rule.when})" if rule.when else ""
+        when = rule.when.name if rule.when else None
+        condition = f" (when {when}; otherwise {rule.otherwise.value})" \
+            if when and rule.otherwise else f" (when {when})" if when else ""
         lines += [f"{rule.id}  [{rule.section}] {rule.severity.value}{condition}",
                   f"    matches {', '.join(rule.subjects)}; {rule.reason}",
                   f"    see {rule.reference}"]

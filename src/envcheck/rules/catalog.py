@@ -5,9 +5,10 @@ of change) and gives a severity, a one-line reason and a reference. The first
 matching rule wins, so specific rules come before general ones; the general
 fallbacks at the end make sure no difference is silently benign.
 
-A rule may depend on context from both fingerprints (``when``: a condition
-named in ``context.CONDITIONS``); where the condition does not hold, the rule
-gives ``otherwise`` instead. Sources: ../shared/drift-rules.md.
+A rule may depend on context from both fingerprints (``when``: a
+``context.Condition``); where the condition does not hold, the rule gives
+``otherwise`` instead, with the condition's own reason. Sources, with what each
+row rests on: docs/drift-rules.md in this repository.
 """
 
 from __future__ import annotations
@@ -16,6 +17,24 @@ from typing import NamedTuple
 
 from ..probe.frameworks import TENSORFLOW_DISTS
 from . import Severity
+from .context import (
+    AMPERE_GPU,
+    CPU_ONLY,
+    CROSSES_CC_8,
+    CROSSES_TF_2_9,
+    GPU_OR_CUDA_BUILD,
+    HOROVOD,
+    JAX,
+    MKL,
+    MULTI_GPU,
+    NUMPY,
+    ONEDNN,
+    OPENBLAS,
+    TENSORFLOW,
+    TORCH,
+    XLA,
+    Condition,
+)
 
 B, R, OK = Severity.BREAKING, Severity.RISKY, Severity.BENIGN
 
@@ -47,20 +66,20 @@ class Rule(NamedTuple):
     severity: Severity
     reason: str
     reference: str
-    when: str | None = None
-    otherwise: Severity | None = None
-    otherwise_reason: str | None = None
+    when: Condition | None = None
+    otherwise: Severity | None = None  # None: the rule is skipped where ``when`` fails
+    otherwise_reason: str | None = None  # default: the condition's ``absent``
 
 
 def _pkg(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: Severity,
-         reason: str, reference: str, when: str | None = None,
+         reason: str, reference: str, when: Condition | None = None,
          otherwise: Severity | None = None, otherwise_reason: str | None = None) -> Rule:
     return Rule(rule_id, "packages", names, kinds, severity, reason, reference, when, otherwise,
                 otherwise_reason)
 
 
 def _native(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: Severity,
-            reason: str, reference: str, when: str | None = None,
+            reason: str, reference: str, when: Condition | None = None,
             otherwise: Severity | None = None, otherwise_reason: str | None = None,
             ) -> tuple[Rule, Rule]:
     """One judgement for conda records and system (dpkg) packages alike, as ``conda-ID`` and
@@ -70,17 +89,24 @@ def _native(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severit
     return conda, conda._replace(id=f"system-{rule_id}", section="system_packages")
 
 
-TENSORFLOW = TENSORFLOW_DISTS  # every distribution that installs the tensorflow package
-JAX = ("jax", "jaxlib", "jax-cuda*-plugin", "jax-cuda*-pjrt", "jax-rocm*-plugin",
-       "jax-rocm*-pjrt")
-FRAMEWORK_PACKAGES = ("torch", *TENSORFLOW, *JAX, "numpy", "scipy")
+def _env(rule_id: str, names: tuple[str, ...], severity: Severity, reason: str,
+         reference: str, needs: Condition | None = None) -> Rule:
+    """A rule about settings that matter only where ``needs`` holds; benign elsewhere."""
+    return Rule(rule_id, "env", names, ANY, severity, reason, reference, needs,
+                None if needs is None else OK)
+
+
+TF_DISTS = TENSORFLOW_DISTS  # every distribution that installs the tensorflow package
+JAX_DISTS = ("jax", "jaxlib", "jax-cuda*-plugin", "jax-cuda*-pjrt", "jax-rocm*-plugin",
+             "jax-rocm*-pjrt")
+FRAMEWORK_PACKAGES = ("torch", *TF_DISTS, *JAX_DISTS, "numpy", "scipy")
 # Native libraries by what they are, as conda (cudnn, nccl, libblas, mkl, llvm-openmp) and
 # Debian or NVIDIA's apt repositories (libcudnn9-cuda-12, libnccl2, libopenblas0-pthread,
 # libblas3, libgomp1) name their packages.
 BLAS_VARIANT_PACKAGES = ("libblas", "libcblas", "liblapack", "liblapacke", "blas",
                          "alternatives.libblas.so.3", "alternatives.liblapack.so.3",
                          "alternatives.libcblas.so.3")
-MKL = ("mkl", "mkl-*", "libmkl*", "intel-mkl*", "intel-oneapi-mkl*")
+MKL_PACKAGES = ("mkl", "mkl-*", "libmkl*", "intel-mkl*", "intel-oneapi-mkl*")
 BLAS_LIBRARIES = ("libopenblas*", "openblas", "libblis*", "blis", "libblas*", "libcblas*",
                   "liblapack*", "libatlas*", "libflexiblas*")
 OPENMP = ("_openmp_mutex", "llvm-openmp", "intel-openmp", "libgomp*", "libomp*", "libiomp*")
@@ -105,15 +131,15 @@ CATALOG: tuple[Rule, ...] = (
          TORCH_RANDOMNESS),
     _pkg("torch-build", ("torch",), frozenset({"build"}), B,
          "same torch version, different files installed: a different build", TORCH_RANDOMNESS),
-    _pkg("tensorflow-onednn-default", TENSORFLOW, VERSION_BUMPS, B,
+    _pkg("tensorflow-onednn-default", TF_DISTS, VERSION_BUMPS, B,
          "crosses TensorFlow 2.9, which turned oneDNN on by default on x86 CPUs",
-         "tensorflow/community rfcs/20210930-enable-onednn-ops.md", when="crosses_tf_2_9"),
-    _pkg("tensorflow-minor", TENSORFLOW, frozenset({"major", "minor", "changed"}), B,
+         "tensorflow/community rfcs/20210930-enable-onednn-ops.md", when=CROSSES_TF_2_9),
+    _pkg("tensorflow-minor", TF_DISTS, frozenset({"major", "minor", "changed"}), B,
          "determinism needs the same TensorFlow; 2.10 changed Keras initializer RNG",
          TF_DETERMINISM),
-    _pkg("tensorflow-patch", TENSORFLOW, frozenset({"patch", "local", "build"}), R,
+    _pkg("tensorflow-patch", TF_DISTS, frozenset({"patch", "local", "build"}), R,
          "TensorFlow guarantees determinism only for the same build", TF_DETERMINISM),
-    _pkg("jax-version", JAX, VERSION_BUMPS | {"build"}, B,
+    _pkg("jax-version", JAX_DISTS, VERSION_BUMPS | {"build"}, B,
          "JAX promises no identical numerics or random values across versions",
          "jax-ml/jax docs/api_compatibility.md"),
     _pkg("numpy-major", ("numpy",), frozenset({"major"}), B,
@@ -146,8 +172,7 @@ CATALOG: tuple[Rule, ...] = (
     # ---- packages: CUDA libraries ---------------------------------------------------
     _pkg("nvidia-nccl-wheel", ("nvidia-nccl-*",), ANY, R,
          "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
-         when="multi_gpu", otherwise=OK,
-         otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+         when=MULTI_GPU, otherwise=OK),
     _pkg("nvidia-ml-py", ("nvidia-ml-py", "nvidia-ml-py3"), ANY, OK,
          "NVML bindings: monitoring only, no effect on numerics", "NVIDIA nvidia-ml-py"),
     _pkg("pynvml-deprecated", ("pynvml",), ANY, OK,
@@ -155,7 +180,7 @@ CATALOG: tuple[Rule, ...] = (
          "https://pypi.org/project/pynvml/"),
     _pkg("nvidia-wheel", ("nvidia-*",), ANY, B,
          "the CUDA libraries (cuBLAS, cuDNN, runtime) frameworks actually load",
-         "pytorch/pytorch#103091"),
+         "pytorch/pytorch#103091", when=GPU_OR_CUDA_BUILD, otherwise=OK),
     # ---- packages: everything else --------------------------------------------------
     _pkg("package-shadowed", ("*",), frozenset({"shadowed"}), R,
          "two copies on sys.path: only the first is imported", "pip docs: pip inspect"),
@@ -191,14 +216,13 @@ CATALOG: tuple[Rule, ...] = (
          "https://developer.nvidia.com/blog/cuda-pro-tip-understand-fat-binaries-jit-caching/"),
     Rule("cuda-system-nccl", "cuda", ("system_libraries.nccl",), ANY, R,
          "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
-         when="multi_gpu", otherwise=OK,
-         otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+         when=MULTI_GPU, otherwise=OK),
     Rule("cuda-system-driver-libraries", "cuda",
          ("system_libraries.cuda", "system_libraries.nvidia-ml"), ANY, R,
          "the driver's user-space libraries", "NVIDIA driver documentation"),
     Rule("cuda-system-libraries", "cuda", ("system_libraries.*",), ANY, B,
          "cuBLAS and cuDNN guarantee bitwise results only within one version",
-         CUBLAS_REPRO + "; " + CUDNN_REPRO),
+         CUBLAS_REPRO + "; " + CUDNN_REPRO, when=GPU_OR_CUDA_BUILD, otherwise=OK),
     Rule("cuda-toolkit", "cuda", ("toolkit", "toolkit.*"), ANY, OK,
          "a system toolkit (nvcc) only builds extensions; framework wheels bring their own "
          "CUDA runtime", "discuss.pytorch.org: how does pytorch pick cuda versions"),
@@ -207,8 +231,7 @@ CATALOG: tuple[Rule, ...] = (
          "ContinuumIO/anaconda-issues#12308"),
     Rule("framework-library-nccl", "cuda", ("framework_libraries.nccl",), ANY, R,
          "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
-         when="multi_gpu", otherwise=OK,
-         otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+         when=MULTI_GPU, otherwise=OK),
     Rule("framework-library-openmp", "cuda", ("framework_libraries.openmp",), ANY, R,
          "a framework resolves another OpenMP runtime: thread scheduling and reduction order "
          "may differ", CONDA_OPENMP),
@@ -222,7 +245,7 @@ CATALOG: tuple[Rule, ...] = (
     Rule("gpu-tf32", "gpus", ("compute_capability",), ANY, B,
          "one side is Ampere or newer (compute capability 8.0+): TF32 math is on by default "
          "in TensorFlow and JAX and in torch's cuDNN convolutions", TF32_TORCH,
-         when="crosses_cc_8"),
+         when=CROSSES_CC_8),
     Rule("gpu-architecture", "gpus", ("compute_capability", "architecture"), ANY, B,
          "cuDNN and cuBLAS give no bitwise guarantee across GPU architectures", CUBLAS_REPRO),
     Rule("gpu-multiprocessors", "gpus", ("multiprocessors", "mig_mode"), ANY, R,
@@ -241,7 +264,7 @@ CATALOG: tuple[Rule, ...] = (
     Rule("cpu-isa", "cpu", ("flags.*",), ANY, B,
          "MKL, oneDNN and NumPy dispatch kernels on the instruction set; this is a CPU-only "
          "job, so they do the training math", "numpy/numpy#22904; pytorch/pytorch#82881",
-         when="cpu_only", otherwise=R,
+         when=CPU_ONLY, otherwise=R,
          otherwise_reason="MKL, oneDNN and NumPy dispatch kernels on the instruction set"),
     Rule("cpu-vendor", "cpu", ("vendor",), ANY, R,
          "follows from instruction-set dispatch in MKL and oneDNN", "oneMKL code branches"),
@@ -273,51 +296,87 @@ CATALOG: tuple[Rule, ...] = (
          "each platform's libm gives different last digits", "numpy/numpy#9187"),
     Rule("os-benign", "os", ("kernel", "kernel_build", "distribution.*", "container"), ANY, OK,
          "no known numeric effect", "envcheck default"),
-    # ---- env ----------------------------------------------------------------------------
-    Rule("env-determinism", "env", ("TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC"), ANY, B,
-         "selects deterministic kernels", TF_DETERMINISM),
+    # ---- env: each framework's settings matter only where it is installed ----------
+    _env("env-determinism", ("TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC"), B,
+         "selects deterministic kernels", TF_DETERMINISM, TENSORFLOW),
     Rule("env-tf32", "env", ("NVIDIA_TF32_OVERRIDE", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"), ANY,
          B, "turns TF32 math off or forces it on, and a GPU of compute capability 8.0+ is "
-         "present", TF32_TORCH, when="ampere_gpu", otherwise=OK,
-         otherwise_reason="TF32 switches matter only on GPUs of compute capability 8.0+; "
-                          "neither side has one"),
-    Rule("env-xla-jax", "env", ("XLA_FLAGS", "JAX_DEFAULT_MATMUL_PRECISION", "JAX_ENABLE_X64"),
-         ANY, B, "changes kernel choice, matmul precision or the default dtype",
-         "jax-ml/jax docs: default_matmul_precision"),
-    Rule("env-cpu-code-path", "env", ("TF_ENABLE_ONEDNN_OPTS", "MKL_CBWR",
-                                      "ONEDNN_DEFAULT_FPMATH_MODE"), ANY, B,
-         "selects the CPU code branch or down-conversion of float math", ONEMKL_CBWR),
-    Rule("env-nccl-algorithm", "env", ("NCCL_ALGO", "NCCL_PROTO", "NCCL_MAX_NCHANNELS"), ANY, B,
-         "ring and tree all-reduce sum in different orders", "NVIDIA/nccl#1055",
-         when="multi_gpu", otherwise=OK,
-         otherwise_reason="NCCL settings only matter with more than one GPU; neither side has "
-                          "one"),
-    Rule("env-nccl-other", "env", ("NCCL_*",), ANY, R,
-         "NCCL tuning can change collective algorithms", NCCL_ALGO, when="multi_gpu",
-         otherwise=OK,
-         otherwise_reason="NCCL settings only matter with more than one GPU; neither side has "
-                          "one"),
+         "present", TF32_TORCH, when=AMPERE_GPU, otherwise=OK),
+    _env("env-xla", ("XLA_FLAGS",), B, "changes XLA's kernel choice and autotuning",
+         "jax-ml/jax#4824", XLA),
+    _env("env-jax", ("JAX_DEFAULT_MATMUL_PRECISION", "JAX_ENABLE_X64"), B,
+         "changes matmul precision or the default dtype",
+         "jax-ml/jax docs: default_matmul_precision", JAX),
+    _env("env-tf-onednn", ("TF_ENABLE_ONEDNN_OPTS",), B,
+         "turns TensorFlow's oneDNN CPU kernels on or off, which round differently",
+         "tensorflow/tensorflow#56697", TENSORFLOW),
+    _env("env-mkl-code-path", ("MKL_CBWR",), B,
+         "selects MKL's code branch; results repeat only with the same branch", ONEMKL_CBWR,
+         MKL),
+    _env("env-onednn-fpmath", ("ONEDNN_DEFAULT_FPMATH_MODE",), B,
+         "lets oneDNN down-convert float32 math (bf16, tf32)",
+         "https://oneapi-src.github.io/oneDNN/dev_guide_attributes_fpmath_mode.html", ONEDNN),
+    _env("env-nccl-algorithm", ("NCCL_ALGO", "NCCL_PROTO", "NCCL_MAX_NCHANNELS"), B,
+         "ring and tree all-reduce sum in different orders", "NVIDIA/nccl#1055", MULTI_GPU),
+    _env("env-nccl-other", ("NCCL_*",), R, "NCCL tuning can change collective algorithms",
+         NCCL_ALGO, MULTI_GPU),
     Rule("env-benign", "env", ("PYTORCH_CUDA_ALLOC_CONF", "TF_GPU_ALLOCATOR",
                                "CUDA_LAUNCH_BLOCKING"), ANY, OK,
          "memory allocation and debugging only", "envcheck default"),
-    Rule("env-threads", "env", ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                "MKL_DYNAMIC", "OMP_DYNAMIC", "KMP_DETERMINISTIC_REDUCTION"),
-         ANY, R, "thread counts set the reduction order", ONEMKL_CBWR),
-    Rule("env-isa", "env", ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY",
-                            "OPENBLAS_CORETYPE"), ANY, R,
-         "limits the instruction set kernels may use", "pytorch/pytorch#82881"),
-    Rule("env-cublas-workspace", "env", ("CUBLAS_WORKSPACE_CONFIG",), ANY, R,
+    _env("env-threads", ("OMP_NUM_THREADS", "OMP_DYNAMIC"), R,
+         "thread counts set the reduction order", "numpy/numpy#25100; " + ONEMKL_CBWR),
+    _env("env-mkl-threads", ("MKL_NUM_THREADS", "MKL_DYNAMIC", "KMP_DETERMINISTIC_REDUCTION"),
+         R, "MKL's thread count sets its reduction order", ONEMKL_CBWR, MKL),
+    _env("env-openblas-threads", ("OPENBLAS_NUM_THREADS",), R,
+         "OpenBLAS's thread count changes GEMM results (measured: docs/drift-rules.md)",
+         "numpy/numpy#25100", OPENBLAS),
+    _env("env-openblas-coretype", ("OPENBLAS_CORETYPE",), R,
+         "forces another OpenBLAS kernel (measured: other GEMM bits)",
+         "https://github.com/OpenMathLib/OpenBLAS/wiki/Faq", OPENBLAS),
+    _env("env-onednn-isa", ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"), R,
+         "limits the instruction set oneDNN's kernels may use",
+         "https://oneapi-src.github.io/oneDNN/dev_guide_cpu_dispatcher_control.html", ONEDNN),
+    _env("env-aten-isa", ("ATEN_CPU_CAPABILITY",), R,
+         "limits the instruction set PyTorch's CPU kernels may use", "pytorch/pytorch#82881",
+         TORCH),
+    _env("env-numpy-cpu-features", ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"), R,
+         "limits NumPy's SIMD kernels: float32 sin, cos, exp, log and tanh give other bits",
+         "numpy/numpy#23523", NUMPY),
+    _env("env-numpy-promotion", ("NPY_PROMOTION_STATE",), B,
+         "switches NumPy 1.24-1.26 between legacy and NEP 50 type promotion",
+         "https://numpy.org/neps/nep-0050-scalar-promotion.html", NUMPY),
+    _env("env-cublas-workspace", ("CUBLAS_WORKSPACE_CONFIG",), R,
          "needed for deterministic cuBLAS; torch's deterministic mode checks it",
-         TORCH_RANDOMNESS),
-    Rule("env-devices", "env", ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"), ANY, R,
+         TORCH_RANDOMNESS, GPU_OR_CUDA_BUILD),
+    _env("env-devices", ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"), R,
          "changes the GPU set and the rank-to-device mapping",
-         "https://docs.nvidia.com/cuda/cuda-c-programming-guide/#env-vars"),
+         "https://docs.nvidia.com/cuda/cuda-c-programming-guide/#env-vars", GPU_OR_CUDA_BUILD),
     Rule("env-hash-seed", "env", ("PYTHONHASHSEED",), ANY, R,
          "changes iteration order of sets and dicts of strings",
          "https://docs.python.org/3/using/cmdline.html#envvar-PYTHONHASHSEED"),
-    Rule("env-autotune", "env", ("TF_USE_CUDNN_AUTOTUNE", "TF_CUDNN_USE_FRONTEND",
-                                 "HOROVOD_FUSION_THRESHOLD"), ANY, R,
-         "autotuning and tensor fusion choose kernels at run time", NVIDIA_D9M),
+    _env("env-tf-autotune", ("TF_USE_CUDNN_AUTOTUNE", "TF_CUDNN_USE_FRONTEND"), R,
+         "cuDNN autotuning chooses kernels at run time", NVIDIA_D9M, TENSORFLOW),
+    _env("env-horovod-fusion", ("HOROVOD_FUSION_THRESHOLD",), R,
+         "tensor fusion changes the order of reductions", NVIDIA_D9M, HOROVOD),
+    # ---- env: the rest of each framework's family ------------------------------------
+    _env("env-tensorflow-other", ("TF_*",), R, "a TensorFlow setting with no rule of its own",
+         "envcheck default", TENSORFLOW),
+    _env("env-xla-other", ("XLA_*", "JAX_*"), R, "a JAX/XLA setting with no rule of its own",
+         "envcheck default", XLA),
+    _env("env-mkl-other", ("MKL_*", "KMP_*"), R, "an MKL setting with no rule of its own",
+         "envcheck default", MKL),
+    _env("env-openblas-other", ("OPENBLAS_*",), R, "an OpenBLAS setting with no rule of its "
+         "own", "envcheck default", OPENBLAS),
+    _env("env-numpy-other", ("NPY_*",), R, "a NumPy setting with no rule of its own",
+         "envcheck default", NUMPY),
+    _env("env-onednn-other", ("ONEDNN_*", "DNNL_*"), R, "a oneDNN setting with no rule of its "
+         "own", "envcheck default", ONEDNN),
+    _env("env-torch-other", ("TORCH_*", "PYTORCH_*"), R, "a PyTorch setting with no rule of "
+         "its own", "envcheck default", TORCH),
+    _env("env-cuda-other", ("CUDA_*", "CUBLAS_*", "CUDNN_*", "NVIDIA_*"), R,
+         "a CUDA setting with no rule of its own", "envcheck default", GPU_OR_CUDA_BUILD),
+    _env("env-horovod-other", ("HOROVOD_*",), R, "a Horovod setting with no rule of its own",
+         "envcheck default", HOROVOD),
     # ---- conda records and system packages (the same rules for both) ------------------
     *_native("blas-variant", BLAS_VARIANT_PACKAGES, frozenset({"variant"}), B,
              "the BLAS implementation switched (MKL, OpenBLAS, BLIS, Accelerate, reference): "
@@ -326,9 +385,9 @@ CATALOG: tuple[Rule, ...] = (
     *_native("openmp-variant", OPENMP, frozenset({"variant"}), R,
              "another OpenMP runtime (GNU vs LLVM or Intel): thread scheduling and reduction "
              "order may differ", CONDA_OPENMP),
-    *_native("mkl-version", MKL, VERSION_BUMPS | {"build"}, B,
+    *_native("mkl-version", MKL_PACKAGES, VERSION_BUMPS | {"build"}, B,
              "MKL's reproducible results (CBWR) hold only within one MKL version", ONEMKL_CBWR),
-    *_native("blas-library", (*MKL, *BLAS_LIBRARIES), ANY, R,
+    *_native("blas-library", (*MKL_PACKAGES, *BLAS_LIBRARIES), ANY, R,
              "the BLAS/LAPACK library: kernels change between releases, and the one loaded "
              "may differ", "ContinuumIO/anaconda-issues#12308"),
     *_native("openmp-runtime", OPENMP, ANY, R,
@@ -338,8 +397,7 @@ CATALOG: tuple[Rule, ...] = (
              "cuDNN guarantees bitwise results only within one version", CUDNN_REPRO),
     *_native("nccl-version", NCCL, ANY, R,
              "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
-             when="multi_gpu", otherwise=OK,
-             otherwise_reason="NCCL only matters with more than one GPU; neither side has one"),
+             when=MULTI_GPU, otherwise=OK),
     *_native("cuda-compiler", CUDA_COMPILER, ANY, OK,
              "the CUDA compiler only builds extensions; it is not loaded at run time",
              "discuss.pytorch.org: how does pytorch pick cuda versions"),

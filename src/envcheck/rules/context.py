@@ -2,15 +2,22 @@
 
 A difference's weight depends on where it happens: TF32 switches matter only
 where a GPU of compute capability 8.0+ exists, NCCL only with several GPUs,
-TensorFlow 2.9's oneDNN default only on x86 CPUs.
+TensorFlow 2.9's oneDNN default only on x86 CPUs, and a framework's settings
+only where that framework is installed on at least one side.
+
+Conditions are values (``Condition``), not names: a rule refers to one by its
+Python name, so a misspelt condition fails at import and under mypy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from fnmatch import fnmatchcase
 from typing import Any, NamedTuple
 
 from packaging.version import Version
+
+from ..probe.frameworks import TENSORFLOW_DISTS
 
 
 class Sides(NamedTuple):
@@ -18,6 +25,14 @@ class Sides(NamedTuple):
 
     a: Mapping[str, Any]
     b: Mapping[str, Any]
+
+
+class Condition(NamedTuple):
+    """A fact about both sides that decides whether a rule applies."""
+
+    name: str
+    holds: Callable[[Sides, Any, Any], bool]  # (sides, before, after) -> applies?
+    absent: str  # why the rule does not apply where the condition fails
 
 
 def gpus_of(side: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -38,21 +53,38 @@ def ampere_gpus(side: Mapping[str, Any]) -> list[dict[str, Any]]:
             >= 8.0]
 
 
-def _ampere_gpu(sides: Sides, before: Any, after: Any) -> bool:
-    return any(ampere_gpus(side) for side in sides)
+def _section(side: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = side.get(name)
+    return value if isinstance(value, dict) else {}
 
 
-def _multi_gpu(sides: Sides, before: Any, after: Any) -> bool:
-    return any(len(gpus_of(side)) > 1 for side in sides)
+def _installed(sides: Sides, patterns: tuple[str, ...]) -> bool:
+    """A package matching one of ``patterns`` is installed on either side."""
+    return any(fnmatchcase(name, pattern) for side in sides
+               for name in _section(side, "packages") for pattern in patterns)
 
 
-def _cpu_only(sides: Sides, before: Any, after: Any) -> bool:
-    return not any(gpus_of(side) for side in sides)
+def _framework_facts(sides: Sides) -> Iterator[Mapping[str, Any]]:
+    for side in sides:
+        for facts in _section(side, "frameworks").values():
+            if isinstance(facts, dict):
+                yield facts
+
+
+def _blas_mentions(sides: Sides, library: str) -> bool:
+    return any(library in str(facts.get(field) or "").lower()
+               for facts in _framework_facts(sides) for field in ("blas", "lapack"))
 
 
 def _x86(sides: Sides) -> bool:
-    return any(str((side.get("cpu") or {}).get("architecture")).lower() in ("x86_64", "amd64")
+    return any(str(_section(side, "cpu").get("architecture")).lower() in ("x86_64", "amd64")
                for side in sides)
+
+
+def _cuda_build(sides: Sides) -> bool:
+    """A framework built for CUDA or ROCm (torch +cu121, jaxlib with a CUDA plugin)."""
+    return any(facts.get("cuda") or facts.get("hip") or facts.get("plugins")
+               for facts in _framework_facts(sides))
 
 
 def _crosses_tf_2_9(sides: Sides, before: Any, after: Any) -> bool:
@@ -68,11 +100,60 @@ def _crosses_cc_8(sides: Sides, before: Any, after: Any) -> bool:
     return old is not None and new is not None and (old >= 8.0) != (new >= 8.0)
 
 
-Condition = Callable[[Sides, Any, Any], bool]
-CONDITIONS: dict[str, Condition] = {
-    "ampere_gpu": _ampere_gpu,
-    "multi_gpu": _multi_gpu,
-    "cpu_only": _cpu_only,
-    "crosses_tf_2_9": _crosses_tf_2_9,
-    "crosses_cc_8": _crosses_cc_8,
-}
+def _present(what: str, patterns: tuple[str, ...],
+             also: Callable[[Sides], bool] | None = None) -> Condition:
+    """The condition "``what`` is installed on at least one side"."""
+    def holds(sides: Sides, before: Any, after: Any) -> bool:
+        return _installed(sides, patterns) or (also is not None and also(sides))
+    return Condition(f"{what} installed", holds, f"no {what} on either side")
+
+
+AMPERE_GPU = Condition(
+    "a GPU of compute capability 8.0+", lambda s, _b, _a: any(ampere_gpus(x) for x in s),
+    "TF32 switches matter only on GPUs of compute capability 8.0+; neither side has one")
+MULTI_GPU = Condition(
+    "more than one GPU", lambda s, _b, _a: any(len(gpus_of(x)) > 1 for x in s),
+    "NCCL only matters with more than one GPU; neither side has one")
+CPU_ONLY = Condition(
+    "no GPU on either side", lambda s, _b, _a: not any(gpus_of(x) for x in s),
+    "a GPU does the training math")
+GPU_OR_CUDA_BUILD = Condition(
+    "a GPU, or a framework built for CUDA",
+    lambda s, _b, _a: any(gpus_of(x) for x in s) or _cuda_build(s)
+    or _installed(s, ("jax-cuda*", "cupy*")),
+    "no GPU and no CUDA build of a framework on either side")
+CROSSES_TF_2_9 = Condition("crosses TensorFlow 2.9 on x86", _crosses_tf_2_9,
+                           "does not cross TensorFlow 2.9 on an x86 CPU")
+CROSSES_CC_8 = Condition("crosses compute capability 8.0", _crosses_cc_8,
+                         "both GPUs are on the same side of compute capability 8.0")
+
+TENSORFLOW = _present("TensorFlow", TENSORFLOW_DISTS,
+                      lambda s: any("tensorflow" in _section(x, "frameworks") for x in s))
+JAX = _present("JAX", ("jax", "jaxlib"))
+XLA = _present("JAX or TensorFlow", ("jax", "jaxlib", *TENSORFLOW_DISTS))
+TORCH = _present("PyTorch", ("torch",))
+NUMPY = _present("NumPy", ("numpy",))
+
+
+def _torch_mkl(sides: Sides) -> bool:
+    """torch's x86 wheels link MKL statically (ATen/Config.h: AT_MKL_ENABLED); a fingerprint
+    without that fact counts torch on x86 as MKL-backed."""
+    for side in sides:
+        torch = _section(_section(side, "frameworks"), "torch")
+        if torch.get("mkl") or (torch and "mkl" not in torch and _x86(Sides(side, side))):
+            return True
+    return False
+
+
+MKL = _present("MKL-backed library", ("mkl", "mkl-*", "intel-openmp"),
+               lambda s: _blas_mentions(s, "mkl") or _torch_mkl(s))
+ONEDNN = _present("oneDNN-backed framework", ("torch", "onednn*", *TENSORFLOW_DISTS),
+                  lambda s: any(facts.get("mkldnn") for facts in _framework_facts(s)))
+OPENBLAS = _present("OpenBLAS", ("scipy-openblas*", "openblas*"),
+                    lambda s: _blas_mentions(s, "openblas"))
+HOROVOD = _present("Horovod", ("horovod",))
+
+CONDITIONS: tuple[Condition, ...] = (
+    AMPERE_GPU, MULTI_GPU, CPU_ONLY, GPU_OR_CUDA_BUILD, CROSSES_TF_2_9, CROSSES_CC_8,
+    TENSORFLOW, JAX, XLA, TORCH, NUMPY, MKL, ONEDNN, OPENBLAS, HOROVOD,
+)

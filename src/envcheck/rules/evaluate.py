@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..model.report import Change, Difference
 from ..model.severity import Severity
 from .catalog import CATALOG, Rule
-from .context import CONDITIONS, Sides
+from .context import Sides
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -24,11 +24,11 @@ def _matches(rule: Rule, difference: Difference) -> bool:
 
 def _apply(rule: Rule, difference: Difference, sides: Sides) -> tuple[Severity, str] | None:
     """The rule's verdict, or None when its condition fails and it has no ``otherwise``."""
-    if rule.when is None or CONDITIONS[rule.when](sides, difference.before, difference.after):
+    if rule.when is None or rule.when.holds(sides, difference.before, difference.after):
         return rule.severity, rule.reason
     if rule.otherwise is None:
         return None
-    return rule.otherwise, rule.otherwise_reason or rule.reason
+    return rule.otherwise, rule.otherwise_reason or rule.when.absent
 
 
 def judge(difference: Difference, sides: Sides, config: Config) -> Change:
