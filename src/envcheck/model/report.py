@@ -60,15 +60,20 @@ class Report:
     def __init__(self, a: Side, b: Side, changes: list[Change],
                  unknown_sections: list[str], kind: str = "diff",
                  own_references: frozenset[str] = frozenset(),
-                 evidence: Evidence | None = None) -> None:
+                 evidence: Evidence | None = None,
+                 unlocked: list[str] | None = None, strict: bool = False) -> None:
         self.a, self.b = a, b
         self.changes = changes
         self.unknown_sections = unknown_sections
-        self.kind = kind  # "diff", or "audit": before = now, after = suggested
+        # "diff"; "audit": before = now, after = suggested; "lock": a user's lock (a contract,
+        # see contract.py): every change is a broken pin, ``unlocked`` what it does not name.
+        self.kind = kind
         # References that are envcheck's own (the rule catalog's, the audit checks'):
         # renderers may leave these readable; any other (configuration) is escaped.
         self.own_references = own_references
         self.evidence = evidence  # the canaries compared, when either side measured them
+        self.unlocked = unlocked or []
+        self.strict = strict
 
     def summary(self) -> dict[str, int]:
         return severity_counts([change.severity for change in self.changes])
@@ -77,8 +82,15 @@ class Report:
         return max((c.severity for c in self.changes), key=lambda s: s.rank, default=None)
 
     def fails(self, fail_on: FailOn | str) -> bool:
-        """Whether anything is at or above ``fail_on`` (breaking, risky, any, never)."""
-        return FailOn.parse(fail_on).fails(self.worst())
+        """Whether anything is at or above ``fail_on`` (breaking, risky, any, never).
+
+        Against a user's lock any broken pin fails whatever its severity, and so does an
+        unlocked package under ``strict``."""
+        threshold = FailOn.parse(fail_on)
+        if self.kind == "lock":
+            return threshold is not FailOn.NEVER and (
+                bool(self.changes) or (self.strict and bool(self.unlocked)))
+        return threshold.fails(self.worst())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +102,7 @@ class Report:
             "unknown_sections": self.unknown_sections,
             "changes": [c.to_dict() for c in self.changes],
             **({"evidence": self.evidence.to_dict()} if self.evidence else {}),
+            **({"unlocked": self.unlocked} if self.kind == "lock" else {}),
         }
 
     def __repr__(self) -> str:
