@@ -402,6 +402,42 @@ def test_every_rule_names_a_real_condition() -> None:
         assert rule.otherwise is None or (rule.otherwise_reason or rule.when), rule.id
 
 
+def _torch_pins(version: str, cudnn: str) -> Callable[[Doc], None]:
+    def apply(document: Doc) -> None:
+        document["packages"]["torch"]["version"] = version
+        document["frameworks"]["torch"].update(version=version, cuda="12.1",
+                                               nvidia_requirements={"nvidia-cudnn-cu12": cudnn})
+        document["packages"]["nvidia-cudnn-cu12"] = {"name": "nvidia-cudnn-cu12",
+                                                     "version": cudnn}
+    return apply
+
+
+@pytest.mark.parametrize("before, after, effect, cause, rule", [
+    (CPU, _with(CPU, _python_minor), "packages.numpy.wheel.tags", "python.version",
+     "follows-python"),
+    (_with(GPU, _torch_pins("2.3.1", "8.9.2.26")), _with(GPU, _torch_pins("2.4.0", "9.1.0.70")),
+     "packages.nvidia-cudnn-cu12.version", "packages.torch.version", "follows-framework-pins"),
+    (CPU, _with(CPU, _set("packages.numpy.version", "2.5.0"),
+                _set("frameworks.numpy.version", "2.5.0"),
+                _set("frameworks.numpy.blas_version", "0.3.32")),
+     "frameworks.numpy.blas_version", "packages.numpy.version", "follows-framework-version"),
+])
+def test_an_effect_is_judged_under_its_cause(before: Doc, after: Doc, effect: str, cause: str,
+                                             rule: str) -> None:
+    changes = {c.path: c for c in diff(_fp(before), _fp(after)).changes}
+    found = changes[effect]
+    assert (found.cause, found.rule, found.severity) == (cause, rule, changes[cause].severity)
+    assert found.reason.startswith(f"follows from {cause}: ")
+    assert changes[cause].cause is None
+
+
+def test_wheel_tags_of_another_platform_are_not_blamed_on_python() -> None:
+    after = _with(CPU, _python_minor, lambda d: d["packages"]["numpy"]["wheel"].update(
+        tags=["cp312-cp312-musllinux_1_2_x86_64"]))
+    change = {c.path: c for c in diff(_fp(CPU), _fp(after)).changes}["packages.numpy.wheel.tags"]
+    assert change.cause is None and change.rule == "numpy-minor"
+
+
 def test_tensorflow_crossing_2_9_only_on_x86_names_onednn() -> None:
     before, after = copy.deepcopy(CPU), copy.deepcopy(CPU)
     _add_package("tensorflow", "2.8.4")(before)

@@ -41,7 +41,39 @@ def _drifted() -> dict[str, Any]:
         gpu["compute_capability"] = "9.0"
         gpu["name"] = "NVIDIA H100 80GB HBM3"
     after["os"]["kernel"] = "6.8.0-generic"
+    after["cpu"]["flags"] = [f for f in after["cpu"]["flags"] if not f.startswith("avx512")]
+    for name in ("accelerate", "datasets", "huggingface-hub", "pyarrow", "safetensors",
+                 "tqdm", "xxhash", "multiprocess", "dill", "pandas", "pytz", "tzdata"):
+        after["packages"][name] = {"name": name, "version": "1.0.0"}
     return after
+
+
+def test_a_diff_between_very_different_environments_fits_one_screen() -> None:
+    after = _drifted()
+    after["python"]["version"] = "3.12.7"
+    for name in list(after["packages"])[:40]:
+        package = after["packages"][name]
+        if name not in ("torch", "numpy", "jinja2") and package.get("wheel"):
+            package["wheel"]["tags"] = [t.replace("py3", "cp312") for t in
+                                        package["wheel"]["tags"]]
+    for index in range(80):
+        after["packages"][f"extra-{index:02d}"] = {"name": f"extra-{index:02d}",
+                                                   "version": "0.1"}
+    for name in ("click", "docker", "idna", "pygments", "requests", "urllib3"):
+        after["packages"][name]["version"] = "99.0"
+    report = _report(after)
+    text = render_report(report, ReportFormat.TEXT, RenderOptions())
+    lines = text.splitlines()
+    assert len(report.changes) > 100 and len(lines) <= 50, text
+    first = next(line for line in lines if line.startswith("  "))
+    assert first.startswith("  packages.torch.version:"), text  # the framework first
+    assert sum("only in head.json" in line for line in lines) == 1
+    assert "(+84 more; --all lists them)" in text
+    assert sum(line.startswith("  cpu.flags") for line in lines) == 1
+    everything = render_report(report, ReportFormat.TEXT, RenderOptions(show_all=True))
+    assert all(f"extra-{index:02d} 0.1" in everything for index in range(80))
+    markdown = render_report(report, ReportFormat.MARKDOWN, RenderOptions())
+    assert markdown.count("\n| ") < 40
 
 
 def test_every_format_has_a_renderer() -> None:
@@ -79,12 +111,12 @@ def test_text_colour_only_when_asked() -> None:
 
 def test_markdown_is_cut_below_the_comment_limit() -> None:
     after = copy.deepcopy(BASE)
-    for i in range(3000):
-        after["packages"][f"pkg-{i:04d}"] = {"name": f"pkg-{i:04d}", "version": "1.0"}
+    for i in range(3000):  # settings are listed one by one; packages would be grouped
+        after["env"][f"SETTING_{i:04d}"] = "1"
     text = render_markdown(_report(after))
     assert len(text) <= 65_536
     assert text.startswith(MARKER)
-    assert re.search(r"_\d+ more differences not shown", text)
+    assert re.search(r"_\d+ more entries not shown", text)
 
 
 # ---- hostile strings ---------------------------------------------------------------------

@@ -182,6 +182,9 @@ def _report_options(formats: tuple[str, ...]) -> Callable[[F], F]:
                          help="Write the report to FILE instead of stdout."),
             click.option("--show-benign", is_flag=True,
                          help="List benign differences in text output."),
+            click.option("--all", "show_all", is_flag=True,
+                         help="List everything: benign differences and every name of a "
+                              "collapsed group (packages on one side only, other packages)."),
         )):
             func = option(func)
         return func
@@ -215,11 +218,13 @@ def _verdict(fails: bool) -> int:
     return int(ExitCode.DRIFT) if fails else int(ExitCode.OK)
 
 
-def _render(report: Report, fmt: str, output: str | None, show_benign: bool) -> str:
+def _render(report: Report, fmt: str, output: str | None, show_benign: bool,
+            show_all: bool = False) -> str:
     from .render import ReportFormat
     from .render.report import RenderOptions, render_report
 
-    options = RenderOptions(color=output is None and _use_color(), show_benign=show_benign)
+    options = RenderOptions(color=output is None and _use_color(), show_benign=show_benign,
+                            show_all=show_all)
     return render_report(report, ReportFormat(fmt), options)
 
 
@@ -230,7 +235,7 @@ def _render(report: Report, fmt: str, output: str | None, show_benign: bool) -> 
 @_python_option
 @_mlflow_option
 def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output: str | None,
-         show_benign: bool, python: str | None) -> int:
+         show_benign: bool, show_all: bool, python: str | None) -> int:
     """Compare two environments and judge every difference: breaking, risky or benign,
     with the reason and where it is documented.
 
@@ -265,7 +270,7 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
         python = default_python()
     report = compare(resolve(a, Request(python=python)), resolve(b, Request(python=python)), config,
                      labels=(a, b))
-    _emit(_render(report, fmt, output, show_benign), output)
+    _emit(_render(report, fmt, output, show_benign, show_all), output)
     return _verdict(report.fails(fail_on))
 
 
@@ -311,10 +316,13 @@ def _make_parent(path: str) -> None:
 @_report_options(("text", "json", "markdown", "github"))
 @click.option("--report", "report_path", metavar="FILE",
               help="Also write the JSON report to FILE (for the job's artifacts).")
+@click.option("--strict", is_flag=True,
+              help="With a requirements.txt, pylock.toml or uv.lock: also fail on installed "
+                   "packages the lock does not name.")
 @_python_option
 def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None,
-          output: str | None, show_benign: bool, report_path: str | None,
-          python: str | None) -> int:
+          output: str | None, show_benign: bool, show_all: bool, report_path: str | None,
+          strict: bool, python: str | None) -> int:
     """Check the live environment against a lock: the first step of a training job.
 
     \b
@@ -336,11 +344,11 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
 
     lock_file = lock_file or default_lock()
     config = _config(config_path)
-    report = against_lock(lock_file, live(python or default_python()), config)
+    report = against_lock(lock_file, live(python or default_python()), config, strict=strict)
     if report_path:
         _make_parent(report_path)
         write_output(render_json(report), report_path)
-    _emit(_render(report, fmt, output, show_benign), output)
+    _emit(_render(report, fmt, output, show_benign, show_all), output)
     return _verdict(report.fails(fail_on))
 
 
@@ -351,7 +359,7 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
               help="Compare against this fingerprint instead of the majority.")
 @_mlflow_option
 def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | None,
-            output: str | None, show_benign: bool, baseline: str | None) -> int:
+            output: str | None, show_benign: bool, show_all: bool, baseline: str | None) -> int:
     """Compare a fleet: N fingerprints (one per machine or rank), grouped by id, the
     majority as baseline, and every odd one out with what differs and why.
 
@@ -388,7 +396,7 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
         members += many if many is not None else [(spec, loader(spec))]
     base = (baseline, loader(baseline)) if baseline else None
     report = compare_fleet(members, base, _config(config_path))
-    _emit(render_fleet(report, ReportFormat(fmt), show_benign), output)
+    _emit(render_fleet(report, ReportFormat(fmt), show_benign or show_all), output)
     return _verdict(report.fails(fail_on))
 
 
@@ -506,7 +514,7 @@ def explain(base: str, fmt: str, fail_on: str, output: str | None, numerics_time
               help="Also verify installed files against RECORD (live environment only).")
 @_python_option
 def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: str | None,
-          show_benign: bool, deep: bool, python: str | None) -> int:
+          show_benign: bool, show_all: bool, deep: bool, python: str | None) -> int:
     """Look for settings that keep this machine's own runs from repeating: cuBLAS without
     a fixed workspace, TF32 forced on, no hash seed, unpinned thread counts, shadowed
     packages, a driver too old for the framework's CUDA, mismatched nvidia-* wheels.
@@ -538,7 +546,7 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
             extra = file_findings(verify_interpreter(python, progress=progress))
     report = run_audit(resolve(source, Request(python=python)), label=source, extra=extra)
     report.changes = [c for c in report.changes if not config.ignores_path(c.path)]
-    _emit(_render(report, fmt, output, show_benign), output)
+    _emit(_render(report, fmt, output, show_benign, show_all), output)
     return _verdict(report.fails(fail_on))
 
 

@@ -24,12 +24,14 @@ from .model.evidence import Evidence
 from .model.report import Change, Difference, Report, Side
 from .probe.conda import build_variant
 from .rules.catalog import CATALOG
+from .rules.causes import CAUSES, attribute
 from .rules.context import Sides
 from .rules.evaluate import judge
 
 __all__ = ["Change", "Difference", "Report", "Side", "diff", "version_kind"]
 
-CATALOG_REFERENCES = frozenset(rule.reference for rule in CATALOG)
+CATALOG_REFERENCES = frozenset(rule.reference for rule in CATALOG) | {
+    cause.reference for cause in CAUSES}
 
 
 # ---- versions -------------------------------------------------------------------------
@@ -393,6 +395,7 @@ def diff(a: Fingerprint, b: Fingerprint, config: Config | None = None,
                 or _unrecorded(difference):
             continue
         changes.append(judge(difference, sides, config))
+    changes = attribute(changes, sides)
     evidence = _measured(a.data, b.data, sides, config, changes)
     section_rank = {s: i for i, s in enumerate(SECTIONS)}
     changes.sort(key=lambda c: (-c.severity.rank, section_rank.get(c.path.split(".")[0], 99),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import Config, discover
+from .contract import PinnedLock, check_pins
 from .drift import Report, diff
 from .errors import DriftError
 from .model import Fingerprint
@@ -32,10 +33,16 @@ def marker_environment(fingerprint: Fingerprint) -> dict[str, str]:
     return {key: value for key, value in environment.items() if value}
 
 
-def against_lock(lock: str, current: Fingerprint, config: Config | None = None) -> Report:
-    """The judged differences from ``lock`` (expected) to ``current``."""
-    return diff(expected(lock, marker_environment(current), current=current), current,
-                config if config is not None else discover(), labels=(lock, "live"))
+def against_lock(lock: str, current: Fingerprint, config: Config | None = None,
+                 strict: bool = False) -> Report:
+    """The judged differences from ``lock`` (expected) to ``current``: a user's lock
+    (requirements.txt, pylock.toml, uv.lock) as a contract (``contract.check_pins``), a
+    fingerprint or lockfile by ``diff``."""
+    config = config if config is not None else discover()
+    wanted = expected(lock, marker_environment(current), current=current)
+    if isinstance(wanted, PinnedLock):
+        return check_pins(wanted, current, config, strict=strict)
+    return diff(wanted, current, config, labels=(lock, "live"))
 
 
 def check(lock: str, fail_on: FailOn | str = FailOn.BREAKING, python: str | None = None,

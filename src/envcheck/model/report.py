@@ -34,11 +34,13 @@ class Change(NamedTuple):
     reference: str
     rule: str
     kind: str
+    cause: str | None = None  # the path of the change this one follows from
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "before": self.before, "after": self.after,
                 "severity": self.severity.value, "reason": self.reason,
-                "reference": self.reference, "rule": self.rule, "kind": self.kind}
+                "reference": self.reference, "rule": self.rule, "kind": self.kind,
+                "cause": self.cause}
 
 
 class Side(NamedTuple):

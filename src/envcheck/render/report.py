@@ -16,6 +16,7 @@ from .report_text import render_text
 class RenderOptions(NamedTuple):
     color: bool = False
     show_benign: bool = False
+    show_all: bool = False  # every name of a collapsed group (and benign changes in text)
 
 
 def render_json(report: Report) -> str:
@@ -23,9 +24,10 @@ def render_json(report: Report) -> str:
 
 
 RENDERERS: dict[ReportFormat, Callable[[Report, RenderOptions], str]] = {
-    ReportFormat.TEXT: lambda r, o: render_text(r, color=o.color, show_benign=o.show_benign),
+    ReportFormat.TEXT: lambda r, o: render_text(r, color=o.color, show_benign=o.show_benign,
+                                                show_all=o.show_all),
     ReportFormat.JSON: lambda r, o: render_json(r),
-    ReportFormat.MARKDOWN: lambda r, o: render_markdown(r),
+    ReportFormat.MARKDOWN: lambda r, o: render_markdown(r, show_all=o.show_all),
     ReportFormat.GITHUB: lambda r, o: render_github(r),
 }
 

@@ -7,9 +7,10 @@ break the table. A hidden marker lets a bot find and update its own comment.
 
 from __future__ import annotations
 
-from ..model.report import Change, Report
+from ..model.report import Report
 from ..model.severity import Severity
-from .escape import markdown_code, markdown_text, value_text
+from .escape import markdown_code, markdown_text
+from .layout import Item, layout, names_line
 
 
 def marker(kind: str, use: str = "") -> str:
@@ -25,19 +26,22 @@ _ICONS = {Severity.BREAKING: "🔴 breaking", Severity.RISKY: "🟡 risky",
           Severity.BENIGN: "⚪ benign"}
 
 
-def _reference(change: Change, own: frozenset[str]) -> str:
+def _reference(item: Item, own: frozenset[str]) -> str:
     """The catalog's own references are ours and stay readable, so GitHub links them
     (URLs, owner/repo#N); anything else (configuration) is escaped."""
-    if change.reference in own:
-        return change.reference
-    return markdown_text(change.reference)
+    if item.reference in own:
+        return item.reference
+    return markdown_text(item.reference)
 
 
-def _row(change: Change, with_severity: bool, own: frozenset[str]) -> str:
-    cells = [_ICONS[change.severity]] if with_severity else []
-    cells += [markdown_code(change.path), markdown_code(value_text(change.before)),
-              markdown_code(value_text(change.after)),
-              f"{markdown_text(change.reason)} ({_reference(change, own)})"]
+def _row(item: Item, with_severity: bool, own: frozenset[str]) -> str:
+    cells = [_ICONS[item.severity]] if with_severity else []
+    why = f"{markdown_text(item.reason)} ({_reference(item, own)})"
+    if item.effects:
+        why += "; with it: " + ", ".join(markdown_code(e.path) for e in item.effects)
+    cells += [markdown_code(item.title),
+              "" if item.before is None else markdown_code(item.before),
+              markdown_code(item.after), why]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -70,7 +74,7 @@ def _evidence(report: Report) -> str:
     return line
 
 
-def render_markdown(report: Report, limit: int = LIMIT) -> str:
+def render_markdown(report: Report, limit: int = LIMIT, show_all: bool = False) -> str:
     counts = report.summary()
     out = [
         marker(report.kind),
@@ -88,13 +92,18 @@ def render_markdown(report: Report, limit: int = LIMIT) -> str:
     if report.evidence is not None:
         out += [_evidence(report), ""]
     closing: list[str] = []
+    if report.unlocked:
+        closing += ["", f"Not in the lock ({len(report.unlocked)}): "
+                    + markdown_code(names_line(report.unlocked, show_all)) + "."]
     if report.unknown_sections:
         closing += ["", "Not compared (one side does not describe them): "
                     + ", ".join(report.unknown_sections) + "."]
     budget = limit - _RESERVE - sum(len(line) + 1 for line in out + closing)
     shown = 0
-    important = [c for c in report.changes if c.severity is not Severity.BENIGN]
-    benign = [c for c in report.changes if c.severity is Severity.BENIGN]
+    items = layout(report, show_all)
+    important = items.get(Severity.BREAKING, []) + items.get(Severity.RISKY, [])
+    benign = items.get(Severity.BENIGN, [])
+    total = len(important) + len(benign)
 
     def add(line: str) -> bool:
         nonlocal budget
@@ -104,7 +113,7 @@ def render_markdown(report: Report, limit: int = LIMIT) -> str:
         budget -= len(line) + 1
         return True
 
-    def table(changes: list[Change], with_severity: bool) -> int:
+    def table(changes: list[Item], with_severity: bool) -> int:
         """A table of ``changes`` while the budget lasts; how many rows it holds."""
         columns = ["severity"] * with_severity + ["what", "before", "after", "why"]
         add("| " + " | ".join(columns) + " |")
@@ -118,13 +127,13 @@ def render_markdown(report: Report, limit: int = LIMIT) -> str:
         shown += table(important, with_severity=True)
     if benign and shown == len(important):
         add("")
-        add(f"<details><summary>{len(benign)} benign differences (documented not to change "
-            "results)</summary>")
+        add(f"<details><summary>{counts['benign']} benign differences (documented not to "
+            "change results)</summary>")
         add("")
         shown += table(benign, with_severity=False)
         out.append("")
         out.append("</details>")
-    if shown < len(report.changes):
-        out += ["", f"_{len(report.changes) - shown} more differences not shown: a comment holds "
+    if shown < total:
+        out += ["", f"_{total - shown} more entries not shown: a comment holds "
                     f"at most {limit:,} characters. The JSON report lists all of them._"]
     return "\n".join(out + closing) + "\n"

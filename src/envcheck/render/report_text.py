@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..model.report import Change, Report
+from ..model.report import Report
 from ..model.severity import ORDER, Severity
-from .escape import terminal, value_text
+from .escape import terminal
+from .layout import Item, layout, names_line
 
 _COLOURS = {Severity.BREAKING: "\x1b[1;31m", Severity.RISKY: "\x1b[1;33m",
             Severity.BENIGN: "\x1b[2m"}
@@ -15,16 +16,23 @@ def _paint(text: str, severity: Severity, color: bool) -> str:
     return f"{_COLOURS[severity]}{text}{_RESET}" if color else text
 
 
-def _change_lines(change: Change, audit: bool) -> list[str]:
-    before, after = terminal(value_text(change.before)), terminal(value_text(change.after))
-    values = f"now {before}" + (f"; suggested {after}" if change.after is not None else "") \
-        if audit else f"{before} -> {after}"
-    return [
-        f"  {terminal(change.path)}: {values}",
+def _item_lines(item: Item, audit: bool) -> list[str]:
+    before, after = terminal(item.before or ""), terminal(item.after)
+    if item.before is None:
+        values = after
+    elif audit:
+        values = f"now {before}" + (f"; suggested {after}" if after != "(none)" else "")
+    else:
+        values = f"{before} -> {after}"
+    lines = [
+        f"  {terminal(item.title)}: {values}",
         # Audit reasons quote fingerprint strings: escaped like every other value.
-        f"      {terminal(change.reason)} [{terminal(change.rule)}]",
-        f"      see {terminal(change.reference)}",
+        f"      {terminal(item.reason)} [{terminal(item.rule)}]",
+        f"      see {terminal(item.reference)}",
     ]
+    if item.effects:
+        lines.append("      with it: " + ", ".join(terminal(e.path) for e in item.effects))
+    return lines
 
 
 def evidence_lines(report: Report) -> list[str]:
@@ -45,29 +53,44 @@ def summary_line(report: Report) -> str:
     return ", ".join(f"{counts[level.value]} {level.value}" for level in ORDER)
 
 
-def render_text(report: Report, color: bool = False, show_benign: bool = False) -> str:
+def render_text(report: Report, color: bool = False, show_benign: bool = False,
+                show_all: bool = False) -> str:
     a = f"{terminal(report.a.label)} ({report.a.id[:12]})"
     b = f"{terminal(report.b.label)} ({report.b.id[:12]})"
     audit = report.kind == "audit"
     lines = [f"envcheck audit: {a}" if audit else f"envcheck diff: {a} -> {b}", ""]
-    if not report.changes and audit:
+    if report.kind == "lock":
+        lines = [f"envcheck check: {b} against {a}", ""]
+        count = len(report.changes)
+        lines.append(f"{count} pinned {'package differs' if count == 1 else 'packages differ'} "
+                     "from the lock: each fails the check; the severity says how much it "
+                     "matters for numerics." if count else
+                     "Every package the lock pins is installed as pinned.")
+        lines.append("")
+    elif not report.changes and audit:
         lines.append("No findings.")
     elif not report.changes:
         lines.append("No differences." if report.a.id == report.b.id else
                      "No differences in what can change results.")
+    counts = report.summary()
+    items = layout(report, show_all)
     for level in ORDER:
-        changes = [c for c in report.changes if c.severity is level]
-        if not changes:
+        if level not in items:
             continue
-        if level is Severity.BENIGN and not show_benign:
-            lines.append(_paint(f"BENIGN ({len(changes)}): documented not to change results; "
-                                "--show-benign lists them", level, color))
+        # Against a user's lock a benign change still breaks a pin: always listed.
+        if level is Severity.BENIGN and not (show_benign or show_all or report.kind == "lock"):
+            lines.append(_paint(f"BENIGN ({counts[level.value]}): documented not to change "
+                                "results; --show-benign lists them", level, color))
             continue
-        lines.append(_paint(f"{level.value.upper()} ({len(changes)})", level, color))
-        for change in changes:
-            lines.extend(_change_lines(change, audit))
+        lines.append(_paint(f"{level.value.upper()} ({counts[level.value]})", level, color))
+        for item in items[level]:
+            lines.extend(_item_lines(item, audit))
         lines.append("")
     lines.extend(evidence_lines(report))
+    if report.unlocked:
+        names = terminal(names_line(report.unlocked, show_all))
+        lines.append(f"Not in the lock ({len(report.unlocked)}"
+                     + ("; --strict fails on them" if not report.strict else "") + f"): {names}")
     if report.unknown_sections:
         lines.append("Not compared (one side does not describe them): "
                      + ", ".join(report.unknown_sections))

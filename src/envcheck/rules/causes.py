@@ -1,0 +1,106 @@
+"""Differences that follow from another one, judged under their cause.
+
+A Python 3.11 -> 3.12 move reinstalls every binary wheel with other tags; a new
+torch pins other ``nvidia-*`` wheels; a new numpy bundles another OpenBLAS. Each
+such effect is reported under its cause, with the cause's severity and a reason
+that names it, so one decision is not read as thirty unrelated ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from fnmatch import fnmatchcase
+from typing import Any, NamedTuple
+
+from ..model.report import Change
+from .context import Sides
+
+
+class Cause(NamedTuple):
+    id: str
+    effect: str  # fnmatch pattern of the effect's path
+    find: Callable[[Change, Mapping[str, Change], Sides], Change | None]  # -> its cause
+    reason: str
+    reference: str
+
+
+def _platforms(tags: Any) -> set[str] | None:
+    if not isinstance(tags, list):
+        return None
+    return {str(tag).split("-", 2)[-1] for tag in tags}
+
+
+def _python_of_wheel_tags(effect: Change, changes: Mapping[str, Change],
+                          sides: Sides) -> Change | None:
+    """Only the interpreter and ABI parts of the tags changed, and so did Python."""
+    python = changes.get("python.version")
+    if python is None or python.kind not in ("major", "minor", "changed"):
+        return None
+    same = _platforms(effect.before)
+    return python if same is not None and same == _platforms(effect.after) else None
+
+
+def _frameworks(sides: Sides) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for side in sides:
+        section = side.get("frameworks")
+        for name, facts in (section.items() if isinstance(section, dict) else ()):
+            if isinstance(facts, dict):
+                found.setdefault(name, {}).update(facts)
+    return found
+
+
+def _version_change(framework: str, facts: Mapping[str, Any],
+                    changes: Mapping[str, Change]) -> Change | None:
+    distribution = str(facts.get("distribution") or framework)
+    return changes.get(f"packages.{distribution}.version")
+
+
+def _framework_of_facts(effect: Change, changes: Mapping[str, Change],
+                        sides: Sides) -> Change | None:
+    """``frameworks.numpy.blas_version`` changed with numpy's own version."""
+    name = effect.path.split(".")[1]
+    return _version_change(name, _frameworks(sides).get(name, {}), changes)
+
+
+def _framework_pinning(effect: Change, changes: Mapping[str, Change],
+                       sides: Sides) -> Change | None:
+    """An ``nvidia-*`` wheel that a changed framework pins on either side."""
+    wheel = effect.path.split(".")[1]
+    for side in sides:
+        section = side.get("frameworks")
+        for name, facts in (section.items() if isinstance(section, dict) else ()):
+            pins = facts.get("nvidia_requirements") if isinstance(facts, dict) else None
+            if isinstance(pins, dict) and wheel in pins:
+                cause = _version_change(name, facts, changes)
+                if cause is not None:
+                    return cause
+    return None
+
+
+CAUSES: tuple[Cause, ...] = (
+    Cause("follows-python", "packages.*.wheel.tags", _python_of_wheel_tags,
+          "the same release built for the other Python", "PEP 425"),
+    Cause("follows-framework-version", "frameworks.*", _framework_of_facts,
+          "a framework's build facts change with its version", "envcheck default"),
+    Cause("follows-framework-pins", "packages.nvidia-*", _framework_pinning,
+          "the framework pins these CUDA library wheels", "pytorch/pytorch#114952"),
+)
+
+
+def attribute(changes: list[Change], sides: Sides) -> list[Change]:
+    """``changes`` with each effect rejudged under its cause (``Change.cause``)."""
+    by_path = {change.path: change for change in changes}
+    result = []
+    for change in changes:
+        for rule in CAUSES:
+            if not fnmatchcase(change.path, rule.effect):
+                continue
+            cause = rule.find(change, by_path, sides)
+            if cause is not None and cause.path != change.path and cause.cause is None:
+                change = Change(change.path, change.before, change.after, cause.severity,
+                                f"follows from {cause.path}: {rule.reason}", rule.reference,
+                                rule.id, change.kind, cause.path)
+                break
+        result.append(change)
+    return result
