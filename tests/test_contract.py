@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import envcheck
-from envcheck.contract import Pin, PinnedLock, check_pins, vcs_parts
+from envcheck.contract import check_pins, vcs_parts
 from envcheck.model import Fingerprint
+from envcheck.pins import Pin, PinnedLock
 
 from conftest import run_envcheck
 from distbuild import build_wheel

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import InputError
+from envcheck.pins import PinnedLock
 from envcheck.sources.registry import expected
-from envcheck.sources.requirements import parse_requirements
+from envcheck.sources.requirements import requirement_pins
 
 from conftest import DATA, run_envcheck
 from distbuild import make_dist
@@ -77,20 +78,21 @@ def test_requirements_with_hashes_markers_includes_and_continuations(tmp_path: P
         "torch==2.13.0+cpu ; sys_platform == 'linux'  # the CPU build\n"
         "pywin32==306 ; sys_platform == 'win32'\n"
     ))
-    packages = parse_requirements(str(requirements))
-    assert {k: v["version"] for k, v in packages.items()} == {
+    packages = requirement_pins(str(requirements))
+    assert {k: v.version for k, v in packages.items()} == {
         "idna": "3.7", "jinja2": "3.1.6", "torch": "2.13.0+cpu"}
 
 
 @pytest.mark.parametrize("line, message", [
     ("numpy>=1.26\n", "numpy is not pinned with =="),
-    ("-e ./src\n", "editable requirements cannot be checked"),
+    ("-e ./src\n", "cannot tell the name of the project"),
+    ("x==1 ; python_version ~= '3'\n", "cannot be evaluated"),
     ("not a requirement ===\n", "not a requirement"),
 ])
 def test_requirements_that_are_not_locks(tmp_path: Path, line: str, message: str) -> None:
     path = _write(tmp_path / "requirements.txt", line)
     with pytest.raises(InputError, match=message):
-        parse_requirements(str(path))
+        requirement_pins(str(path))
 
 
 def test_check_against_requirements_and_pylock(tmp_path: Path) -> None:
@@ -98,13 +100,15 @@ def test_check_against_requirements_and_pylock(tmp_path: Path) -> None:
                                         capture_output=True, text=True, check=True).stdout)
     pins = {d["metadata"]["name"]: d["metadata"]["version"] for d in inspect["installed"]}
     pins["jinja2"] = "2.11.3"  # drift: a minor version behind
-    del pins["idna"]  # extra on the live side
+    del pins["idna"]  # extra on the live side: listed, not a failure
     requirements = _write(tmp_path / "requirements.txt",
                           "".join(f"{n}=={v}\n" for n, v in pins.items()))
     result = run_envcheck("check", str(requirements), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1
     report = json.loads(result.stdout)
     assert {c["path"]: c["severity"] for c in report["changes"]} == {
-        "packages.jinja2.version": "risky", "packages.idna": "risky"}
+        "packages.jinja2.version": "risky"}
+    assert report["unlocked"] == ["idna"]
     assert "python" in report["unknown_sections"]
     entries = "".join(f'[[packages]]\nname = "{n}"\nversion = "{v}"\n' for n, v in pins.items())
     windows_only = ('[[packages]]\nname = "pywin32"\nversion = "306"\n'
@@ -114,7 +118,9 @@ def test_check_against_requirements_and_pylock(tmp_path: Path) -> None:
     from_pylock = json.loads(run_envcheck("check", str(pylock), "--format", "json",
                                           cwd=tmp_path).stdout)
     assert from_pylock["changes"] == report["changes"]
-    assert expected(str(pylock)).packages.keys() == expected(str(requirements)).packages.keys()
+    from_toml, from_txt = expected(str(pylock)), expected(str(requirements))
+    assert isinstance(from_toml, PinnedLock) and isinstance(from_txt, PinnedLock)
+    assert from_toml.pins.keys() == from_txt.pins.keys()
 
 
 def test_training_script_first_line_stops_a_wrong_environment(tmp_path: Path) -> None:
@@ -163,7 +169,7 @@ def test_check_reads_stdin_and_includes_in_every_spelling(tmp_path: Path) -> Non
     _write(tmp_path / "a.txt", "idna==3.7\n-r b.txt\n")
     _write(tmp_path / "b.txt", "--requirement=a.txt\n-rc.txt\n")  # a cycle, and -rFILE
     _write(tmp_path / "c.txt", "jinja2==3.1.6\n")
-    assert {k: v["version"] for k, v in parse_requirements(str(tmp_path / "a.txt")).items()} \
+    assert {k: v.version for k, v in requirement_pins(str(tmp_path / "a.txt")).items()} \
         == {"idna": "3.7", "jinja2": "3.1.6"}
 
 

@@ -319,22 +319,34 @@ def _make_parent(path: str) -> None:
 @click.option("--strict", is_flag=True,
               help="With a requirements.txt, pylock.toml or uv.lock: also fail on installed "
                    "packages the lock does not name.")
+@click.option("--extra", "extras", multiple=True, metavar="NAME",
+              help="pylock.toml, uv.lock: the environment has this extra too (repeatable).")
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="pylock.toml, uv.lock: the dependency groups installed (repeatable; "
+                   "default: the lock's default groups).")
 @_python_option
 def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None,
           output: str | None, show_benign: bool, show_all: bool, report_path: str | None,
-          strict: bool, python: str | None) -> int:
+          strict: bool, extras: tuple[str, ...], groups: tuple[str, ...],
+          python: str | None) -> int:
     """Check the live environment against a lock: the first step of a training job.
 
     \b
-    LOCK is a lockfile (envcheck lock), a fingerprint, a requirements.txt of == pins
-    (--hash lines allowed) or a PEP 751 pylock.toml; a conda environment.yml, explicit
-    spec (conda list --explicit --md5), conda-lock.yml or pixi.lock (pixi.lock#ENV picks
-    the environment; the platform is the checked one's); default: the only lockfiles/*.json.
+    LOCK is a lockfile (envcheck lock) or fingerprint, judged like diff (--fail-on), or
+    a user's lock: requirements.txt (pip freeze, pip-compile, uv pip compile), PEP 751
+    pylock.toml (pip lock, uv export) or uv.lock. A user's lock is a contract: any
+    pinned package not installed as pinned fails (exit 1) whatever its severity, which
+    still says how much it matters for numerics; packages it does not name are listed
+    (--strict fails on them); pip, setuptools and wheel only if it pins them.
+    Also a conda environment.yml, explicit spec (conda list --explicit --md5),
+    conda-lock.yml or pixi.lock (pixi.lock#ENV picks the environment; the platform is
+    the checked one's). Default LOCK: the only lockfiles/*.json.
 
     \b
     Examples:
       envcheck check lockfiles/train.json
-      envcheck check requirements.txt --fail-on risky
+      pip freeze > requirements.txt && envcheck check requirements.txt
+      envcheck check uv.lock --group dev --extra cuda
       envcheck check lockfiles/train.json --report artifacts/envcheck.json
     """
     from .gate import against_lock
@@ -344,7 +356,11 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
 
     lock_file = lock_file or default_lock()
     config = _config(config_path)
-    report = against_lock(lock_file, live(python or default_python()), config, strict=strict)
+    from .pins import Selection
+
+    selection = Selection(frozenset(extras), frozenset(groups) if groups else None)
+    report = against_lock(lock_file, live(python or default_python()), config, strict=strict,
+                          selection=selection)
     if report_path:
         _make_parent(report_path)
         write_output(render_json(report), report_path)

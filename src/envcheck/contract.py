@@ -16,38 +16,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from .config import Config
 from .drift import CATALOG_REFERENCES, Change, Difference, Report, Side, version_kind
 from .model import SECTIONS, Fingerprint
+from .pins import Pin, PinnedLock
 from .rules.context import Sides
 from .rules.evaluate import judge
 
 # What installers bring along: never a difference unless the lock pins it.
 TOOLING = frozenset({"pip", "setuptools", "wheel", "distribute", "pkg-resources"})
 _VCS_URL = re.compile(r"^(?:git|hg|svn|bzr)\+")
-
-
-class Pin(NamedTuple):
-    """One package as a lock pins it (``name`` as the lock spells it)."""
-
-    name: str
-    version: str | None  # None: a direct reference without a version (a VCS or path pin)
-    url: str | None = None  # a direct reference: archive, VCS or directory URL
-    commit: str | None = None  # the VCS revision the lock names
-    hashes: frozenset[str] = frozenset()  # "sha256:<hex>" of a direct archive
-    editable: bool = False
-
-
-class PinnedLock(NamedTuple):
-    """A lock file read into pins: what ``check_pins`` compares against."""
-
-    label: str  # the file, as the user named it
-    format: str  # "requirements.txt", "pylock.toml", "uv.lock", ...
-    pins: dict[str, Pin]  # PEP 503 normalised name -> pin
 
 
 def vcs_parts(url: str) -> tuple[str, str | None]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from .config import Config, discover
-from .contract import PinnedLock, check_pins
+from .contract import check_pins
 from .drift import Report, diff
 from .errors import DriftError
 from .model import Fingerprint
 from .model.severity import FailOn
+from .pins import DEFAULT_SELECTION, PinnedLock, Selection
 from .render.escape import terminal, value_text
+from .sources.base import Request
 from .sources.live import default_target, live
 from .sources.registry import expected
 
@@ -34,12 +36,13 @@ def marker_environment(fingerprint: Fingerprint) -> dict[str, str]:
 
 
 def against_lock(lock: str, current: Fingerprint, config: Config | None = None,
-                 strict: bool = False) -> Report:
+                 strict: bool = False, selection: Selection = DEFAULT_SELECTION) -> Report:
     """The judged differences from ``lock`` (expected) to ``current``: a user's lock
-    (requirements.txt, pylock.toml, uv.lock) as a contract (``contract.check_pins``), a
-    fingerprint or lockfile by ``diff``."""
+    (requirements.txt, pylock.toml, uv.lock; ``selection``: its extras and groups) as a
+    contract (``contract.check_pins``), a fingerprint or lockfile by ``diff``."""
     config = config if config is not None else discover()
-    wanted = expected(lock, marker_environment(current), current=current)
+    wanted = expected(lock, marker_environment(current), Request(selection=selection),
+                      current=current)
     if isinstance(wanted, PinnedLock):
         return check_pins(wanted, current, config, strict=strict)
     return diff(wanted, current, config, labels=(lock, "live"))

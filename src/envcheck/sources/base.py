@@ -11,10 +11,11 @@ Lock formats that describe packages alone (requirements.txt, pylock.toml) are
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from ..model import Fingerprint
+from ..pins import PinnedLock, Selection
 from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
 __all__ = ["DEFAULT_NVML_TIMEOUT", "DEFAULT_TIMEOUT", "Markers", "Request", "Source"]
@@ -34,6 +35,7 @@ class Request:
     # The environment being checked: conda locks select its platform and leave open what
     # an environment.yml does not pin.
     current: Fingerprint | None = None
+    selection: Selection = field(default_factory=Selection)  # a lock's extras and groups
 
 
 class Source(Protocol):
@@ -64,3 +66,19 @@ class FleetSource(Protocol):
 
     def members(self, spec: str, request: Request) -> list[Member]:
         """Each member's label (as a person finds it there) and how to load it."""
+
+
+@runtime_checkable
+class LockSource(Source, Protocol):
+    """A user's lock (requirements.txt, pylock.toml, uv.lock): read into pins, which
+    ``check`` holds the environment to (``contract.check_pins``)."""
+
+    def pins(self, spec: str, request: Request) -> PinnedLock:
+        """The packages ``spec`` pins for the target (``request.markers``, ``selection``)."""
+
+
+def pinned_fingerprint(lock: PinnedLock) -> Fingerprint:
+    """A packages-only fingerprint of a lock's pins (where a fingerprint is asked for)."""
+    packages = {name: {"name": pin.name, "version": pin.version}
+                for name, pin in lock.pins.items()}
+    return Fingerprint.packages_only(packages, lock.label, lock.format)

@@ -7,9 +7,12 @@ reader, and ``REV:path`` last (``C:\\x`` or ``a:b.json`` on disk is a file).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import InputError
 from ..model import Fingerprint
-from .base import FleetSource, Markers, Member, Request, Source
+from ..pins import PinnedLock
+from .base import FleetSource, LockSource, Markers, Member, Request, Source
 from .conda_environment import CondaEnvironmentSource
 from .conda_explicit import CondaExplicitSource
 from .conda_lock import CondaLockSource
@@ -65,12 +68,14 @@ def fleet_members(spec: str, request: Request | None = None) -> list[Member] | N
 
 def expected(spec: str, markers: Markers | None = None,
              request: Request | None = None, current: Fingerprint | None = None,
-             ) -> Fingerprint:
-    """The expected side of ``check``: anything ``resolve`` reads, or a requirements.txt,
-    pylock.toml or conda lock (``markers``: the target's environment for their markers;
-    ``current``: the environment being checked)."""
+             ) -> Fingerprint | PinnedLock:
+    """The expected side of ``check``: anything ``resolve`` reads (a fingerprint, or a conda
+    lock), or a user's lock read into pins (``markers``: the target's environment for its
+    markers; ``current``: the environment being checked)."""
     base = request or Request()
-    request = Request(python=base.python, timeout=base.timeout, stdin=base.stdin,
-                      markers=markers if markers is not None else base.markers,
+    request = replace(base, markers=markers if markers is not None else base.markers,
                       current=current if current is not None else base.current)
-    return source_for(spec, expected=True).load(spec, request)
+    source = source_for(spec, expected=True)
+    if isinstance(source, LockSource):
+        return source.pins(spec, request)
+    return source.load(spec, request)

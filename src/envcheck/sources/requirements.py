@@ -1,7 +1,7 @@
-"""A requirements file of ``==`` pins (``--hash`` lines and ``-r`` includes allowed).
+"""A requirements file as a lock: ``==`` pins, ``name @ URL``, ``-e`` lines, ``-r`` includes.
 
-Packages only, and only as the expected side of ``check``: the other sections
-are reported as not compared.
+``pip freeze``, ``pip-compile`` and ``uv pip compile`` output alike. Only as the
+expected side of ``check``, where it is a contract (``contract.check_pins``).
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from ..errors import InputError
 from ..model import Fingerprint
+from ..pins import Pin, PinnedLock
 from ..probe.packages import normalize_name
 from ..reader import read_text
-from .base import Markers, Request
+from .base import Markers, Request, pinned_fingerprint
+from .markers import marker_applies
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -40,9 +41,52 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?<=-r)|(?<=-c))(\S.*)$")
 
 
-def parse_requirements(path: str, markers: Markers | None = None,
-                       seen: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """``name==version`` pins of a requirements file (and the files it includes with -r).
+def _hashes(line: str) -> frozenset[str]:
+    """``--hash=sha256:HEX`` options as ``sha256:hex``."""
+    return frozenset(h.lower().replace("=", ":", 1) if ":" not in h else h.lower()
+                     for h in re.findall(r"--hash[=\s]+(\S+)", line))
+
+
+def _project_name(directory: Path) -> str | None:
+    """The name a local project declares (pyproject.toml, or setup.cfg's metadata)."""
+    from ..reader import load_toml
+
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        project = load_toml(pyproject).get("project")
+        if isinstance(project, dict) and isinstance(project.get("name"), str):
+            return str(project["name"])
+    setup_cfg = directory / "setup.cfg"
+    if setup_cfg.is_file():
+        found = re.search(r"^name\s*=\s*(\S+)", read_text(setup_cfg), re.MULTILINE)
+        if found:
+            return found.group(1)
+    return None
+
+
+def _editable_pin(target: str, base: str, where: str) -> Pin:
+    """``-e PATH``, ``-e file:///PATH`` or ``-e git+URL@REV#egg=NAME`` (as pip freeze writes)."""
+    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", target)
+    if re.match(r"^(git|hg|svn|bzr)\+", target):
+        if egg is None:
+            raise InputError(f"{where}: {target}: add #egg=NAME to name the package")
+        return Pin(egg.group(1), None, url=target, editable=True)
+    from urllib.parse import unquote, urlsplit
+
+    location = unquote(urlsplit(target).path) if target.startswith("file:") else target
+    directory = Path(base, location).resolve()
+    name = egg.group(1) if egg else _project_name(directory)
+    if name is None:
+        raise InputError(f"{where}: cannot tell the name of the project in {directory}: "
+                         "add #egg=NAME")
+    return Pin(name, None, url=directory.as_uri(), editable=True)
+
+
+def requirement_pins(path: str, markers: Markers | None = None,
+                     seen: frozenset[str] = frozenset()) -> dict[str, Pin]:
+    """The pins of a requirements file (and the files it includes with -r), as ``pip freeze``,
+    ``pip-compile`` and ``uv pip compile`` write them: ``name==version`` (``--hash``
+    options allowed), ``name @ URL`` and ``-e`` lines.
 
     Environment markers are evaluated for ``markers`` (the target interpreter's
     environment; default: this one's).
@@ -50,7 +94,7 @@ def parse_requirements(path: str, markers: Markers | None = None,
     from packaging.requirements import InvalidRequirement, Requirement
 
     text = read_text(path)
-    packages: dict[str, Any] = {}
+    pins: dict[str, Pin] = {}
     for number, line in _logical_lines(text):
         where = f"{path}:{number}"
         include = _INCLUDE.match(line)
@@ -60,28 +104,33 @@ def parse_requirements(path: str, markers: Markers | None = None,
             target = os.path.join(os.path.dirname(path), include.group(2).strip())
             if os.path.realpath(target) in seen | {os.path.realpath(path)}:
                 continue  # an include cycle
-            packages.update(parse_requirements(target, markers,
-                                               seen | {os.path.realpath(path)}))
+            pins.update(requirement_pins(target, markers, seen | {os.path.realpath(path)}))
+            continue
+        editable = re.match(r"^(?:-e|--editable)(?:\s*=\s*|\s+)(\S+)", line)
+        if editable:
+            pin = _editable_pin(editable.group(1), os.path.dirname(path), where)
+            pins[normalize_name(pin.name)] = pin
             continue
         if line.startswith("-"):
-            if line.startswith(("-e ", "--editable")):
-                raise InputError(f"{where}: editable requirements cannot be checked: pin a "
-                                 "version instead")
             continue  # index options, --hash on their own line, ...
         spec = re.split(r"\s--hash[=\s]", line, maxsplit=1)[0].strip()
         try:
             requirement = Requirement(spec)
         except InvalidRequirement as exc:
             raise InputError(f"{where}: not a requirement ({exc})") from exc
-        if requirement.marker is not None and not requirement.marker.evaluate(markers):
+        if requirement.marker is not None and not marker_applies(
+                str(requirement.marker), markers, where):
             continue
-        pins = [s for s in requirement.specifier if s.operator in ("==", "===")]
-        if len(pins) != 1 or "*" in pins[0].version or requirement.url:
-            raise InputError(f"{where}: {requirement.name} is not pinned with == (a lock needs "
-                             "exact versions)")
-        packages[normalize_name(requirement.name)] = {"name": requirement.name,
-                                                      "version": pins[0].version}
-    return packages
+        if requirement.url:
+            pin = Pin(requirement.name, None, url=requirement.url, hashes=_hashes(line))
+        else:
+            exact = [s for s in requirement.specifier if s.operator in ("==", "===")]
+            if len(exact) != 1 or "*" in exact[0].version:
+                raise InputError(f"{where}: {requirement.name} is not pinned with == (a lock "
+                                 "needs exact versions)")
+            pin = Pin(requirement.name, exact[0].version)
+        pins[normalize_name(requirement.name)] = pin
+    return pins
 
 
 class RequirementsSource:
@@ -93,6 +142,8 @@ class RequirementsSource:
         return os.path.exists(spec) and (name.endswith((".txt", ".in"))
                                          or name.startswith("requirements"))
 
+    def pins(self, spec: str, request: Request) -> PinnedLock:
+        return PinnedLock(spec, self.kind, requirement_pins(spec, request.markers))
+
     def load(self, spec: str, request: Request) -> Fingerprint:
-        return Fingerprint.packages_only(parse_requirements(spec, request.markers), spec,
-                                         self.kind)
+        return pinned_fingerprint(self.pins(spec, request))
