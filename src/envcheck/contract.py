@@ -109,7 +109,8 @@ def check_pins(lock: PinnedLock, current: Fingerprint, config: Config | None = N
     config = config or Config()
     packages = current.data.get("packages")
     installed: Mapping[str, Any] = packages if isinstance(packages, dict) else {}
-    expected = {name: {"name": pin.name, "version": pin.version}
+    # A direct reference without a version stands for itself by its URL.
+    expected = {name: {"name": pin.name, "version": pin.version or pin.url or ""}
                 for name, pin in lock.pins.items()}
     sides = Sides({"packages": expected}, current.data)
     changes: list[Change] = [

@@ -79,6 +79,6 @@ class LockSource(Source, Protocol):
 
 def pinned_fingerprint(lock: PinnedLock) -> Fingerprint:
     """A packages-only fingerprint of a lock's pins (where a fingerprint is asked for)."""
-    packages = {name: {"name": pin.name, "version": pin.version}
+    packages = {name: {"name": pin.name, "version": pin.version or pin.url or ""}
                 for name, pin in lock.pins.items()}
     return Fingerprint.packages_only(packages, lock.label, lock.format)

@@ -28,12 +28,15 @@ from .pixi_lock import PixiLockSource
 from .pylock import PylockSource
 from .requirements import RequirementsSource
 from .stdin import StdinSource
+from .unsupported import UnsupportedLockSource
+from .uvlock import UvLockSource
 
 SOURCES: tuple[Source, ...] = (
     StdinSource(), DockerSource(), GitHubSource(), MlflowSource(), DaskSource(),
     HistorySource(), LiveSource(),
     PylockSource(), CondaExplicitSource(), CondaLockSource(), PixiLockSource(),
-    CondaEnvironmentSource(), RequirementsSource(), FileSource(), GitSource(),
+    CondaEnvironmentSource(), RequirementsSource(), UvLockSource(), UnsupportedLockSource(),
+    FileSource(), GitSource(),
 )
 
 

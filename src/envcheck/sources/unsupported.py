@@ -1,0 +1,32 @@
+"""Lock formats envcheck does not read: one clear error instead of "not JSON".
+
+A format that gains its own source is removed from ``FORMATS`` (its source is
+listed before this one in the registry anyway).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InputError
+from ..model import Fingerprint
+from .base import Request
+
+FORMATS = {"poetry.lock": "a Poetry lock", "Pipfile.lock": "a Pipenv lock",
+           "pdm.lock": "a PDM lock"}
+SUPPORTED = ("envcheck lockfiles and fingerprints (*.json), requirements.txt (pip freeze, "
+             "pip-compile, uv pip compile), pylock.toml, uv.lock, conda environment.yml, "
+             "explicit specs, conda-lock.yml, pixi.lock")
+
+
+class UnsupportedLockSource:
+    kind = "unsupported lock"
+    expected_only = False  # diff of a poetry.lock deserves the same answer
+
+    def claims(self, spec: str) -> bool:
+        return Path(spec).name in FORMATS and os.path.exists(spec)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        raise InputError(f"{spec}: {FORMATS[Path(spec).name]}, which envcheck does not read; "
+                         f"it reads {SUPPORTED}")
