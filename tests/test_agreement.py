@@ -7,6 +7,7 @@ against what torch, numpy and scipy report when actually imported.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -97,7 +98,9 @@ def _imported_facts() -> dict[str, Any]:
 import json, numpy, scipy, torch
 print(json.dumps({
     "torch": [torch.__version__, torch.version.cuda, torch.version.git_version,
-              torch.backends.cudnn.version(), torch.version.debug],
+              torch.backends.cudnn.version(), torch.version.debug,
+              torch.backends.mkl.is_available(), torch.backends.mkldnn.is_available(),
+              "BLAS_INFO=mkl" in torch.__config__.show()],
     "numpy": [numpy.__version__, numpy.version.git_revision,
               numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"],
               numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]["version"],
@@ -117,9 +120,12 @@ def test_framework_builds_agree_with_the_imported_packages() -> None:
     imported = _imported_facts()
     frameworks = envcheck.snapshot().data["frameworks"]
     torch = frameworks["torch"]
-    version, cuda, git, cudnn, debug = imported["torch"]
+    version, cuda, git, cudnn, debug, mkl, mkldnn, blas_is_mkl = imported["torch"]
     assert (torch["version"], torch["cuda"], torch["git_revision"], torch["debug"]) == (
         version, cuda, git, debug)
+    # ATen/Config.h, as the imported torch reports it (mkl and mkldnn are true here)
+    assert (torch["mkl"], torch["mkldnn"], torch["blas"] == "mkl") == (mkl, mkldnn, blas_is_mkl)
+    assert mkl and mkldnn
     assert torch["build"] == ("cpu" if cuda is None else "cuda")
     assert torch["cudnn"] is None and cudnn is None  # the CPU build ships no cuDNN
     numpy = frameworks["numpy"]
@@ -128,6 +134,29 @@ def test_framework_builds_agree_with_the_imported_packages() -> None:
     scipy = frameworks["scipy"]
     assert [scipy["version"], scipy["git_revision"], scipy["blas"],
             scipy["blas_version"]] == imported["scipy"]
+
+
+def test_tensorflow_git_revision_agrees_with_the_imported_tensorflow() -> None:
+    script = "import tensorflow as tf; print(tf.version.GIT_VERSION)"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout
+    imported = out.strip().splitlines()[-1]
+    assert imported.startswith("v") and "-g" in imported
+    assert envcheck.snapshot().data["frameworks"]["tensorflow"]["git_revision"] == imported
+
+
+def test_numpy_1_24_git_revision_from_versioneer(tmp_path: Path) -> None:
+    """numpy 1.22-1.25 keep the revision in versioneer's _version.py (a real wheel, installed
+    by pip through its own configuration)."""
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "env")
+    python = str(tmp_path / "env" / "bin" / "python")
+    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q",
+                    "--no-deps", "numpy==1.24.4"], check=True)
+    imported = subprocess.run([python, "-c", "import numpy; print(numpy.version.git_revision)"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    numpy = envcheck.snapshot(python=python).data["frameworks"]["numpy"]
+    assert len(imported) == 40 and (numpy["version"], numpy["git_revision"]) == (
+        "1.24.4", imported)
 
 
 def test_snapshot_never_imports_frameworks() -> None:
@@ -151,3 +180,29 @@ def test_cli_snapshot_never_imports_frameworks() -> None:
     assert "envcheck.probe" in imported
     assert not {m.split(".")[0] for m in imported} & {"torch", "numpy", "scipy", "tensorflow",
                                                      "jax"}
+
+
+def test_no_false_shadows_from_editable_source_trees_or_twin_metadata(tmp_path: Path) -> None:
+    """A src-layout project installed editable by pip leaves setuptools' egg-info in src/,
+    which is on sys.path; Debian ships some packages with a dist-info and an egg-info side by
+    side. Neither is a second copy: nothing else would be imported."""
+    venv.EnvBuilder(with_pip=True).create(tmp_path / "env")
+    python = str(tmp_path / "env" / "bin" / "python")
+    project = tmp_path / "project"
+    (project / "src" / "srcpkg").mkdir(parents=True)
+    (project / "src" / "srcpkg" / "__init__.py").write_text("")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "srcpkg"\nversion = "0.3"\n')
+    # setuptools for the isolated build comes through pip's own configuration
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "-e", str(project)],
+                   check=True, capture_output=True)
+    assert list((project / "src").glob("srcpkg.egg-info"))  # the leftover that misled us
+    site = next((tmp_path / "env" / "lib").glob("python*/site-packages"))
+    make_dist(site, "twin", "1.0")
+    make_egg_info(site, "twin", "1.0")
+    packages = envcheck.snapshot(python=python).packages
+    expected = _pip_inspect(python, tmp_path)
+    assert expected["srcpkg"] == "0.3" and expected["twin"] == "1.0"
+    assert "shadowed" not in packages["srcpkg"] and "shadowed" not in packages["twin"]
+    assert packages["srcpkg"]["direct_url"] == {"url": project.as_uri(), "editable": True}

@@ -194,8 +194,10 @@ SCENARIOS: list[tuple[str, Doc, Callable[[Doc], None], str, Severity, str, str]]
     ("torch's nvidia pins", CPU,
      _set("frameworks.torch.nvidia_requirements", {"nvidia-cudnn-cu12": "9.1.0.70"}),
      "frameworks.torch.nvidia_requirements", B, "framework-requirements", "pins other CUDA"),
-    ("another framework fact", CPU, _set("frameworks.torch.abi", "cxx11"),
-     "frameworks.torch.abi", R, "framework-other", "build differs"),
+    ("another framework fact", _with(TF, _set("frameworks.tensorflow.cuda_compute_capabilities",
+                                              ["sm_80"])),
+     _set("frameworks.tensorflow.cuda_compute_capabilities", ["sm_80", "sm_90"]),
+     "frameworks.tensorflow.cuda_compute_capabilities", R, "framework-other", "build differs"),
     # ---- cuda ---------------------------------------------------------------------------
     ("driver", GPU, _set("cuda.driver_version", "535.104.05"), "cuda.driver_version", R,
      "cuda-driver", "PTX"),
@@ -447,6 +449,16 @@ def test_tensorflow_crossing_2_9_only_on_x86_names_onednn() -> None:
     for document in (before, after):
         document["cpu"]["architecture"] = "aarch64"
     assert diff(_fp(before), _fp(after)).changes[0].rule == "tensorflow-minor"
+
+
+def test_a_fact_an_older_envcheck_did_not_record_is_not_a_change() -> None:
+    newer = _with(CPU, lambda d: d["frameworks"]["torch"].update(blas="mkl", mkl=True,
+                                                                 mkldnn=True),
+                  _set("frameworks.tensorflow", {"version": "2.16.1", "git_revision": "v2"}))
+    older = _with(CPU, _set("frameworks.tensorflow", {"version": "2.16.1", "git_revision": None}))
+    assert diff(_fp(older), _fp(newer)).changes == []
+    assert [c.path for c in diff(_fp(newer), _fp(_with(newer, _set(
+        "frameworks.torch.mkl", False)))).changes] == ["frameworks.torch.mkl"]
 
 
 def test_identical_and_volatile_only_differences_are_empty() -> None:

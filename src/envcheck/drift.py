@@ -118,8 +118,10 @@ def _frameworks(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Differen
     for name in sorted(set(a) & set(b)):
         fa, fb = _dict(a.get(name)), _dict(b.get(name))
         same_version = fa.get("version") == fb.get("version")
-        for field in sorted((set(fa) | set(fb)) - _FRAMEWORK_SKIP):
-            if field == "git_revision" and not same_version:
+        # A fact one side does not record (a fingerprint from an older envcheck) or could not
+        # read (git_revision None) is unknown there, not changed.
+        for field in sorted((set(fa) & set(fb)) - _FRAMEWORK_SKIP):
+            if field == "git_revision" and (not same_version or None in (fa[field], fb[field])):
                 continue  # a new version has a new revision; the version change says it all
             if fa.get(field) != fb.get(field):
                 yield Difference("frameworks", f"{name}.{field}", "changed",

@@ -114,10 +114,39 @@ def _build_kind(cuda: Optional[str], rocm: Optional[str] = None, xpu: Optional[s
     return "cpu"
 
 
+def _cached_text_facts(path: str, read: Callable[[str], JSONDict],
+                       cache: Optional[PackageCache]) -> JSONDict:
+    """``read(path)``, remembered under the file's stat like ``module_assignments``."""
+    known = cache.file_facts(path) if cache is not None else None
+    if isinstance(known, dict):
+        return known
+    try:
+        facts = read(path)
+    except OSError:
+        facts = {}
+    if cache is not None:
+        cache.remember_file(path, facts)
+    return facts
+
+
+def _aten_config(path: str) -> JSONDict:
+    """``#define AT_MKL_ENABLED() 1`` lines of the ``ATen/Config.h`` torch ships: whether
+    its BLAS/LAPACK is MKL and whether oneDNN (MKLDNN) kernels are built in."""
+    defines = dict(re.findall(r"^#define (AT_[A-Z_]+)\(\) (\d)", read_text(path), re.MULTILINE))
+    if not defines:
+        return {}
+    mkl = defines.get("AT_MKL_ENABLED") == "1"
+    with_blas = defines.get("AT_BUILD_WITH_BLAS") == "1"
+    return {"mkl": mkl, "mkldnn": defines.get("AT_MKLDNN_ENABLED") == "1",
+            "blas": "mkl" if mkl else ("other" if with_blas else None)}
+
+
 def _torch(dist: JSONDict, cache: Optional[PackageCache] = None) -> JSONDict:
     info = module_assignments(_package_file(dist, "torch", "version.py"), cache)
     pins = _nvidia_requirements(dist)
     cudnn = next((v for k, v in pins.items() if k.startswith("nvidia-cudnn")), None)
+    aten = _cached_text_facts(_package_file(dist, "torch", "include", "ATen", "Config.h"),
+                              _aten_config, cache)
     return {
         "distribution": dist["name"],
         "version": info.get("__version__", dist["version"]),
@@ -128,7 +157,21 @@ def _torch(dist: JSONDict, cache: Optional[PackageCache] = None) -> JSONDict:
         "git_revision": info.get("git_version"),
         "debug": info.get("debug"),
         "nvidia_requirements": pins,
+        "blas": aten.get("blas"),
+        "mkl": aten.get("mkl"),
+        "mkldnn": aten.get("mkldnn"),
     }
+
+
+_TF_GIT_VERSION = re.compile(rb"v\d+\.\d+\.\d+[0-9A-Za-z.-]*?-g([0-9a-f]{7,40})\x00")
+
+
+def _tf_git_version(path: str) -> JSONDict:
+    """TensorFlow's ``tf.version.GIT_VERSION`` (``v2.21.0-rc1-5-ga481b10260d``) is a string
+    compiled into its session wrapper (about 1 MB), not written to any Python file."""
+    with open(path, "rb") as handle:
+        found = _TF_GIT_VERSION.search(handle.read())
+    return {"git_version": found.group(0)[:-1].decode("ascii")} if found else {}
 
 
 def _tensorflow(dist: JSONDict, cache: Optional[PackageCache] = None) -> JSONDict:
@@ -144,7 +187,9 @@ def _tensorflow(dist: JSONDict, cache: Optional[PackageCache] = None) -> JSONDic
         "cuda": build_info.get("cuda_version") if is_cuda else None,
         "cudnn": build_info.get("cudnn_version") if is_cuda else None,
         "cuda_compute_capabilities": build_info.get("cuda_compute_capabilities"),
-        "git_revision": None,
+        "git_revision": _cached_text_facts(
+            _package_file(dist, "tensorflow", "python", "client", "_pywrap_tf_session.so"),
+            _tf_git_version, cache).get("git_version"),
         "nvidia_requirements": _nvidia_requirements(dist),
     }
 
@@ -197,8 +242,27 @@ def blas_backend(config: Dict[str, Any]) -> JSONDict:
     return {"blas": backend, "blas_version": None, "lapack": backend, "lapack_version": None}
 
 
+def _versioneer(dist: JSONDict, package: str, cache: Optional[PackageCache]) -> JSONDict:
+    """numpy 1.22-1.25 compute ``git_revision`` from versioneer's ``_version.py``, whose
+    facts sit in a JSON string (``version_json``)."""
+    path = _package_file(dist, package, "_version.py")
+    if not os.path.exists(path):
+        return {}
+    import json
+
+    try:
+        facts = json.loads(str(module_assignments(path, cache).get("version_json") or ""))
+    except ValueError:
+        return {}
+    if not isinstance(facts, dict):
+        return {}
+    return {"version": facts.get("version"), "git_revision": facts.get("full-revisionid")}
+
+
 def _numeric(dist: JSONDict, package: str, cache: Optional[PackageCache] = None) -> JSONDict:
     version = module_assignments(_package_file(dist, package, "version.py"), cache)
+    if not isinstance(version.get("git_revision"), str):
+        version = {**version, **_versioneer(dist, package, cache)}
     config = module_assignments(_package_file(dist, package, "__config__.py"), cache)
     result: JSONDict = {
         "version": version.get("full_version") or version.get("version") or dist["version"],

@@ -382,6 +382,22 @@ def iter_distributions(paths: List[str], errors: Errors,
                 yield normalize_name(dist["name"]), dist
 
 
+def _same_install(first: JSONDict, later: JSONDict) -> bool:
+    """Metadata of the install already found, not a second copy: another metadata folder in
+    the same directory (Debian ships cryptography with a dist-info and an egg-info), or the
+    ``*.egg-info`` setuptools leaves in the source tree of an editable install (``src/``)."""
+    if str(later["location"]) == str(first["location"]):
+        return True
+    url = (first.get("direct_url") or {}).get("url") or ""
+    if not (first.get("direct_url") or {}).get("editable") or not url.startswith("file://"):
+        return False
+    from urllib.parse import unquote, urlsplit
+
+    project = os.path.realpath(unquote(urlsplit(url).path))
+    location = os.path.realpath(str(later["location"]))
+    return location == project or location.startswith(project + os.sep)
+
+
 def collect_packages(paths: List[str], errors: Errors,
                      cache: Optional[PackageCache] = None) -> Dict[str, Any]:
     """Map normalised name -> the imported copy's facts, with later copies as ``shadowed``."""
@@ -392,6 +408,8 @@ def collect_packages(paths: List[str], errors: Errors,
         first = packages.get(key)
         if first is None:
             packages[key] = dist
+            continue
+        if _same_install(first, dist):
             continue
         first.setdefault("shadowed", []).append({
             "version": dist["version"],

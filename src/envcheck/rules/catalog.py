@@ -201,7 +201,7 @@ CATALOG: tuple[Rule, ...] = (
          "pytorch/pytorch#133093; " + CUDNN_REPRO),
     Rule("framework-git-revision", "frameworks", ("*.git_revision",), ANY, B,
          "same version string, different source revision", TORCH_RANDOMNESS),
-    Rule("framework-blas", "frameworks", ("*.blas", "*.lapack"), ANY, B,
+    Rule("framework-blas", "frameworks", ("*.blas", "*.lapack", "*.mkl", "*.mkldnn"), ANY, B,
          "a different BLAS/LAPACK backend (MKL, OpenBLAS, Accelerate) gives different "
          "linear algebra results", "ContinuumIO/anaconda-issues#12308"),
     Rule("framework-blas-version", "frameworks", ("*.blas_version", "*.lapack_version"), ANY,
