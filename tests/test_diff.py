@@ -166,6 +166,12 @@ SCENARIOS: list[tuple[str, Doc, Callable[[Doc], None], str, Severity, str, str]]
     ("shadowed copy appears", CPU,
      _set("packages.jinja2.shadowed", [{"version": "2.11.3", "location": "/usr/lib"}]),
      "packages.jinja2.shadowed", R, "package-shadowed", "only the first is imported"),
+    ("torch files edited (deep)", CPU,
+     _set("packages.torch.files_changed", {"modified": ["torch/nn/functional.py"]}),
+     "packages.torch.files_changed", B, "framework-files-edited", "not the released code"),
+    ("jinja2 files edited (deep)", CPU,
+     _set("packages.jinja2.files_changed", {"missing": ["jinja2/filters.py"]}),
+     "packages.jinja2.files_changed", R, "package-files-edited", "edited since install"),
     # ---- CUDA libraries: only with a GPU or a CUDA build -------------------------------
     ("cuDNN wheel, GPU", GPU, _add_package("nvidia-cudnn-cu12", "9.1.0.70"),
      "packages.nvidia-cudnn-cu12", B, "nvidia-wheel", "frameworks actually load"),

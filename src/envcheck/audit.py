@@ -232,8 +232,10 @@ def with_file_changes(fingerprint: Fingerprint, report: VerifyReport) -> Fingerp
     packages = {name: dict(p) for name, p in (data.get("packages") or {}).items()}
     for package in report.packages:
         key = normalize_name(package.name)
-        if key in packages:
-            packages[key]["files_changed"] = _changed_files(package)
+        changed = _changed_files(package)
+        # Only where files differ: a clean deep snapshot has the id of a plain one.
+        if key in packages and changed:
+            packages[key]["files_changed"] = changed
     data["packages"] = packages
     data["meta"] = dict(data.get("meta") or {}, deep=True)
     return Fingerprint.from_dict(data, "deep snapshot")

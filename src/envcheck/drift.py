@@ -78,8 +78,7 @@ def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
             yield Difference("packages", name, bump, f"{path}.version", pa.get("version"),
                              pb.get("version"))
         else:
-            yield from _package_build(name, path, pa, pb, "direct_url" not in unknown,
-                                      "files_changed" not in unknown)
+            yield from _package_build(name, path, pa, pb, "direct_url" not in unknown)
         shadow_a = sorted(str(s.get("version")) for s in pa.get("shadowed") or [])
         shadow_b = sorted(str(s.get("version")) for s in pb.get("shadowed") or [])
         if "shadowed" not in unknown and shadow_a != shadow_b:
@@ -88,7 +87,7 @@ def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
 
 
 def _package_build(name: str, path: str, pa: dict[str, Any], pb: dict[str, Any],
-                   compare_urls: bool, compare_files: bool) -> Iterator[Difference]:
+                   compare_urls: bool) -> Iterator[Difference]:
     """Same version on both sides: is it the same build?"""
     tags_a, tags_b = _dict(pa.get("wheel")).get("tags"), _dict(pb.get("wheel")).get("tags")
     if tags_a and tags_b and tags_a != tags_b:
@@ -104,9 +103,10 @@ def _package_build(name: str, path: str, pa: dict[str, Any], pb: dict[str, Any],
     if digest_a and digest_b and digest_a != digest_b:
         yield Difference("packages", name, "build", f"{path}.record_digest", digest_a, digest_b)
         return
-    if compare_files and pa.get("files_changed") != pb.get("files_changed"):
-        # Deep snapshots: the same RECORD, but files edited since install.
-        yield Difference("packages", name, "build", f"{path}.files_changed",
+    if pa.get("files_changed") != pb.get("files_changed"):
+        # Deep snapshots record files that differ from RECORD (edited since install); a
+        # plain snapshot knows none, and its id is that of a clean deep one.
+        yield Difference("packages", name, "edited", f"{path}.files_changed",
                          pa.get("files_changed"), pb.get("files_changed"))
 
 
@@ -328,8 +328,6 @@ def differences(a: Mapping[str, Any], b: Mapping[str, Any],
     unknown: set[str] = set()
     if not (_probed(a) and _probed(b)):
         unknown |= {"shadowed", "direct_url"}  # pip inspect and standard locks lack them
-    if not (_deep(a) and _deep(b)):
-        unknown |= {"files_changed"}  # only deep snapshots check files against RECORD
     extractors = {
         "packages": lambda: _packages(_dict(a.get("packages")), _dict(b.get("packages")),
                                       frozenset(unknown)),
@@ -370,9 +368,6 @@ def _probed(document: Mapping[str, Any]) -> bool:
     packages = _packages_of(document)
     return not packages or any("format" in p for p in packages)
 
-
-def _deep(document: Mapping[str, Any]) -> bool:
-    return any("files_changed" in p for p in _packages_of(document))
 
 
 def known_sections(fingerprint: Fingerprint) -> tuple[str, ...]:

@@ -114,6 +114,22 @@ def _os_line(os_info: dict[str, Any]) -> str:
     return line + (f", in {os_info['container']}" if os_info.get("container") else "")
 
 
+def _edited_lines(packages: dict[str, Any]) -> list[str]:
+    """Deep snapshots: each package whose files differ from its RECORD."""
+    lines = []
+    for name, package in sorted(packages.items()):
+        changed = package.get("files_changed")
+        if isinstance(changed, dict) and changed:
+            counts = ", ".join(f"{len(files)} {kind}" for kind, files in sorted(changed.items())
+                               if isinstance(files, list))
+            files = [f for listed in changed.values() if isinstance(listed, list)
+                     for f in listed]
+            more = ", ..." if len(files) > 1 else ""
+            lines.append(f"{name}: files differ from RECORD ({counts}: {files[0]}{more})"
+                         if files else f"{name}: files differ from RECORD")
+    return lines
+
+
 def render_snapshot(fingerprint: Fingerprint) -> str:
     data = fingerprint.data
     python = data.get("python") or {}
@@ -126,7 +142,8 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
                     + (", virtualenv" if python.get("virtualenv") else "")
                     + (f", conda env {python['conda_env']}" if python.get("conda_env") else "")]),
         ("packages", [f"{len(packages)} distributions"
-                      + (f", {shadowed} with shadowed copies" if shadowed else "")]),
+                      + (f", {shadowed} with shadowed copies" if shadowed else ""),
+                      *_edited_lines(packages)]),
         *([("conda", _conda_lines(data["conda"]))] if data.get("conda") else []),
         ("frameworks", [_framework_line(name, info)
                         for name, info in sorted((data.get("frameworks") or {}).items()) if info]

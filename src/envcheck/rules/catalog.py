@@ -40,7 +40,8 @@ B, R, OK = Severity.BREAKING, Severity.RISKY, Severity.BENIGN
 
 # Kinds of change. Versions: added, removed, major, minor, patch (release digits
 # after minor, pre/post/dev), local (+cu121), build (same version, other files),
-# changed (not a parseable version), shadowed (copies further down sys.path).
+# changed (not a parseable version), shadowed (copies further down sys.path), edited
+# (files that differ from RECORD, in deep snapshots).
 # Other values: added, removed, changed; variables: set, unset, changed.
 VERSION_BUMPS = frozenset({"major", "minor", "patch", "local", "changed"})
 ANY = frozenset({"*"})  # every kind of change
@@ -181,6 +182,13 @@ CATALOG: tuple[Rule, ...] = (
     _pkg("nvidia-wheel", ("nvidia-*",), ANY, B,
          "the CUDA libraries (cuBLAS, cuDNN, runtime) frameworks actually load",
          "pytorch/pytorch#103091", when=GPU_OR_CUDA_BUILD, otherwise=OK),
+    # ---- packages: files edited since install (deep snapshots) ----------------------
+    _pkg("framework-files-edited", FRAMEWORK_PACKAGES, frozenset({"edited"}), B,
+         "files of a framework differ from its RECORD: edited since install, so its code is "
+         "not the released code", "PEP 376 (RECORD); envcheck verify"),
+    _pkg("package-files-edited", ("*",), frozenset({"edited"}), R,
+         "files differ from the package's RECORD: edited since install",
+         "PEP 376 (RECORD); envcheck verify"),
     # ---- packages: everything else --------------------------------------------------
     _pkg("package-shadowed", ("*",), frozenset({"shadowed"}), R,
          "two copies on sys.path: only the first is imported", "pip docs: pip inspect"),
