@@ -206,3 +206,28 @@ def test_no_false_shadows_from_editable_source_trees_or_twin_metadata(tmp_path: 
     assert expected["srcpkg"] == "0.3" and expected["twin"] == "1.0"
     assert "shadowed" not in packages["srcpkg"] and "shadowed" not in packages["twin"]
     assert packages["srcpkg"]["direct_url"] == {"url": project.as_uri(), "editable": True}
+
+
+def test_a_legacy_develop_install_is_described_as_pip_inspect_does(tmp_path: Path,
+                                                                   python38: str) -> None:
+    """``setup.py develop`` (still there in Python 3.8's bundled setuptools) writes an
+    .egg-link; pip inspect reports the project's directory as a file URL."""
+    venv_dir = tmp_path / "env"
+    subprocess.run([python38, "-m", "venv", str(venv_dir)], check=True)
+    python = str(venv_dir / "bin" / "python")
+    project = tmp_path / "legacy"
+    (project / "legpkg").mkdir(parents=True)
+    (project / "legpkg" / "__init__.py").write_text("")
+    (project / "setup.py").write_text(
+        'from setuptools import setup\nsetup(name="legpkg", version="0.2", '
+        'packages=["legpkg"])\n')
+    subprocess.run([python, "setup.py", "-q", "develop"], cwd=project, check=True,
+                   capture_output=True)
+    assert list(venv_dir.glob("lib/python*/site-packages/legpkg.egg-link"))
+    out = subprocess.run([python, "-m", "pip", "inspect"], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout
+    [pip_view] = [d for d in json.loads(out)["installed"] if d["metadata"]["name"] == "legpkg"]
+    package = envcheck.snapshot(python=python).packages["legpkg"]
+    assert package["direct_url"] == {"url": pip_view["direct_url"]["url"], "editable": True}
+    assert package["location"] == str(Path(pip_view["metadata_location"]).parent)
+    assert package["version"] == "0.2" and "shadowed" not in package

@@ -118,7 +118,8 @@ def test_egg_info_folder_file_and_egg_link(tmp_path: Path) -> None:
     assert packages["single-file"]["version"] == "0.1"
     linked = packages["linked-dev"]
     assert linked["format"] == "egg-info+egg-link"
-    assert linked["direct_url"]["editable"] is True
+    assert linked["direct_url"] == {"url": project.as_uri(), "editable": True}
+    assert linked["location"] == str(project)
 
 
 def test_broken_metadata_leftovers_and_bad_bytes_become_errors(tmp_path: Path) -> None:

@@ -235,7 +235,14 @@ def _read_distribution(
             dist["record_digest"], dist["files"] = None, None
             errors.add("packages", "%s: RECORD unreadable (%s)" % (info_path, exc.strerror))
     elif fmt.endswith("+egg-link"):
-        dist["direct_url"] = {"url": redact(location), "editable": True}
+        # A ``setup.py develop`` install lives in its project, as pip reports it: location
+        # is the project directory and direct_url a file URL of it (pip inspect).
+        from urllib.parse import quote
+
+        project = os.path.dirname(info_path.rstrip(os.sep)) if os.path.isdir(info_path) \
+            else os.path.dirname(info_path)
+        dist["location"] = project
+        dist["direct_url"] = {"url": redact("file://" + quote(project)), "editable": True}
     return dist
 
 
