@@ -20,11 +20,27 @@ from packaging.version import Version
 from ..probe.frameworks import TENSORFLOW_DISTS
 
 
-class Sides(NamedTuple):
-    """Both fingerprints' documents; either may lack a section (a pip inspect report)."""
+class Sides:
+    """Both fingerprints' documents; either may lack a section (a pip inspect report).
 
-    a: Mapping[str, Any]
-    b: Mapping[str, Any]
+    Facts about the two sides (is TensorFlow installed?) are computed once per diff and
+    remembered here: a diff of 50,000 changes must not scan the packages 50,000 times.
+    """
+
+    __slots__ = ("_memo", "a", "b")
+
+    def __init__(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
+        self.a, self.b = a, b
+        self._memo: dict[str, bool] = {}
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        yield self.a
+        yield self.b
+
+    def fact(self, name: str, compute: Callable[[Sides], bool]) -> bool:
+        if name not in self._memo:
+            self._memo[name] = compute(self)
+        return self._memo[name]
 
 
 class Condition(NamedTuple):
@@ -33,6 +49,11 @@ class Condition(NamedTuple):
     name: str
     holds: Callable[[Sides, Any, Any], bool]  # (sides, before, after) -> applies?
     absent: str  # why the rule does not apply where the condition fails
+
+
+def _about_sides(name: str, fact: Callable[[Sides], bool], absent: str) -> Condition:
+    """A condition on the two sides alone (not on the changed values): computed once."""
+    return Condition(name, lambda sides, _before, _after: sides.fact(name, fact), absent)
 
 
 def gpus_of(side: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -76,9 +97,12 @@ def _blas_mentions(sides: Sides, library: str) -> bool:
                for facts in _framework_facts(sides) for field in ("blas", "lapack"))
 
 
+def _x86_side(side: Mapping[str, Any]) -> bool:
+    return str(_section(side, "cpu").get("architecture")).lower() in ("x86_64", "amd64")
+
+
 def _x86(sides: Sides) -> bool:
-    return any(str(_section(side, "cpu").get("architecture")).lower() in ("x86_64", "amd64")
-               for side in sides)
+    return any(_x86_side(side) for side in sides)
 
 
 def _cuda_build(sides: Sides) -> bool:
@@ -103,23 +127,23 @@ def _crosses_cc_8(sides: Sides, before: Any, after: Any) -> bool:
 def _present(what: str, patterns: tuple[str, ...],
              also: Callable[[Sides], bool] | None = None) -> Condition:
     """The condition "``what`` is installed on at least one side"."""
-    def holds(sides: Sides, before: Any, after: Any) -> bool:
-        return _installed(sides, patterns) or (also is not None and also(sides))
-    return Condition(f"{what} installed", holds, f"no {what} on either side")
+    return _about_sides(f"{what} installed",
+                        lambda s: _installed(s, patterns) or (also is not None and also(s)),
+                        f"no {what} on either side")
 
 
-AMPERE_GPU = Condition(
-    "a GPU of compute capability 8.0+", lambda s, _b, _a: any(ampere_gpus(x) for x in s),
+AMPERE_GPU = _about_sides(
+    "a GPU of compute capability 8.0+", lambda s: any(ampere_gpus(x) for x in s),
     "TF32 switches matter only on GPUs of compute capability 8.0+; neither side has one")
-MULTI_GPU = Condition(
-    "more than one GPU", lambda s, _b, _a: any(len(gpus_of(x)) > 1 for x in s),
+MULTI_GPU = _about_sides(
+    "more than one GPU", lambda s: any(len(gpus_of(x)) > 1 for x in s),
     "NCCL only matters with more than one GPU; neither side has one")
-CPU_ONLY = Condition(
-    "no GPU on either side", lambda s, _b, _a: not any(gpus_of(x) for x in s),
+CPU_ONLY = _about_sides(
+    "no GPU on either side", lambda s: not any(gpus_of(x) for x in s),
     "a GPU does the training math")
-GPU_OR_CUDA_BUILD = Condition(
+GPU_OR_CUDA_BUILD = _about_sides(
     "a GPU, or a framework built for CUDA",
-    lambda s, _b, _a: any(gpus_of(x) for x in s) or _cuda_build(s)
+    lambda s: any(gpus_of(x) for x in s) or _cuda_build(s)
     or _installed(s, ("jax-cuda*", "cupy*")),
     "no GPU and no CUDA build of a framework on either side")
 CROSSES_TF_2_9 = Condition("crosses TensorFlow 2.9 on x86", _crosses_tf_2_9,
@@ -140,7 +164,7 @@ def _torch_mkl(sides: Sides) -> bool:
     without that fact counts torch on x86 as MKL-backed."""
     for side in sides:
         torch = _section(_section(side, "frameworks"), "torch")
-        if torch.get("mkl") or (torch and "mkl" not in torch and _x86(Sides(side, side))):
+        if torch.get("mkl") or (torch and "mkl" not in torch and _x86_side(side)):
             return True
     return False
 
