@@ -130,9 +130,10 @@ def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ["diff", "BIG_A", "BIG_B"], ["diff", "BIG_A", "BIG_B", "--format", "json"],
+    # Text collapses many package changes into one line; --all lists every name.
+    ["diff", "BIG_A", "BIG_B", "--all"], ["diff", "BIG_A", "BIG_B", "--format", "json"],
     ["compare", "BIG_A", "BIG_B"],
-    ["check", "BIG_A", "--fail-on", "never"], ["snapshot", "-o", "-", "--no-save"],
+    ["check", "BIG_A", "--fail-on", "never", "--all"], ["snapshot", "-o", "-", "--no-save"],
 ])
 def test_a_reader_that_goes_away_is_exit_141(tmp_path: Path, args: list[str]) -> None:
     """``envcheck ... | head -1``: the status a shell gives a process ended by SIGPIPE.
@@ -143,7 +144,7 @@ def test_a_reader_that_goes_away_is_exit_141(tmp_path: Path, args: list[str]) ->
 
     document = json.loads((DATA / "fake-2xa100.json").read_text())
     for name, major in (("BIG_A", 1), ("BIG_B", 2)):
-        document["packages"] = {f"p{i}": {"version": f"{major}.0.{i}"} for i in range(3000)}
+        document["packages"] = {f"p{i}": {"version": f"{major}.0.{i}"} for i in range(8000)}
         (tmp_path / f"{name}.json").write_text(json.dumps(document))
     argv = " ".join(str(tmp_path / f"{a}.json") if a.startswith("BIG_") else a for a in args)
     result = subprocess.run(

@@ -58,7 +58,7 @@ def test_one_edited_byte_is_found_everywhere(installed: tuple[str, Path],
         changes = {c["path"]: c for c in json.loads(compared.stdout)["changes"]}
         edited = changes["packages.demo-pkg.files_changed"]
         assert edited["after"] == {"modified": ["demo_pkg/__init__.py"]}
-        assert edited["severity"] == "risky" and edited["rule"] == "package-build"
+        assert edited["severity"] == "risky" and edited["rule"] == "package-files-edited"
     finally:
         module.write_bytes(original)
 
