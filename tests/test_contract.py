@@ -15,7 +15,7 @@ import pytest
 import envcheck
 from envcheck.contract import check_pins, vcs_parts
 from envcheck.model import Fingerprint
-from envcheck.pins import Pin, PinnedLock
+from envcheck.model.pins import Pin, PinnedLock
 
 from conftest import run_envcheck
 from distbuild import build_wheel

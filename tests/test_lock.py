@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import InputError
-from envcheck.pins import PinnedLock
+from envcheck.model.pins import PinnedLock
 from envcheck.sources.registry import expected
 from envcheck.sources.requirements import requirement_pins
 

@@ -356,7 +356,7 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
 
     lock_file = lock_file or default_lock()
     config = _config(config_path)
-    from .pins import Selection
+    from .model.pins import Selection
 
     selection = Selection(frozenset(extras), frozenset(groups) if groups else None)
     report = against_lock(lock_file, live(python or default_python()), config, strict=strict,

@@ -23,7 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from .config import Config
 from .drift import CATALOG_REFERENCES, Change, Difference, Report, Side, version_kind
 from .model import SECTIONS, Fingerprint
-from .pins import Pin, PinnedLock
+from .model.pins import Pin, PinnedLock
 from .rules.context import Sides
 from .rules.evaluate import judge
 

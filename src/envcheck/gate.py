@@ -9,8 +9,8 @@ from .contract import check_pins
 from .drift import Report, diff
 from .errors import DriftError
 from .model import Fingerprint
+from .model.pins import DEFAULT_SELECTION, PinnedLock, Selection
 from .model.severity import FailOn
-from .pins import DEFAULT_SELECTION, PinnedLock, Selection
 from .render.escape import terminal, value_text
 from .sources.base import Request
 from .sources.live import default_target, live

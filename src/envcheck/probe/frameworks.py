@@ -29,6 +29,11 @@ TENSORFLOW_DISTS = (
     "tensorflow-aarch64", "tensorflow-rocm", "intel-tensorflow", "tf-nightly", "tf-nightly-cpu",
     "tf-nightly-gpu",
 )
+# The packages whose presence and versions matter most (rules and the report's order).
+FRAMEWORK_PACKAGES = (
+    "torch", *TENSORFLOW_DISTS, "jax", "jaxlib", "jax-cuda*-plugin", "jax-cuda*-pjrt",
+    "jax-rocm*-plugin", "jax-rocm*-pjrt", "numpy", "scipy",
+)
 _JAX_PLUGIN = re.compile(r"^jax-(cuda|rocm)(\d+)-(plugin|pjrt)$")
 _NVIDIA_REQUIREMENT = re.compile(r"^(nvidia-[a-z0-9-]+)\s*(?:\[[^\]]*\])?\s*([^;]*)")
 

@@ -15,12 +15,11 @@ from typing import NamedTuple
 
 from ..model.report import Change, Report
 from ..model.severity import ORDER, Severity
-from ..rules.catalog import CATALOG, FRAMEWORK_PACKAGES
+from ..probe.frameworks import FRAMEWORK_PACKAGES
 from .escape import value_text
 
 NAMES_SHOWN = 8  # names of a collapsed group shown without --all
 _GENERIC_PACKAGE_RULES = ("package-major-minor", "package-patch", "package-build")
-_RULE_ORDER = {rule.id: index for index, rule in enumerate(CATALOG)}
 
 
 class Item(NamedTuple):
@@ -48,8 +47,9 @@ def _impact(change: Change) -> int:
     return {"gpus": 2, "env": 3, "cpu": 4, "python": 5, "os": 5, "packages": 6}.get(section, 7)
 
 
-def _key(change: Change) -> tuple[int, int, str]:
-    return _impact(change), _RULE_ORDER.get(change.rule, len(_RULE_ORDER)), change.path
+def _key(change: Change) -> tuple[int, bool, str]:
+    # Specific judgements before the generic "no rule for this package" ones.
+    return _impact(change), change.rule.startswith("package-"), change.path
 
 
 def names_line(names: list[str], show_all: bool) -> str:

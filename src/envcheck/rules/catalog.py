@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..probe.frameworks import TENSORFLOW_DISTS
+from ..probe.frameworks import FRAMEWORK_PACKAGES, TENSORFLOW_DISTS
 from . import Severity
 from .context import (
     AMPERE_GPU,
@@ -100,7 +100,6 @@ def _env(rule_id: str, names: tuple[str, ...], severity: Severity, reason: str,
 TF_DISTS = TENSORFLOW_DISTS  # every distribution that installs the tensorflow package
 JAX_DISTS = ("jax", "jaxlib", "jax-cuda*-plugin", "jax-cuda*-pjrt", "jax-rocm*-plugin",
              "jax-rocm*-pjrt")
-FRAMEWORK_PACKAGES = ("torch", *TF_DISTS, *JAX_DISTS, "numpy", "scipy")
 # Native libraries by what they are, as conda (cudnn, nccl, libblas, mkl, llvm-openmp) and
 # Debian or NVIDIA's apt repositories (libcudnn9-cuda-12, libnccl2, libopenblas0-pthread,
 # libblas3, libgomp1) name their packages.

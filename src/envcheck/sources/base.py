@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from ..model import Fingerprint
-from ..pins import PinnedLock, Selection
+from ..model.pins import PinnedLock, Selection
 from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
-__all__ = ["DEFAULT_NVML_TIMEOUT", "DEFAULT_TIMEOUT", "Markers", "Request", "Source"]
+__all__ = ["DEFAULT_NVML_TIMEOUT", "DEFAULT_TIMEOUT", "LockSource", "Markers", "Request", "Source",
+           "pinned_fingerprint"]
 
 # PEP 508 marker values of the interpreter a lock is checked against.
 Markers = dict[str, str]

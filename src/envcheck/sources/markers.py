@@ -9,7 +9,7 @@ a version with a one-part ``~=`` (undefined in PEP 440), and PEP 751's
 from __future__ import annotations
 
 from ..errors import InputError
-from ..pins import DEFAULT_SELECTION, Selection
+from ..model.pins import DEFAULT_SELECTION, Selection
 from .base import Markers
 
 

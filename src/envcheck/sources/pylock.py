@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Fingerprint
-from ..pins import DEFAULT_SELECTION, Pin, PinnedLock, Selection
+from ..model.pins import DEFAULT_SELECTION, Pin, PinnedLock, Selection
 from ..probe.packages import normalize_name
 from ..reader import load_toml
 from .base import Markers, Request, pinned_fingerprint

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from ..errors import InputError
 from ..model import Fingerprint
-from ..pins import PinnedLock
+from ..model.pins import PinnedLock
 from .base import FleetSource, LockSource, Markers, Member, Request, Source
 from .conda_environment import CondaEnvironmentSource
 from .conda_explicit import CondaExplicitSource

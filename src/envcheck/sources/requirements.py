@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import Fingerprint
-from ..pins import Pin, PinnedLock
+from ..model.pins import Pin, PinnedLock
 from ..probe.packages import normalize_name
 from ..reader import read_text
 from .base import Markers, Request, pinned_fingerprint
