@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,20 @@ def envcheck_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("envcheck-home")
     os.environ["ENVCHECK_HOME"] = str(home)
     return home
+
+
+@pytest.fixture(scope="module", autouse=True)
+def environment_restored() -> Iterator[None]:
+    """Each test module starts from the environment the session started with.
+
+    Frameworks change os.environ behind a test's back: Dask's nannies, run inside the
+    test process by LocalCluster, set OMP_NUM_THREADS, MKL_NUM_THREADS and
+    OPENBLAS_NUM_THREADS to 1, and every later snapshot would inherit them.
+    """
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
