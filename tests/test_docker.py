@@ -209,6 +209,10 @@ def derived(builds: Builds) -> str:
     dockerfile = f"""FROM {BOOKWORM}
 ENV TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 OMP_NUM_THREADS=4
 ENV HF_TOKEN={TOKEN}
+ENV XLA_FLAGS="--xla_gpu_deterministic_ops=true --token=flag-T-10" \
+    TF_CONFIG='{{"cluster": {{}}, "password": "json-P-12"}}' \
+    NCCL_DEBUG_FILE="https://b.example.com/k?X-Amz-Signature=sig-S3-6" \
+    OMP_PROC_BIND="admin:pw-BARE-3@db.internal:5432 npm_{"n" * 36}"
 LABEL org.example.team=ml-infra \\
       org.example.api-key={PASSWORD} \\
       org.example.source=https://ci-user:{PASSWORD}@git.example.com/models.git
@@ -347,6 +351,10 @@ def test_image_env_is_allow_listed_and_secrets_never_enter(derived: str) -> None
     assert TOKEN not in text
     assert PASSWORD not in text
     assert "HF_TOKEN" not in text
+    # Secrets inside allow-listed values (issue 13, finding 4): the same redactor.
+    assert image["env"]["XLA_FLAGS"] == "--xla_gpu_deterministic_ops=true --token=<redacted>"
+    for secret in ("flag-T-10", "json-P-12", "sig-S3-6", "pw-BARE-3", "npm_nnnn"):
+        assert secret not in text, secret
 
 
 @pytest.mark.docker

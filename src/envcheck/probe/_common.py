@@ -107,23 +107,62 @@ def read_text(path: str, limit: Optional[int] = None) -> str:
     return read_bytes(path, limit).decode("utf-8", errors="replace")
 
 
-# Credentials never enter a fingerprint: ``scheme://user:password@host`` keeps
-# only the host, and token-shaped values are masked wherever they appear.
-# The userinfo ends at the last '@' of the authority; a password may itself hold '@'
-# (p@ss) or, against the RFC, '/' (pa/ss): both are removed whole.
+# Credentials never enter a fingerprint. Every value from outside that is kept
+# (allow-listed variables, image labels and ENV, direct_url.json URLs) passes
+# ``redact``, which removes each shape below; tests/test_redact.py has one case per shape.
+#
+# 1. URL userinfo: ``scheme://user:password@host`` keeps only the host. The userinfo
+#    ends at the last '@' of the authority; a password may itself hold '@' (p@ss) or,
+#    against the RFC, '/' (pa/ss): both are removed whole.
 _URL_USERINFO = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?:[^\s/@]*@|[^\s/@:]*:[^\s@]*@)+")
+# 2. The same without a scheme: ``user:password@host:port`` (proxies, Redis, AMQP).
+_BARE_USERINFO = re.compile(r"(?<![\w/:.@%+-])[\w.%+-]+:[^\s/@:]+@(?=[\w-])")
+# Names that say "this value is a secret", inside a value: query parameters, flags,
+# JSON keys, key=value pairs. Not "pass" alone (XLA's --xla_disable_hlo_passes).
+_SECRET_WORD = (r"(?:token|secret|passw(?:or)?d|passphrase|pwd|api[_-]?key|access[_-]?key"
+                r"|private[_-]?key|client[_-]?key|credential|auth(?!or)|signature|session)")
+# 3. Query parameters: ``?token=...``, presigned S3 (X-Amz-Signature, -Credential,
+#    -Security-Token), Google (X-Goog-Signature, ``key=``), Azure SAS (``sig=``).
+_QUERY_SECRET = re.compile(
+    r"(?P<name>[?&;](?:[^=&#\s]*%s[^=&#\s]*|sig|key)=)[^&#\s]*" % _SECRET_WORD, re.IGNORECASE)
+# 4. Flags and pairs: ``--token=abc``, ``--api-key abc`` (XLA_FLAGS and friends),
+#    ``password: abc``, and JSON ``"password": "abc"`` (TF_CONFIG).
+_FLAG_SECRET = re.compile(
+    r"(?P<name>(?<![\w-])-{1,2}[\w-]*%s[\w-]*(?:=|\s+))(?!-)[^\s,;&]+" % _SECRET_WORD,
+    re.IGNORECASE)
+_JSON_SECRET = re.compile(
+    r"""(?P<name>(?P<q>["'])[^"'\s]*%s[^"'\s]*(?P=q)\s*:\s*)(?:(?P<v>["'])(?:\\.|(?!(?P=v)).)*(?P=v)|[^\s,}\]]+)"""
+    % _SECRET_WORD, re.IGNORECASE)
+_PAIR_SECRET = re.compile(
+    r"(?P<name>(?<![\w-])[\w.-]*%s[\w.-]*\s*[=:]\s*)(?![\"'\s])[^\s,;&]+" % _SECRET_WORD,
+    re.IGNORECASE)
+# 5. Token shapes, wherever they appear.
 _TOKEN_SHAPES = re.compile(
-    r"\b(?:hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
-    r"|AKIA[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}"
-    r"|glpat-[A-Za-z0-9_-]{20,})\b"
+    r"\b(?:hf_[A-Za-z0-9]{20,}"                      # Hugging Face
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"  # GitHub
+    r"|glpat-[A-Za-z0-9_-]{20,}"                     # GitLab
+    r"|AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}"            # AWS access key ids
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}"                 # Slack
+    r"|sk-[A-Za-z0-9_-]{20,}"                        # OpenAI-style
+    r"|pypi-[A-Za-z0-9_-]{20,}"                      # PyPI (pypi-AgEI...)
+    r"|npm_[A-Za-z0-9]{30,}"                         # npm
+    r"|AIza[0-9A-Za-z_-]{30,}"                       # Google API keys
+    r"|[sr]k_(?:live|test)_[0-9A-Za-z]{10,}"         # Stripe
+    r"|eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # JWT
+    r")"
 )
 REDACTED = "<redacted>"
 
 
 def redact(value: str) -> str:
-    """Remove URL credentials and token-shaped substrings from ``value``."""
+    """``value`` with every credential shape above replaced by ``<redacted>``."""
     value = _URL_USERINFO.sub(r"\g<scheme>", value)
+    value = _BARE_USERINFO.sub("", value)
+    value = _QUERY_SECRET.sub(r"\g<name>" + REDACTED, value)
+    value = _JSON_SECRET.sub(r'\g<name>"%s"' % REDACTED, value)
+    value = _FLAG_SECRET.sub(r"\g<name>" + REDACTED, value)
+    value = _PAIR_SECRET.sub(r"\g<name>" + REDACTED, value)
     return _TOKEN_SHAPES.sub(REDACTED, value)
 
 
