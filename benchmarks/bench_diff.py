@@ -1,10 +1,11 @@
 """Benchmark ``envcheck diff`` on two fingerprints of N packages each (default 2,000).
 
-    python benchmarks/bench_diff.py [--runs 15] [--packages 2000]
+    python benchmarks/bench_diff.py [--runs 15] [--packages 2000] [--scaling]
 
 End to end through the CLI (process start included) next to ``pip freeze`` in
 this environment, and in-process ``diff`` plus every renderer. Prints medians;
-nothing here is a pass/fail test.
+nothing here is a pass/fail test. ``--scaling`` adds diffs where every package
+differs (10,000 to 50,000 changes): time per change should stay flat.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--packages", type=int, default=2000)
+    parser.add_argument("--scaling", action="store_true")
     args = parser.parse_args()
+    if args.scaling:
+        scaling(args.runs)
+        return
     a, b = fingerprints(args.packages)
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,6 +97,26 @@ def main() -> None:
     for fmt_name, seconds in in_process.items():
         print(f"| in-process diff + {fmt_name} render | {seconds * 1000:.1f} ms | "
               f"{seconds / pip:.3f}x |")
+
+
+def scaling(runs: int) -> None:
+    """In-process diff of N packages that all differ: linear means flat time per change."""
+    base = json.loads(BASE.read_text())
+    print("\n### every package differs\n")
+    print("| changes | median | per change |")
+    print("|---:|---:|---:|")
+    for count in (10_000, 25_000, 50_000):
+        a, b = copy.deepcopy(base), copy.deepcopy(base)
+        a["packages"] = {f"pkg-{i}": {"version": f"1.{i % 7}.0"} for i in range(count)}
+        b["packages"] = {f"pkg-{i}": {"version": f"1.{i % 7 + 1}.0"} for i in range(count)}
+        fa, fb = Fingerprint.from_dict(a), Fingerprint.from_dict(b)
+        samples = []
+        for _ in range(max(3, runs // 5)):
+            start = time.perf_counter()
+            changes = len(diff(fa, fb).changes)
+            samples.append(time.perf_counter() - start)
+        median = statistics.median(samples)
+        print(f"| {changes:,} | {median * 1000:,.0f} ms | {median / changes * 1e6:.1f} µs |")
 
 
 if __name__ == "__main__":
