@@ -57,6 +57,15 @@ Exit codes:
   4  a result could not be written
   70 internal error (a bug: please report it)
   130 interrupted; 141 stdout closed early (| head)"""
+# For the commands that judge nothing (no --fail-on): no exit 1.
+EXIT_CODES_NO_VERDICT_HELP = """\b
+Exit codes:
+  0  success
+  2  usage error
+  3  an input or target could not be read
+  4  a result could not be written
+  70 internal error (a bug: please report it)
+  130 interrupted; 141 stdout closed early (| head)"""
 
 
 def _python_option(func: F) -> F:
@@ -97,7 +106,7 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@cli.command(epilog=EXIT_CODES_NO_VERDICT_HELP)
 @_python_option
 @click.option("-o", "--output", metavar="FILE",
               help="Write the fingerprint as JSON to FILE ('-' for stdout).")
@@ -212,6 +221,8 @@ def _emit(text: str, output: str | None) -> None:
         write_stdout(text)
     else:
         write_output(text, output)
+        if output != "-":
+            _warn(f"wrote {output}")  # as snapshot -o does: a silent success looks like none
 
 
 def _verdict(fails: bool) -> int:
@@ -253,7 +264,7 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
     \b
     Examples:
       envcheck diff laptop.json cluster.json
-      envcheck diff @prev .                  what changed since the last snapshot?
+      envcheck diff @last .                  what changed since the last snapshot?
       envcheck diff docker:pytorch:24.03 docker:pytorch:24.05
       envcheck diff lockfiles/train.json .
       envcheck diff origin/main:lockfiles/train.json lockfiles/train.json --format markdown
@@ -274,7 +285,7 @@ def diff(a: str, b: str, fmt: str, fail_on: str, config_path: str | None, output
     return _verdict(report.fails(fail_on))
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@cli.command(epilog=EXIT_CODES_NO_VERDICT_HELP)
 @click.argument("name")
 @click.option("-o", "--output", metavar="FILE", help="Write here instead of lockfiles/NAME.json.")
 @_python_option
@@ -361,9 +372,11 @@ def check(lock_file: str | None, fmt: str, fail_on: str, config_path: str | None
     selection = Selection(frozenset(extras), frozenset(groups) if groups else None)
     report = against_lock(lock_file, live(python or default_python()), config, strict=strict,
                           selection=selection)
+    report.command = "check"
     if report_path:
         _make_parent(report_path)
         write_output(render_json(report), report_path)
+        _warn(f"wrote {report_path}")
     _emit(_render(report, fmt, output, show_benign, show_all), output)
     return _verdict(report.fails(fail_on))
 
@@ -437,8 +450,8 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
               show_default=True)
 @click.option("--fail-on", type=click.Choice(["modified", "any", "never"]), default="modified",
               show_default=True,
-              help="Exit 1 on modified or missing files; 'any' also on added files, "
-                   "unverifiable packages and unknown names.")
+              help="Exit 1 on modified or missing files; 'any' also on added files and "
+                   "unverifiable packages.")
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
 @click.option("--no-cache", is_flag=True, help="Hash every file, ignoring the hash cache.")
 @_python_option
@@ -447,7 +460,7 @@ def verify(packages: tuple[str, ...], fmt: str, fail_on: str, output: str | None
     """Check every installed file against its package's RECORD (hash and size): files
     edited, deleted or added since install. pip does not do this.
 
-    Hashing uses every core; a cache keyed by path, size, mtime and inode makes a
+    Hashing uses every core; a cache keyed by path, size, mtime, ctime and inode makes a
     second run over unchanged files fast. A package without RECORD is reported as
     unverifiable, never as clean.
 
@@ -462,6 +475,11 @@ def verify(packages: tuple[str, ...], fmt: str, fail_on: str, output: str | None
     with progress_bar("verifying") as progress:
         report = verify_interpreter(python, packages, use_cache=not no_cache,
                                     progress=progress)
+    if report.not_found:  # a typo must not pass as "nothing modified"
+        missing = report.not_found[0]
+        close = report.close_matches.get(missing)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise InputError(f"verify -p {missing}: not installed{hint}")
     if fmt == "json":
         import json
 
@@ -560,13 +578,14 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
 
         with progress_bar("verifying") as progress:
             extra = file_findings(verify_interpreter(python, progress=progress))
-    report = run_audit(resolve(source, Request(python=python)), label=source, extra=extra)
+    label = python if source == "." and python else source  # the interpreter audited
+    report = run_audit(resolve(source, Request(python=python)), label=label, extra=extra)
     report.changes = [c for c in report.changes if not config.ignores_path(c.path)]
     _emit(_render(report, fmt, output, show_benign, show_all), output)
     return _verdict(report.fails(fail_on))
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@cli.command(epilog=EXIT_CODES_NO_VERDICT_HELP)
 @click.argument("body_file", metavar="REPORT.md")
 @click.option("--repo", metavar="OWNER/NAME", envvar="GITHUB_REPOSITORY",
               help="Repository (default: $GITHUB_REPOSITORY).")
@@ -684,7 +703,7 @@ def history(interpreter: str | None, limit: int, prune: bool, keep: int | None,
     \b
     Examples:
       envcheck history
-      envcheck diff @prev .                  what changed since last time?
+      envcheck diff @last .                  what changed since the last snapshot?
       envcheck history --prune --keep 100
     """
     from .render.escape import terminal
@@ -710,7 +729,14 @@ def history(interpreter: str | None, limit: int, prune: bool, keep: int | None,
 
 @cli.command()
 def rules() -> None:
-    """List the rule catalog: what each rule judges, how severe, and its reference."""
+    """List the rule catalog: what each rule judges, how severe, and its reference.
+
+    \b
+    Examples:
+      envcheck rules                         every rule, in the order they are tried
+      envcheck rules | grep -A2 tf32         why a TF32 change is judged as it is
+      # move a rule's severity in envcheck.toml:  [severity] cpu-cores = "benign"
+    """
     from .rules.catalog import CATALOG
 
     lines = []

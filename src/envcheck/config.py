@@ -109,6 +109,15 @@ def _tool_table(document: dict[str, Any], path: Path) -> Any:
     return (tool or {}).get("envcheck")
 
 
+def _pasted_tool_table(document: dict[str, Any], where: str) -> dict[str, Any]:
+    """envcheck.toml holding the README's ``[tool.envcheck]`` block as pasted: its table."""
+    if set(document) == {"tool"}:
+        table = _tool_table(document, Path(where))
+        if isinstance(table, dict) and set(document["tool"]) == {"envcheck"}:
+            return table
+    return document
+
+
 def load_file(path: Path) -> Config:
     document = _read_toml(path)
     if path.name == "pyproject.toml":
@@ -116,7 +125,7 @@ def load_file(path: Path) -> Config:
         if table is not None and not isinstance(table, dict):
             raise UsageError(f"{path}: [tool.envcheck] must be a table")
         return parse(table or {}, f"{path} [tool.envcheck]", str(path))
-    return parse(document, str(path), str(path))
+    return parse(_pasted_tool_table(document, str(path)), str(path), str(path))
 
 
 def from_text(text: str, name: str) -> Config:
@@ -131,7 +140,7 @@ def from_text(text: str, name: str) -> Config:
         if table is not None and not isinstance(table, dict):
             raise UsageError(f"{name}: [tool.envcheck] must be a table")
         return parse(table or {}, f"{name} [tool.envcheck]", name)
-    return parse(document, name, name)
+    return parse(_pasted_tool_table(document, name), name, name)
 
 
 def discover(start: Path | None = None) -> Config:

@@ -76,6 +76,7 @@ class Report:
         self.evidence = evidence  # the canaries compared, when either side measured them
         self.unlocked = unlocked or []
         self.strict = strict
+        self.command = "audit" if kind == "audit" else "diff"  # what the text heading names
 
     def summary(self) -> dict[str, int]:
         return severity_counts([change.severity for change in self.changes])

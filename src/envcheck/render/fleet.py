@@ -19,9 +19,13 @@ def _members(names: list[str]) -> str:
                     else "")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def render_fleet_text(report: FleetReport, show_benign: bool = False) -> str:
-    lines = [f"envcheck compare: {report.members} fingerprints in {len(report.groups)} "
-             f"group{'s' if len(report.groups) != 1 else ''}; baseline "
+    lines = [f"envcheck compare: {_count(report.members, 'fingerprint')} in "
+             f"{_count(len(report.groups), 'group')}; baseline "
              f"{terminal(report.baseline)} ({report.baseline_id[:12]})", ""]
     for group in report.groups:
         marker = "baseline" if group.id == report.baseline_id else "differs"
@@ -48,7 +52,8 @@ def render_fleet_text(report: FleetReport, show_benign: bool = False) -> str:
 
 def render_fleet_markdown(report: FleetReport) -> str:
     out = [marker("compare"), "### envcheck compare", "",
-           f"{report.members} fingerprints, {len(report.groups)} groups; baseline "
+           f"{_count(report.members, 'fingerprint')}, {_count(len(report.groups), 'group')}; "
+           "baseline "
            f"{markdown_code(report.baseline)}.", "",
            "| group | machines | members |", "|---|---:|---|"]
     for group in report.groups:

@@ -58,7 +58,7 @@ def render_text(report: Report, color: bool = False, show_benign: bool = False,
     a = f"{terminal(report.a.label)} ({report.a.id[:12]})"
     b = f"{terminal(report.b.label)} ({report.b.id[:12]})"
     audit = report.kind == "audit"
-    lines = [f"envcheck audit: {a}" if audit else f"envcheck diff: {a} -> {b}", ""]
+    lines = [f"envcheck audit: {a}" if audit else f"envcheck {report.command}: {a} -> {b}", ""]
     if report.kind == "lock":
         lines = [f"envcheck check: {b} against {a}", ""]
         count = len(report.changes)

@@ -108,7 +108,9 @@ def verify(
     chosen: dict[str, _Dist] = {}
     at_base: dict[str, dict[str, _Dist]] = {}
     metadata_stamps: dict[str, list[tuple[str, _Stamp]]] = {}
+    installed: set[str] = set()
     for dist in _distributions(search, errors, metadata_stamps if cache is not None else None):
+        installed.add(dist.key)
         if dist.fmt.startswith("dist-info"):
             at_base.setdefault(dist.base, {}).setdefault(dist.info_path, dist)
         if dist.key not in STDLIB_DISTS and dist.key not in chosen and (
@@ -116,6 +118,10 @@ def verify(
             chosen[dist.key] = dist
     if wanted is not None:
         report.not_found = sorted(wanted[k] for k in wanted if k not in chosen)
+        import difflib
+
+        report.close_matches = {name: difflib.get_close_matches(key, sorted(installed), n=3)
+                                for key, name in wanted.items() if key not in chosen}
     report.warnings.extend(e["message"] for e in errors.entries if e["kind"] != "skipped")
 
     usable = cache is not None and bool(chosen)

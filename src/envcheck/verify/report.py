@@ -91,6 +91,8 @@ class VerifyReport:
 
     packages: list[PackageResult] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
+    # Installed names close to each one not found: a typo (-p torhc) gets an answer.
+    close_matches: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     hashed: int = 0
     cached: int = 0
