@@ -61,7 +61,7 @@ def render_fleet_markdown(report: FleetReport) -> str:
         out.append(f"| {markdown_code(group.id[:12])} ({label}) | {len(group.members)} | "
                    f"{markdown_code(_members(group.members), limit=400)} |")
     for outlier in report.outliers:
-        out += ["", f"#### {markdown_text(_members(outlier.group.members))}", "",
+        out += ["", f"#### {markdown_code(_members(outlier.group.members), limit=400)}", "",
                 "| severity | what | before | after | why |", "|---|---|---|---|---|"]
         for change in outlier.report.changes:
             out.append(f"| {change.severity.value} | {markdown_code(change.path)} | "

@@ -34,9 +34,13 @@ def _reference(item: Item, own: frozenset[str]) -> str:
     return markdown_text(item.reference)
 
 
-def _row(item: Item, with_severity: bool, own: frozenset[str]) -> str:
+def _row(item: Item, with_severity: bool, own: frozenset[str], audit: bool) -> str:
     cells = [_ICONS[item.severity]] if with_severity else []
-    why = f"{markdown_text(item.reason)} ({_reference(item, own)})"
+    # An audit's reasons quote the fingerprint (GPU and package names, versions, paths):
+    # inside <code>, where GitHub links no #123, owner/repo#1 or commit SHA. A diff's
+    # reasons are the catalog's own words.
+    reason = markdown_code(item.reason, limit=400) if audit else markdown_text(item.reason)
+    why = f"{reason} ({_reference(item, own)})"
     if item.effects:
         why += "; with it: " + ", ".join(markdown_code(e.path) for e in item.effects)
     cells += [markdown_code(item.title),
@@ -119,7 +123,8 @@ def render_markdown(report: Report, limit: int = LIMIT, show_all: bool = False) 
         add("| " + " | ".join(columns) + " |")
         add("|" + "---|" * len(columns))
         rows, own = 0, report.own_references
-        while rows < len(changes) and add(_row(changes[rows], with_severity, own)):
+        while rows < len(changes) and add(_row(changes[rows], with_severity, own,
+                                               audit=report.kind == "audit")):
             rows += 1
         return rows
 
