@@ -718,7 +718,7 @@ def history(interpreter: str | None, limit: int, prune: bool, keep: int | None,
             removed = store.prune(keep=keep, older_than_days=older_than)
             _warn(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {store.path}")
             return
-        entries = store.entries(interpreter=interpreter, limit=limit)
+        entries = store.recovering(lambda: store.entries(interpreter=interpreter, limit=limit))
     if not entries:
         _warn("no snapshots in the history yet: run envcheck snapshot")
         return

@@ -305,7 +305,8 @@ class PackageCache:
         except OSError:
             return _read_distribution(info_path, fmt, location, errors)
         entry = self.old.get(info_path)
-        if isinstance(entry, list) and len(entry) == 2 and entry[0] == signature:
+        if (isinstance(entry, list) and len(entry) == 2 and entry[0] == signature
+                and isinstance(entry[1], dict) and isinstance(entry[1].get("version"), str)):
             self.hits += 1
             self.new[info_path] = entry
             return dict(entry[1], location=location)
@@ -357,7 +358,8 @@ def save_cache(cache: PackageCache, path: str) -> None:
     """Write the cache atomically; failures are ignored (it is only a cache)."""
     if not cache.changed:
         return
-    temporary = "%s.%d.tmp" % (path, os.getpid())
+    # Not the PID alone: containers sharing a home are all PID 1.
+    temporary = "%s.%d.%s.tmp" % (path, os.getpid(), os.urandom(4).hex())
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(temporary, "w", encoding="utf-8") as handle:

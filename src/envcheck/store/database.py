@@ -35,7 +35,17 @@ LOCK_DEADLINE_S = 30.0  # ... and _retry keeps trying (with back-off) up to this
 _COMPRESSION = 9  # each distinct blob is compressed once: spend the CPU for size
 
 class HistoryCorrupt(InputError):
-    """The history database is damaged (not a database, or a malformed page)."""
+    """The history database is damaged (not a database, a malformed page, or ``logical``:
+    values SQLite reads fine but envcheck never writes)."""
+
+    def __init__(self, message: str, logical: bool = False) -> None:
+        super().__init__(message)
+        self.logical = logical
+
+
+class _Damaged(ValueError):
+    """SQLite reads the file, but a value in it has a type or shape envcheck never writes
+    (a blob stored as text, ``rest`` that is not an object, a bad time): damage too."""
 
 
 # SQLite primary result codes (the low byte of an extended code).
@@ -73,21 +83,26 @@ def _stamp_now() -> str:
     return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{micros:06d}+00:00"
 
 
-def _parse_stamp(text: str) -> datetime:
+def _parse_stamp(text: object) -> datetime:
     from datetime import datetime
 
-    return datetime.fromisoformat(text)
+    try:
+        return datetime.fromisoformat(text)  # type: ignore[arg-type]  # checked just here
+    except (TypeError, ValueError) as exc:
+        raise _Damaged(f"a time that is not one ({str(text)[:40]!r})") from exc
 
 
 def _pack(value: Any) -> bytes:
     return zlib.compress(canonical_json(value).encode("utf-8"), _COMPRESSION)
 
 
-def _unpack(data: bytes) -> Any:
+def _unpack(data: object) -> Any:
+    if not isinstance(data, bytes):
+        raise _Damaged(f"a stored value is {type(data).__name__}, not a blob")
     try:
         return parse_json(zlib.decompress(data), "history")
-    except DocumentError as exc:  # damage, handled like any other corrupt entry
-        raise ValueError(str(exc)) from exc
+    except (DocumentError, zlib.error) as exc:  # damage, handled like any other
+        raise _Damaged(str(exc)) from exc
 
 
 def _code(exc: sqlite3.Error) -> int | None:
@@ -195,6 +210,14 @@ def network_filesystem(directory: str | os.PathLike[str],
         if inside and len(point) >= len(best):  # the deepest, and the last mounted there
             best, kind = point, fields[2]
     return kind if kind in _NETWORK_FILESYSTEMS or kind.startswith("nfs") else None
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _still_corrupt(path: str) -> bool:

@@ -60,6 +60,8 @@ from .database import (
     _COMPRESSION,
     FILENAME,
     HistoryCorrupt,
+    _Damaged,
+    _identity,
     _is_corrupt,
     _now,
     _pack,
@@ -160,6 +162,14 @@ def sections_changed(before: Fingerprint | None, after: Fingerprint) -> str:
     return f"changed: {', '.join(changed)}" if changed else "no change"
 
 
+def _entry(row: tuple[Any, ...]) -> Entry:
+    number, taken_at, interpreter, fingerprint_id, summary = row
+    if not (isinstance(number, int) and isinstance(interpreter, str)
+            and isinstance(fingerprint_id, str) and isinstance(summary, str)):
+        raise _Damaged("an entry with values of the wrong type")
+    return Entry(number, _parse_stamp(taken_at), interpreter, fingerprint_id, summary)
+
+
 class _State:
     """What a summary depends on: the content digests of the sections, and meta."""
 
@@ -195,11 +205,14 @@ class History:
         self.summarize = summarize or sections_changed
         self.warnings: list[str] = []
         self._conn: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None
         try:
             self._open()
         except Exception as exc:
             if not _is_corrupt(exc):
                 self.close()
+                if self._open_read_only():
+                    return
                 raise self._failure(exc, "cannot open", InputError) from exc
             try:
                 self.recover(exc)
@@ -225,6 +238,7 @@ class History:
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=database.BUSY_TIMEOUT_S, isolation_level=None)
         self._conn = conn
+        self._identity = _identity(self.path)
         # Before any table exists: lets prune hand freed pages back to the file system.
         _retry(lambda: conn.execute("PRAGMA auto_vacuum = INCREMENTAL"))
         if database.network_filesystem(os.path.dirname(os.path.abspath(self.path))) is None:
@@ -243,6 +257,33 @@ class History:
         version = self._schema_version(conn)
         if version != STORE_SCHEMA:
             self._write(self._create_or_migrate)
+
+    def _open_read_only(self) -> bool:
+        """Open an existing history that cannot be written here (a read-only home, a
+        mount shared from elsewhere) for reading; whether that worked. Recording into
+        it then fails like any other write, with a warning."""
+        if not os.path.isfile(self.path):
+            return False
+        from urllib.parse import quote
+
+        # mode=ro first; immutable=1 where not even SQLite's shared-memory file can be
+        # made beside a WAL database (nobody can write there either).
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            conn = None
+            try:
+                conn = sqlite3.connect(f"file:{quote(os.path.abspath(self.path))}?{options}",
+                                       uri=True, timeout=database.BUSY_TIMEOUT_S,
+                                       isolation_level=None)
+                if self._schema_version(conn) != STORE_SCHEMA:
+                    conn.close()
+                    return False
+            except sqlite3.Error:
+                if conn is not None:
+                    conn.close()
+                continue
+            self._conn, self._identity = conn, _identity(self.path)
+            return True
+        return False
 
     @staticmethod
     def _schema_version(conn: sqlite3.Connection) -> int | None:
@@ -278,10 +319,16 @@ class History:
         Confirmed under a lock first, so that of several processes that met the same
         corrupt file only one moves it, and none moves the new one another started.
         """
+        opened = self._identity
         self.close()
         aside: str | None = None
         with _recovery_lock(self.path):
-            if os.path.exists(self.path) and _still_corrupt(self.path):
+            # Damage SQLite cannot see is confirmed by identity: the file is still the one
+            # this process read it in (not a new history another process started).
+            logical = isinstance(cause, HistoryCorrupt) and cause.logical
+            if os.path.exists(self.path) and (
+                    (logical and opened is not None and _identity(self.path) == opened)
+                    or _still_corrupt(self.path)):
                 stamp = _now().strftime("%Y%m%dT%H%M%SZ")
                 aside = f"{self.path}.corrupt-{stamp}"
                 serial = 1
@@ -341,8 +388,9 @@ class History:
                  kind: type[EnvcheckError]) -> EnvcheckError:
         if isinstance(exc, EnvcheckError):
             return exc
-        if _is_corrupt(exc):
-            return HistoryCorrupt(f"history: {self.path}: corrupt ({_why(exc)})")
+        if _is_corrupt(exc) or isinstance(exc, _Damaged):
+            return HistoryCorrupt(f"history: {self.path}: corrupt ({_why(exc)})",
+                                  logical=isinstance(exc, _Damaged))
         return kind(f"history: {self.path}: {doing} ({_why(exc)})")
 
     @contextlib.contextmanager
@@ -370,7 +418,9 @@ class History:
         row = conn.execute("SELECT rest FROM entries WHERE number = ?", (number,)).fetchone()
         if row is None:
             return None
-        document: dict[str, Any] = _unpack(row[0])
+        document = _unpack(row[0])
+        if not isinstance(document, dict):
+            raise _Damaged(f"entry {number} is {type(document).__name__}, not an object")
         for key, data in conn.execute(
                 "SELECT s.key, b.data FROM entry_sections AS s JOIN blobs AS b"
                 " ON b.id = s.blob WHERE s.entry = ?", (number,)).fetchall():
@@ -381,7 +431,10 @@ class History:
         document = self._document(conn, number)
         if document is None:
             raise InputError(f"history entry {number}: no such entry")
-        return Fingerprint.from_dict(document, f"history entry {number}")
+        try:
+            return Fingerprint.from_dict(document, f"history entry {number}")
+        except InputError as exc:  # envcheck recorded a valid fingerprint: this is damage
+            raise _Damaged(str(exc)) from exc
 
     def load(self, entry_number: int) -> Fingerprint:
         """The fingerprint recorded as entry ``entry_number`` (as ``entries()`` numbers them)."""
@@ -415,8 +468,7 @@ class History:
             params.append(min(limit, _MAX_INT))
         with self._errors("cannot read the history", InputError):
             rows = self._read(lambda conn: conn.execute(sql, params).fetchall())
-            return [Entry(int(n), _parse_stamp(t), str(i), str(f), str(s))
-                    for n, t, i, f, s in rows]
+            return [_entry(tuple(row)) for row in rows]
 
     def find(self, ref: str, interpreter: str | None = None) -> Entry:
         """The entry ``ref`` names (``@last``, ``@prev``, ``@N``, ``@YYYY-MM-DD``).
@@ -474,13 +526,23 @@ class History:
                 raise InputError(f"{ref}: no entry{scope} on or before {day.isoformat()}")
             raise InputError(f"{ref}: no such entry: the history{scope} holds {count} "
                              f"entr{'y' if count == 1 else 'ies'} (@0 to @{count - 1})")
-        number, taken_at, interp, fingerprint_id, summary = found
-        return Entry(int(number), _parse_stamp(taken_at), str(interp), str(fingerprint_id),
-                     str(summary))
+        with self._errors("cannot read the history", InputError):
+            return _entry(found)
 
     def resolve(self, ref: str, interpreter: str | None = None) -> Fingerprint:
-        """The fingerprint ``ref`` names; see ``find``."""
-        return self.load(self.find(ref, interpreter).number)
+        """The fingerprint ``ref`` names; see ``find``. A damaged history is moved aside
+        (a new one started) and the error says so."""
+        return self.recovering(lambda: self.load(self.find(ref, interpreter).number))
+
+    def recovering(self, read: Callable[[], _T]) -> _T:
+        """``read()``; on damage, the history is moved aside and a new one started, and
+        the error (exit 3, one line) says where the old one went."""
+        try:
+            return read()
+        except HistoryCorrupt as exc:
+            self.recover(exc)
+            moved = f"; {self.warnings[-1].split(': ', 1)[-1]}" if self.warnings else ""
+            raise InputError(f"{exc}{moved}") from exc
 
     def stats(self) -> dict[str, int]:
         """Counts and sizes: entries, blobs, blob_bytes (compressed), file_bytes."""
