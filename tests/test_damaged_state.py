@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,13 +59,15 @@ def test_a_damaged_history_is_moved_aside_and_rebuilt(home: Path, damage: str) -
     assert again.returncode == 0 and again.stderr == "", again.stderr
 
 
-def _poison_cache(home: Path, poison: Callable[[dict[str, object]], object]) -> Path:
-    [cache] = (home / "cache").glob("packages-*.json")
-    document = json.loads(cache.read_text())
-    for entry in document["dists"].values():
-        entry[1] = poison(entry[1])
-    cache.write_text(json.dumps(document))
-    return cache
+def _poison_caches(home: Path, poison: Callable[[dict[str, object]], object]) -> list[Path]:
+    caches = sorted((home / "cache").glob("packages-*.json"))
+    assert caches
+    for cache in caches:
+        document = json.loads(cache.read_text())
+        for entry in document["dists"].values():
+            entry[1] = poison(entry[1])
+        cache.write_text(json.dumps(document))
+    return caches
 
 
 def _package_count(env: dict[str, str], *extra: str) -> int:
@@ -73,22 +76,32 @@ def _package_count(env: dict[str, str], *extra: str) -> int:
     return len(json.loads(result.stdout)["packages"])
 
 
+def _poisoned(caches: list[Path]) -> bool:
+    return any('"version":5' in cache.read_text().replace(" ", "") for cache in caches)
+
+
+@pytest.mark.parametrize("target", [[], ["--python", sys.executable]], ids=["here", "python"])
 @pytest.mark.parametrize("poison", ["version is a number", "entry is a list"])
-def test_a_damaged_package_cache_is_rebuilt(home: Path, poison: str) -> None:
+def test_a_damaged_package_cache_is_rebuilt(home: Path, poison: str, target: list[str]) -> None:
     env = {"ENVCHECK_HOME": str(home)}
-    expected = _package_count(env, "--no-cache")
-    cache = _poison_cache(home, (lambda facts: dict(facts, version=5))
-                          if poison == "version is a number" else (lambda facts: [facts]))
-    assert _package_count(env) == expected  # nothing dropped, nothing refused
-    assert _package_count(env) == expected
-    assert '"version":5' not in cache.read_text().replace(" ", "")
+    before = set((home / "cache").glob("packages-*.json"))
+    expected = _package_count(env, "--no-cache", *target)
+    own = sorted(set((home / "cache").glob("packages-*.json")) - before) or sorted(before)
+    _poison_caches(home, (lambda facts: dict(facts, version=5))
+                   if poison == "version is a number" else (lambda facts: [facts]))
+    assert _package_count(env, *target) == expected  # nothing dropped, nothing refused
+    assert _package_count(env, *target) == expected
+    assert not _poisoned(own)
 
 
-def test_no_cache_repairs_the_cache(home: Path) -> None:
+@pytest.mark.parametrize("target", [[], ["--python", sys.executable]], ids=["here", "python"])
+def test_no_cache_repairs_the_cache(home: Path, target: list[str]) -> None:
     env = {"ENVCHECK_HOME": str(home)}
-    cache = _poison_cache(home, lambda facts: dict(facts, version=5))
+    _package_count(env, *target)  # the cache of this target exists
+    caches = _poison_caches(home, lambda facts: dict(facts, version=5))
+    _package_count(env, "--no-cache", *target)
     _package_count(env, "--no-cache")
-    assert '"version":5' not in cache.read_text().replace(" ", "")
+    assert not _poisoned(caches)
 
 
 @pytest.fixture
