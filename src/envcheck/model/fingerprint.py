@@ -244,10 +244,18 @@ def validate(document: Any, source: str) -> dict[str, Any]:
         )
     migrated = _migrate(dict(document), source)
     for pattern, kinds in _SHAPES:
+        # A field may be null (not known); an item of a list or map may not (a null
+        # package, GPU or flag would reach code that expects an object), except where
+        # null is a fact: an unset variable.
+        nullable = not pattern.endswith("*") or pattern in _NULLABLE_ITEMS
         for path, value in _matches(migrated, pattern.split(".")):
-            if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool)
-                                      and bool not in kinds)):
+            if value is None and nullable:
+                continue
+            if (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+                    or (isinstance(value, int) and value < 0)):
                 names = " or ".join(_TYPE_NAMES[k] for k in kinds)
+                if int in kinds:
+                    names += " (0 or more)"
                 raise InputError(f"{source}: not a fingerprint ('{path}' must be {names})")
     packages = migrated.get("packages")
     if not isinstance(packages, dict) or not all(
@@ -256,7 +264,11 @@ def validate(document: Any, source: str) -> dict[str, Any]:
     return migrated
 
 
-# The shapes every consumer (diff, audit, renderers) relies on; None is always allowed.
+_NULLABLE_ITEMS = frozenset({"env.*"})  # an allow-listed variable that is not set
+
+
+# The shapes every consumer (diff, audit, renderers) relies on: fields may be None,
+# items (a pattern ending in ``*``) only where _NULLABLE_ITEMS says; integers are counts.
 _SHAPES: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("packages", (dict,)), ("packages.*", (dict,)), ("packages.*.version", (str,)),
     ("packages.*.name", (str,)), ("packages.*.location", (str,)),
@@ -272,7 +284,10 @@ _SHAPES: tuple[tuple[str, tuple[type, ...]], ...] = (
     ("cuda.toolkit", (dict,)), ("cuda.driver_cuda_version", (str,)),
     ("cuda.framework_libraries", (dict,)), ("cuda.framework_libraries.*", (dict,)),
     ("cuda.framework_libraries.*.*", (dict,)),
-    ("gpus", (list,)), ("gpus.*", (dict,)),
+    ("gpus", (list,)), ("gpus.*", (dict,)), ("gpus.*.name", (str,)),
+    ("gpus.*.compute_capability", (str,)), ("gpus.*.multiprocessors", (int,)),
+    ("gpus.*.memory_total_mib", (int,)),
+    ("errors.*.message", (str,)), ("errors.*.section", (str,)),
     ("cpu", (dict,)), ("cpu.flags", (list,)), ("cpu.flags.*", (str,)),
     ("cpu.usable_cores", (int,)), ("cpu.logical_cores", (int,)), ("cpu.physical_cores", (int,)),
     ("os", (dict,)), ("os.libc", (dict,)), ("os.distribution", (dict,)),

@@ -89,7 +89,7 @@ def _system_packages_line(system: dict[str, Any]) -> str:
 
 def _gpu_lines(gpus: list[dict[str, Any]], errors: list[dict[str, Any]]) -> list[str]:
     if not gpus:
-        reason = next((e["message"] for e in errors if e.get("section") == "gpus"), None)
+        reason = next((e.get("message") for e in errors if e.get("section") == "gpus"), None)
         return [f"none ({reason})" if reason else "none"]
     return [
         f"[{g.get('index')}] {g.get('name')}, compute capability {g.get('compute_capability')}, "
