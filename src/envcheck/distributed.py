@@ -21,6 +21,7 @@ torch is imported only inside :func:`verify_ranks`; importing this module is che
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import re
 from collections.abc import Iterable, Sequence
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DriftError, EnvcheckError, UsageError
 from .fleet import FleetReport, Loader, compare, measured_key
-from .model import Fingerprint
+from .model import Fingerprint, loads
 from .model.severity import FAIL_ON, FailOn, Severity
 from .render.escape import terminal, value_text
 from .render.report_text import summary_line
@@ -123,8 +124,8 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
 
     _arrive(dist, group, ranks, rank, timeout)
 
-    entries: list[Any] = [None] * len(ranks)
-    dist.all_gather_object(entries, (own_key, host, rank), group=group)
+    entries = [json.loads(data) for data in _all_gather_bytes(
+        dist, json.dumps([own_key, host, rank]).encode(), group, len(ranks))]
     members = sorted((_entry(e) for e in entries), key=lambda m: m[2])
     representatives: dict[str, int] = {}
     for member_id, _, member_rank in members:
@@ -134,13 +135,13 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
     if len(representatives) > 1:
         # One broadcast per distinct id, from the lowest rank holding it: traffic grows
         # with the number of distinct environments, not with the number of ranks.
-        # (all_gather_object pads every rank's contribution to the largest one, so
-        # gathering None from the others would still move a fingerprint per rank.)
+        # (a gather pads every rank's contribution to the largest one, so gathering
+        # nothing from the others would still move a fingerprint per rank.)
         for member_id, source in representatives.items():
-            box: list[Any] = [fingerprint.data if source == rank else None]
-            dist.broadcast_object_list(box, src=source, group=group)
+            payload = fingerprint.to_json(indent=None).encode() if source == rank else b""
+            received = _broadcast_bytes(dist, payload, source, group)
             if source != rank:
-                fingerprints[member_id] = Fingerprint(box[0])
+                fingerprints[member_id] = loads(received, f"rank {source}")
 
     loaders = [(member_name(member_rank, member_host), _constant(fingerprints[member_id]))
                for member_id, member_host, member_rank in members]
@@ -151,6 +152,47 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
 
 
 # ---- torch.distributed ----------------------------------------------------------------
+
+def _device(dist: Any, group: Any) -> Any:
+    """Where collective tensors live: the current CUDA device for NCCL, else the CPU."""
+    import torch
+
+    if str(dist.get_backend(group)).lower() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+# Bytes through plain tensor collectives: torch's *_object collectives need numpy to
+# turn tensors back into bytes, and a torch job need not have numpy. JSON, not pickle.
+
+def _all_gather_bytes(dist: Any, payload: bytes, group: Any, size: int) -> list[bytes]:
+    import torch
+
+    device = _device(dist, group)
+    length = torch.tensor([len(payload)], dtype=torch.int64, device=device)
+    lengths = [torch.zeros(1, dtype=torch.int64, device=device) for _ in range(size)]
+    dist.all_gather(lengths, length, group=group)
+    longest = max(int(n.item()) for n in lengths)
+    mine = torch.zeros(longest, dtype=torch.uint8, device=device)
+    if payload:
+        mine[:len(payload)] = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
+    gathered = [torch.zeros(longest, dtype=torch.uint8, device=device) for _ in range(size)]
+    dist.all_gather(gathered, mine, group=group)
+    return [bytes(t[:int(n.item())].cpu().tolist()) for t, n in zip(gathered, lengths)]
+
+
+def _broadcast_bytes(dist: Any, payload: bytes, source: int, group: Any) -> bytes:
+    import torch
+
+    device = _device(dist, group)
+    length = torch.tensor([len(payload)], dtype=torch.int64, device=device)
+    dist.broadcast(length, src=source, group=group)
+    buffer = torch.zeros(int(length.item()), dtype=torch.uint8, device=device)
+    if payload:
+        buffer[:] = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
+    dist.broadcast(buffer, src=source, group=group)
+    return bytes(buffer.cpu().tolist())
+
 
 def _distributed() -> Any:
     """``torch.distributed``, imported now, with an initialised default process group."""
