@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -788,3 +789,46 @@ def test_numerics_run_inside_the_image_and_the_container(engine: Any, running: A
     assert inside["numerics"]["canaries"] == {} and "settings" in inside["numerics"]
     plain = containers.snapshot_image(BULLSEYE)
     assert "numerics" not in plain
+
+
+def _probe_containers_of(engine: Any, pid: int) -> list[Any]:
+    owned = f"{containers.OWNER_LABEL}={socket.gethostname()}:{pid}"
+    return list(engine.containers.list(all=True, filters={"label": owned}))
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_during_an_image_probe_removes_its_container(
+        engine: Any, derived: str, signum: int) -> None:
+    """What ``timeout`` and a cancelled CI job send (issue 13, finding 8): the probe
+    container goes, the command exits 128 + N with one line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", "snapshot", "--image", derived,
+         "--image-python", "/usr/local/bin/slowpy", "--no-save", "--timeout", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 60
+        while not any(c.status == "running" for c in _probe_containers_of(engine, process.pid)):
+            assert time.monotonic() < end and process.poll() is None, "no probe container ran"
+            time.sleep(0.1)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 128 + signum, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert _probe_containers_of(engine, process.pid) == []
+
+
+def test_signals_wait_for_the_end_of_a_deferred_block() -> None:
+    from envcheck.processes import signals_deferred
+
+    reached = False
+    with pytest.raises(KeyboardInterrupt), signals_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # a handler would run here, were it not deferred
+        reached = True
+    assert reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -29,6 +29,7 @@ import click
 from . import __version__
 from .console import (
     SNAPSHOT_DEFAULTS,
+    Interrupted,
     StdoutClosed,
     default_python,
     guarded,
@@ -85,6 +86,9 @@ class _Group(click.Group):
             # click answers EPIPE with exit status 1, which means drift here: carry it
             # past click as an exception click does not handle.
             raise StdoutClosed from exc
+        except KeyboardInterrupt as exc:
+            # click would print an empty line first: the one line is guarded's.
+            raise Interrupted from exc
 
 
 @click.group(cls=_Group,

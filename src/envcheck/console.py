@@ -234,6 +234,10 @@ class StdoutClosed(Exception):
     """stdout's reader went away; raised past click, which would exit 1 for it."""
 
 
+class Interrupted(BaseException):
+    """Ctrl-C carried past click, which would print an empty line before its own abort."""
+
+
 class Terminated(BaseException):
     """SIGTERM or SIGHUP (``timeout``, a cancelled CI job, a closed terminal), raised like
     Ctrl-C so that every ``finally`` runs: probe processes killed, containers removed."""
@@ -312,7 +316,7 @@ def guarded(run: Callable[[], int]) -> int:
         _discard_stdout()
         sys.stderr.close()
         return int(ExitCode.BROKEN_PIPE)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         warn("aborted")
         return int(ExitCode.ABORTED)
     except Exception as exc:  # a bug: still one line, and never exit 1 (which means drift)

@@ -327,14 +327,19 @@ def _probe_in(api: Any, name: str, image_id: str, what: str, python: str,
               timeout: float) -> _Run | None:
     import docker
 
-    api.create_container(
-        image_id, entrypoint=_probe_command(python, probe_args), command=[],
-        stdin_open=True,  # with detach=False this also sets StdinOnce: EOF ends stdin
-        name=name, labels={PROBE_LABEL: "1", OWNER_LABEL: owner()}, network_disabled=True,
-        use_config_proxy=False,  # the image's own environment, nothing of ours added
-        host_config=api.create_host_config(network_mode="none",
-                                           device_requests=device_requests),
-    )
+    from .processes import signals_deferred
+
+    # Ctrl-C or SIGTERM during the request would leave a container the engine goes on to
+    # create (state Created) after the removal found none: the signal waits for the answer.
+    with signals_deferred():
+        api.create_container(
+            image_id, entrypoint=_probe_command(python, probe_args), command=[],
+            stdin_open=True,  # with detach=False this also sets StdinOnce: EOF ends stdin
+            name=name, labels={PROBE_LABEL: "1", OWNER_LABEL: owner()}, network_disabled=True,
+            use_config_proxy=False,  # the image's own environment, nothing of ours added
+            host_config=api.create_host_config(network_mode="none",
+                                               device_requests=device_requests),
+        )
     sock = api.attach_socket(name, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
     try:
         try:

@@ -16,8 +16,8 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import NamedTuple
 
 STDOUT_LIMIT = 64 << 20  # a probe of 10,000 distributions writes about 10 MiB
@@ -136,3 +136,33 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
                 stream.close()
     with suppress(subprocess.TimeoutExpired):
         process.wait(5)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends, then act on the first one.
+
+    For one request that makes something outside this process (a probe container):
+    cut short, the engine may still create it after this process stopped waiting, and
+    nothing would be left to remove it. Outside the main thread (where Python runs
+    signal handlers) the block runs as it is.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            previous[number] = signal.getsignal(number)
+            signal.signal(number, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if received:
+            signal.raise_signal(received[0])  # now handled as it would have been
