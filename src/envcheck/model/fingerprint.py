@@ -264,7 +264,9 @@ def validate(document: Any, source: str) -> dict[str, Any]:
     return migrated
 
 
-_NULLABLE_ITEMS = frozenset({"env.*"})  # an allow-listed variable that is not set
+# Where null is a fact: an allow-listed variable that is not set; a framework whose
+# files could not be read (the probe records why in ``errors``).
+_NULLABLE_ITEMS = frozenset({"env.*", "frameworks.*"})
 
 
 # The shapes every consumer (diff, audit, renderers) relies on: fields may be None,
