@@ -791,9 +791,12 @@ def test_numerics_run_inside_the_image_and_the_container(engine: Any, running: A
     assert "numerics" not in plain
 
 
-def _probe_containers_of(engine: Any, pid: int) -> list[Any]:
+def _probe_containers_of(engine: Any, pid: int) -> list[str]:
+    """The states of the probe containers of process ``pid``, from the list call alone
+    (inspecting each one races with the engine creating or removing it)."""
     owned = f"{containers.OWNER_LABEL}={socket.gethostname()}:{pid}"
-    return list(engine.containers.list(all=True, filters={"label": owned}))
+    return [str(c.get("State")) for c in engine.api.containers(all=True,
+                                                               filters={"label": owned})]
 
 
 @pytest.mark.docker
@@ -808,15 +811,19 @@ def test_a_signal_during_an_image_probe_removes_its_container(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         end = time.monotonic() + 60
-        while not any(c.status == "running" for c in _probe_containers_of(engine, process.pid)):
+        while "running" not in _probe_containers_of(engine, process.pid):
             assert time.monotonic() < end and process.poll() is None, "no probe container ran"
             time.sleep(0.1)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # the test failed early: let envcheck clean up first
+            process.terminate()
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     assert process.returncode == 128 + signum, stderr
     assert stderr.count("\n") == 1 and "Traceback" not in stderr
     assert _probe_containers_of(engine, process.pid) == []
