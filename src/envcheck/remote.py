@@ -184,7 +184,8 @@ def probe_arguments(nvml_timeout: float, numerics_timeout: float | None) -> list
 
 def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
                 cache: str | None = None,
-                numerics_timeout: float | None = None) -> RunningProbe:
+                numerics_timeout: float | None = None,
+                fresh_cache: bool = False) -> RunningProbe:
     """Start ``command`` (an interpreter reading a script on stdin) on the probe, not waiting.
 
     ``command`` is e.g. ``interpreter_command("/opt/venv/bin/python")``; ``what`` names
@@ -196,6 +197,8 @@ def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
     from .processes import start_bounded, stop_bounded
 
     extra = ["--cache", cache, "--code-cache", os.path.dirname(cache)] if cache else []
+    if cache and fresh_cache:  # read nothing from the package cache, write it anew
+        extra += ["--fresh-cache", "1"]
     script = probe_script().encode("utf-8")
     stdin = _script_file(script)
     try:

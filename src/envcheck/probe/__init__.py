@@ -20,7 +20,7 @@ from .environ import collect_env
 from .frameworks import collect_frameworks
 from .gpus import collect_nvml
 from .linked import framework_libraries
-from .packages import collect_packages, load_cache, save_cache
+from .packages import PackageCache, collect_packages, load_cache, save_cache
 from .system import collect_os, collect_python
 from .system_packages import collect_system_packages
 
@@ -38,12 +38,13 @@ OUTPUT_MARKER = "----- envcheck probe output -----"
 
 def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
             cache_path: Optional[str] = None,
-            numerics_timeout: Optional[float] = None) -> JSONDict:
+            numerics_timeout: Optional[float] = None, fresh_cache: bool = False) -> JSONDict:
     """Describe this interpreter's environment as a JSON-ready dict (one fingerprint's raw data).
 
     ``cache_path``: a file where package facts are kept between runs (see PackageCache).
     ``numerics_timeout``: also run the numeric canaries (in a child process) for at most
-    this many seconds; None leaves them out.
+    this many seconds; None leaves them out. ``fresh_cache``: read nothing from the
+    cache, read every package, and write it anew (what repairs a damaged cache).
     """
     errors = Errors()
     timings: Dict[str, float] = {}
@@ -55,7 +56,7 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
         return value
 
     search_path = list(sys.path) if paths is None else paths
-    cache = load_cache(cache_path) if cache_path else None
+    cache = (PackageCache() if fresh_cache else load_cache(cache_path)) if cache_path else None
     packages = timed("packages", lambda: collect_packages(search_path, errors, cache), {})
     frameworks = timed("frameworks", lambda: collect_frameworks(packages, errors, cache), {})
     conda = timed("conda", lambda: collect_conda(errors, cache), {})
@@ -106,7 +107,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     timeout = float(options.get("--nvml-timeout", 5.0))
     numerics = options.get("--numerics-timeout")
     document = collect(nvml_timeout=timeout, cache_path=options.get("--cache"),
-                       numerics_timeout=float(numerics) if numerics is not None else None)
+                       numerics_timeout=float(numerics) if numerics is not None else None,
+                       fresh_cache=options.get("--fresh-cache") == "1")
     sys.stdout.write(OUTPUT_MARKER + "\n" + json.dumps(document, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

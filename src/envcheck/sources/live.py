@@ -116,18 +116,26 @@ def live(
 
         return snapshot_interpreter(python, timeout, nvml_timeout, use_cache, numerics_timeout)
     from .. import probe
-    from ..errors import OutputError
+    from ..errors import InputError, OutputError
     from ..model import Fingerprint
     from ..paths import package_cache_file
 
-    cache = None
-    if use_cache:
-        try:
-            cache = package_cache_file()
-        except OutputError:  # nowhere to keep it: only a cache
-            cache = None
+    try:
+        cache: str | None = package_cache_file()
+    except OutputError:  # nowhere to keep it: only a cache
+        cache = None
+    # --no-cache reads every package and writes the cache anew: it also repairs one.
     raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache,
-                        numerics_timeout=numerics_timeout)
+                        numerics_timeout=numerics_timeout, fresh_cache=not use_cache)
+    try:
+        return Fingerprint.from_probe(raw, __version__)
+    except InputError:
+        if cache is None or not use_cache:
+            raise
+    # Facts from the cache that the model refuses (a damaged or foreign file): it is
+    # only a cache, so read everything again and replace it.
+    raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache,
+                        numerics_timeout=numerics_timeout, fresh_cache=True)
     return Fingerprint.from_probe(raw, __version__)
 
 
