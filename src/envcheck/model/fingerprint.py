@@ -266,7 +266,8 @@ def validate(document: Any, source: str) -> dict[str, Any]:
 
 # Where null is a fact: an allow-listed variable that is not set; a framework whose
 # files could not be read (the probe records why in ``errors``).
-_NULLABLE_ITEMS = frozenset({"env.*", "frameworks.*"})
+# A numerics setting that is not set, like a variable.
+_NULLABLE_ITEMS = frozenset({"env.*", "frameworks.*", "numerics.settings.*"})
 
 
 # The shapes every consumer (diff, audit, renderers) relies on: fields may be None,
