@@ -6,6 +6,10 @@ tool writes them: explicit specs as ``conda list --explicit`` prints them (URL, 
 the digest), conda-lock's version 1 ``package`` list, and pixi's version 6 layout (package
 locations per environment and platform; name, version and build left out where the file
 name says them). YAML is dumped by PyYAML, as conda-lock does.
+
+Each is a contract, as a Python lock is (``contract.check_pins``): every record it pins must
+be installed as pinned, whatever the rules think of the difference; records it does not
+name are listed.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import pytest
 import yaml
 
 from condaenv import MKL_STACK, OPENBLAS_STACK, Package, make_env
+from envcheck.contract import version_matches
 from envcheck.errors import InputError
 from envcheck.sources.conda_environment import parse_match_spec
-from envcheck.sources.conda_pins import version_matches
 from envcheck.yaml_subset import loads as load_yaml
 
 from conftest import run_envcheck
@@ -142,17 +146,69 @@ def test_hashes_are_compared_where_given(python38: str, tmp_path: Path) -> None:
     assert code == 0 and report["changes"] == []
 
 
-def test_complete_locks_report_what_they_do_not_list(envs: dict[str, Path],
-                                                     tmp_path: Path) -> None:
+def test_records_a_lock_does_not_name_are_listed_not_failed(envs: dict[str, Path],
+                                                           tmp_path: Path) -> None:
     without_zlib = tuple(p for p in MKL_STACK if p.name != "libzlib")
-    code, report, _ = check(write(tmp_path, "spec.txt", explicit(without_zlib, "md5")),
-                            envs["mkl"])
-    assert code == 0  # an added zlib is risky, not breaking
-    assert paths(report)["conda.libzlib"]["before"] is None
-    # environment.yml names only what its author pinned: the rest is not compared.
+    for name, text in (("spec.txt", explicit(without_zlib, "md5")),
+                       ("conda-lock.yml", conda_lock(without_zlib)),
+                       ("pixi.lock", pixi_lock({"default": without_zlib})),
+                       ("environment.yml", "dependencies:\n  - mkl\n")):
+        lock = write(tmp_path / name.replace(".", "-"), name, text)
+        code, report, stderr = check(lock, envs["mkl"])
+        assert (code, report["changes"]) == (0, []), (name, stderr, report)
+        assert "libzlib" in report["unlocked"], name
+        # --strict: what the lock does not name fails too.
+        assert check(lock, envs["mkl"], "--strict")[0] == 1, name
     code, report, _ = check(write(tmp_path, "environment.yml", "dependencies:\n  - mkl\n"),
                             envs["mkl"])
-    assert code == 0 and report["changes"] == []
+    assert report["unlocked"] == sorted(p.name for p in MKL_STACK if p.name != "mkl")
+
+
+def _changed(packages: tuple[Package, ...], name: str, version: str | None = None,
+             build: str | None = None) -> tuple[Package, ...]:
+    return tuple(p._replace(version=version or p.version, build=build or p.build)
+                 if p.name == name else p for p in packages)
+
+
+@pytest.mark.parametrize("fmt", ["environment.yml", "explicit-md5", "conda-lock.yml",
+                                 "pixi.lock"])
+def test_any_pinned_record_that_differs_fails_with_its_rule(python38: str, tmp_path: Path,
+                                                            fmt: str) -> None:
+    """The contract, not the rules, decides the exit code; the rule says how much it matters.
+
+    Each environment differs from the lock in one record, in a way the catalog calls risky or
+    benign: a contract still fails on it (exit 1), with that severity and rule."""
+    lock_text = {"environment.yml": ENVIRONMENT_YML + "  - libzlib=1.3.1=h4ab18f5_1\n"
+                                                      "  - llvm-openmp=18.1.8\n",
+                 "explicit-md5": explicit(MKL_STACK, "md5"),
+                 "conda-lock.yml": conda_lock(MKL_STACK),
+                 "pixi.lock": pixi_lock({"default": MKL_STACK})}[fmt]
+    lock = write(tmp_path, fmt if "." in fmt else f"{fmt}.txt", lock_text)
+    cases = [
+        # another build of the same zlib: risky
+        ("zlib-build", _changed(MKL_STACK, "libzlib", build="h4ab18f5_2"),
+         "conda.libzlib.build", "risky", "conda-native-build"),
+        # an OpenMP runtime patch release: risky
+        ("openmp-patch", _changed(MKL_STACK, "llvm-openmp", version="18.1.9"),
+         "conda.llvm-openmp.version", "risky", "conda-openmp-runtime"),
+        # NCCL on a machine without GPUs: benign, and still a broken pin
+        ("nccl-minor", _changed(MKL_STACK, "nccl", version="2.22.3.1"),
+         "conda.nccl.version", "benign", "conda-nccl-version"),
+        # a pinned record that is not installed at all
+        ("no-nccl", tuple(p for p in MKL_STACK if p.name != "nccl"),
+         "conda.nccl", None, "conda-nccl-version"),
+    ]
+    for label, stack, path, severity, rule in cases:
+        if fmt == "environment.yml" and label == "nccl-minor":
+            continue  # the file pins nccl without a version
+        python = make_env(python38, tmp_path / label, stack)
+        code, report, stderr = check(lock, python)
+        assert code == 1, (label, stderr, report)
+        [change] = report["changes"]
+        assert (change["path"], change["rule"]) == (path, rule), label
+        assert severity is None or change["severity"] == severity, (label, change)
+        if label == "no-nccl":
+            assert change["kind"] == "removed" and change["after"] is None
 
 
 def test_pixi_environment_and_platform_selection(envs: dict[str, Path], tmp_path: Path) -> None:
@@ -252,7 +308,7 @@ def test_python_distributions_of_conda_records_and_pypi_pins(python38: str,
         assert code == 1, name
         change = paths(report)["packages.einops.version"]
         assert (change["before"], change["after"]) == ("0.7.0", "0.8.0"), name
-    # The explicit spec has no PyPI part: the pip-installed einops is reported as added.
+    # The explicit spec has no PyPI part: the pip-installed einops is listed, not failed; the
+    # conda-installed numpy is its record's business, not listed twice.
     code, report, _ = check(write(tmp_path, "spec.txt", explicit(stack, "md5")), python)
-    assert code == 0
-    assert [c["path"] for c in report["changes"]] == ["packages.einops"]
+    assert (code, report["changes"], report["unlocked"]) == (0, [], ["einops"])

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from ..model import Fingerprint
-from ..model.pins import PinnedLock, Selection
+from ..model import SCHEMA_VERSION, Fingerprint
+from ..model.pins import PinnedLock, Selection, lock_document
 from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
 __all__ = ["DEFAULT_NVML_TIMEOUT", "DEFAULT_TIMEOUT", "LockSource", "Markers", "Request", "Source",
@@ -79,7 +79,7 @@ class LockSource(Source, Protocol):
 
 
 def pinned_fingerprint(lock: PinnedLock) -> Fingerprint:
-    """A packages-only fingerprint of a lock's pins (where a fingerprint is asked for)."""
-    packages = {name: {"name": pin.name, "version": pin.version or pin.url or ""}
-                for name, pin in lock.pins.items()}
-    return Fingerprint.packages_only(packages, lock.label, lock.format)
+    """A fingerprint of a lock's pins alone, packages (and conda records) only, where a
+    fingerprint is asked for."""
+    return Fingerprint.from_dict({"schema": SCHEMA_VERSION, **lock_document(lock),
+                                  "errors": [], "meta": {"source": lock.format}}, lock.label)

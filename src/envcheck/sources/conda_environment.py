@@ -9,10 +9,12 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Fingerprint
+from ..model.pins import PinnedLock
 from ..reader import load_yaml
 from . import conda_lock
-from .base import Request
-from .conda_pins import CondaPin, expected_fingerprint
+from .base import Request, pinned_fingerprint
+from .conda_pins import CondaPin
+from .conda_pins import conda_lock as pinned
 
 _NAME = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*(.*)$")
 _BRACKET = re.compile(r"\[(.*)\]\s*$")
@@ -75,7 +77,7 @@ def _pip_pins(entries: Any, source: str) -> dict[str, str]:
     return pins
 
 
-def parse(document: Any, source: str, current: Fingerprint | None) -> Fingerprint:
+def parse(document: Any, source: str) -> PinnedLock:
     if not isinstance(document, dict) or not isinstance(document.get("dependencies"), list):
         raise InputError(f"{source}: not a conda environment file (no dependencies list)")
     pins: dict[str, CondaPin] = {}
@@ -88,7 +90,7 @@ def parse(document: Any, source: str, current: Fingerprint | None) -> Fingerprin
             pins[pin.name] = pin
         else:
             raise InputError(f"{source}: dependencies: {str(entry)[:80]!r}: not a package spec")
-    return expected_fingerprint(pins, pypi, current, source, "environment.yml", complete=False)
+    return pinned(source, "environment.yml", pins, pypi)
 
 
 class CondaEnvironmentSource:
@@ -100,8 +102,11 @@ class CondaEnvironmentSource:
     def claims(self, spec: str) -> bool:
         return spec.endswith((".yml", ".yaml")) and os.path.isfile(spec)
 
-    def load(self, spec: str, request: Request) -> Fingerprint:
+    def pins(self, spec: str, request: Request) -> PinnedLock:
         document = load_yaml(spec)
         if conda_lock.is_conda_lock(document):
             return conda_lock.parse(document, spec, request.current)
-        return parse(document, spec, request.current)
+        return parse(document, spec)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        return pinned_fingerprint(self.pins(spec, request))

@@ -7,9 +7,10 @@ import os
 
 from ..errors import InputError
 from ..model import Fingerprint
+from ..model.pins import PinnedLock
 from ..reader import read_text
-from .base import Request
-from .conda_pins import CondaPin, expected_fingerprint, pin_from_url
+from .base import Request, pinned_fingerprint
+from .conda_pins import CondaPin, conda_lock, pin_from_url
 
 MARKER = "@EXPLICIT"
 
@@ -18,7 +19,7 @@ def is_explicit(text: str) -> bool:
     return any(line.strip() == MARKER for line in text.splitlines()[:50])
 
 
-def parse(text: str, source: str, current: Fingerprint | None) -> Fingerprint:
+def parse(text: str, source: str) -> PinnedLock:
     if not is_explicit(text):
         raise InputError(f"{source}: not an explicit spec (no {MARKER} line)")
     pins: dict[str, CondaPin] = {}
@@ -41,7 +42,7 @@ def parse(text: str, source: str, current: Fingerprint | None) -> Fingerprint:
             raise InputError(f"{source}:{number}: {value[:80]!r}: not an md5 or sha256 digest")
         pin = pin_from_url(url.strip(), f"{source}:{number}", md5=md5, sha256=sha256)
         pins[pin.name] = pin
-    return expected_fingerprint(pins, {}, current, source, "explicit spec", complete=True)
+    return conda_lock(source, "explicit spec", pins, {})
 
 
 class CondaExplicitSource:
@@ -59,5 +60,8 @@ class CondaExplicitSource:
             return False
         return is_explicit(head.decode("utf-8", "replace"))
 
+    def pins(self, spec: str, request: Request) -> PinnedLock:
+        return parse(read_text(spec), spec)
+
     def load(self, spec: str, request: Request) -> Fingerprint:
-        return parse(read_text(spec), spec, request.current)
+        return pinned_fingerprint(self.pins(spec, request))

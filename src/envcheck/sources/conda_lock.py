@@ -8,9 +8,10 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Fingerprint
+from ..model.pins import PinnedLock
 from ..reader import load_yaml
-from .base import Request
-from .conda_pins import CondaPin, expected_fingerprint, pin_from_url, platform_subdir
+from .base import Request, pinned_fingerprint
+from .conda_pins import CondaPin, conda_lock, pin_from_url, platform_subdir
 
 
 def is_conda_lock(document: Any) -> bool:
@@ -19,7 +20,7 @@ def is_conda_lock(document: Any) -> bool:
 
 
 def parse(document: Any, source: str, current: Fingerprint | None,
-          platform: str | None = None) -> Fingerprint:
+          platform: str | None = None) -> PinnedLock:
     if not is_conda_lock(document):
         raise InputError(f"{source}: not a conda-lock file (no metadata or package list)")
     if document.get("version") != 1:
@@ -47,8 +48,7 @@ def parse(document: Any, source: str, current: Fingerprint | None,
                            md5=hashes.get("md5"), sha256=hashes.get("sha256"), name=name,
                            version=version)
         pins[pin.name] = pin
-    return expected_fingerprint(pins, pypi, current, f"{source} ({platform})", "conda-lock",
-                                complete=True)
+    return conda_lock(f"{source} ({platform})", "conda-lock", pins, pypi)
 
 
 class CondaLockSource:
@@ -59,5 +59,8 @@ class CondaLockSource:
         return os.path.basename(spec).endswith(("conda-lock.yml", "conda-lock.yaml")) \
             and os.path.isfile(spec)
 
-    def load(self, spec: str, request: Request) -> Fingerprint:
+    def pins(self, spec: str, request: Request) -> PinnedLock:
         return parse(load_yaml(spec), spec, request.current)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        return pinned_fingerprint(self.pins(spec, request))

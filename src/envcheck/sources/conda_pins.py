@@ -1,25 +1,24 @@
-"""What the conda lock formats share: pins, match specs, package file names, and turning
-pins into the expected side of ``check``.
+"""What the conda lock formats share: package file names into pins, digests, and which
+conda platform (subdir) the environment being checked is.
 
-A complete lock (explicit spec, conda-lock.yml, pixi.lock) lists every package, so a
-record the environment has beyond it is reported as added. An ``environment.yml``
-pins what its author asked for: records it does not name, and fields it leaves open
-(``numpy=1.26`` pins no build), are taken from the environment and so never differ.
+Each format reads its file into a ``PinnedLock`` whose ``records`` are ``CondaPin``
+values (and whose ``pins`` are its PyPI packages); ``contract.check_pins`` holds the
+environment to it with the same semantics as a Python lock: every pinned record must
+match, records the lock does not name are listed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from fnmatch import fnmatchcase
-from typing import Any, NamedTuple
-
-from packaging.version import InvalidVersion, Version
+from typing import Any
 
 from ..errors import InputError
 from ..model import Fingerprint
+from ..model.pins import CondaPin, Pin, PinnedLock
 from ..probe.conda import channel_name
 from ..probe.packages import normalize_name
+
+__all__ = ["CondaPin", "conda_lock", "pin_from_url", "platform_subdir"]
 
 _ARCHIVE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<build>[^-]+)\.(?:conda|tar\.bz2)$")
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -27,19 +26,6 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _SUBDIRS = {("Linux", "x86_64"): "linux-64", ("Linux", "aarch64"): "linux-aarch64",
             ("Linux", "ppc64le"): "linux-ppc64le", ("Darwin", "x86_64"): "osx-64",
             ("Darwin", "arm64"): "osx-arm64", ("Windows", "AMD64"): "win-64"}
-
-
-class CondaPin(NamedTuple):
-    """What a lock says about one conda package; None where it says nothing."""
-
-    name: str
-    version: str | None  # exact (complete locks) or a conda version spec (environment.yml)
-    build: str | None  # exact, or a glob (``*mkl``)
-    channel: str | None = None
-    subdir: str | None = None
-    md5: str | None = None
-    sha256: str | None = None
-    build_number: int | None = None
 
 
 def pin_from_url(url: str, source: str, md5: str | None = None, sha256: str | None = None,
@@ -69,51 +55,6 @@ def _digest(value: Any, length: int, source: str, url: str) -> str | None:
     return text
 
 
-# ---- conda version specs (environment.yml) ------------------------------------------
-
-def _compare(left: str, right: str) -> int | None:
-    try:
-        a, b = Version(left), Version(right)
-    except InvalidVersion:
-        return 0 if left == right else None
-    return (a > b) - (a < b)
-
-
-def version_matches(spec: str, version: str) -> bool:
-    """Whether ``version`` satisfies a conda version spec: ``1.26.*``, ``1.26*``, ``==1.26.4``,
-    ``>=1.26,<2``, ``1.2|1.3``, ``*``."""
-    return any(all(_term_matches(term.strip(), version) for term in alternative.split(","))
-               for alternative in spec.split("|"))
-
-
-def _term_matches(term: str, version: str) -> bool:
-    if term in ("", "*"):
-        return True
-    for operator in ("==", "!=", ">=", "<=", "~=", ">", "<"):
-        if term.startswith(operator):
-            wanted = term[len(operator):].strip()
-            if operator == "~=":
-                prefix = ".".join(wanted.split(".")[:-1])
-                return (_compare(version, wanted) or 0) >= 0 and _prefix(prefix, version)
-            order = _compare(version, wanted)
-            if order is None:
-                return operator == "!=" and version != wanted
-            return {"==": order == 0, "!=": order != 0, ">=": order >= 0, "<=": order <= 0,
-                    ">": order > 0, "<": order < 0}[operator]
-    if "*" in term.rstrip("*"):
-        return fnmatchcase(version, term)  # a glob inside: 1.*.3
-    if term.endswith("*"):
-        # 1.26* and 1.26.* alike, as conda reads them: 1.26 and 1.26.x, never 1.260.
-        return _prefix(term.rstrip("*").rstrip("."), version)
-    return _compare(version, term) == 0
-
-
-def _prefix(prefix: str, version: str) -> bool:
-    return not prefix or version == prefix or version.startswith(prefix + ".")
-
-
-# ---- the expected side ----------------------------------------------------------------
-
 def platform_subdir(current: Fingerprint | None) -> str | None:
     """The conda subdir of the environment being checked: its records', else its platform's."""
     if current is None:
@@ -127,53 +68,8 @@ def platform_subdir(current: Fingerprint | None) -> str | None:
     return _SUBDIRS.get((system, machine))
 
 
-def _expected_record(pin: CondaPin, live: Mapping[str, Any], exact: bool) -> dict[str, Any]:
-    record: dict[str, Any] = {"name": pin.name}
-    live_version, live_build = live.get("version"), live.get("build")
-    if pin.version is None or (not exact and isinstance(live_version, str)
-                               and version_matches(pin.version, live_version)):
-        record["version"] = live_version if isinstance(live_version, str) else "*"
-    else:
-        record["version"] = pin.version
-    if pin.build is None or (isinstance(live_build, str) and fnmatchcase(live_build, pin.build)):
-        record["build"] = live_build
-    else:
-        record["build"] = pin.build
-    if record["build"] == live_build and record["version"] == live_version:
-        record["build_number"] = live.get("build_number")
-    for field in ("channel", "subdir", "md5", "sha256"):
-        value = getattr(pin, field)
-        record[field] = value if value is not None else (None if exact else live.get(field))
-    if live.get("python"):
-        record["python"] = live["python"]
-    return {k: v for k, v in record.items() if v is not None}
-
-
-def expected_fingerprint(pins: Mapping[str, CondaPin], pypi: Mapping[str, str],
-                         current: Fingerprint | None, source: str, kind: str,
-                         complete: bool) -> Fingerprint:
-    """The expected side of ``check``: the lock's conda records (and PyPI packages).
-
-    ``complete``: the lock lists every package, so the environment's others are added ones;
-    otherwise (environment.yml) they are taken from ``current``.
-    """
-    live_records: dict[str, Any] = dict((current.data.get("conda") or {}) if current else {})
-    live_packages: dict[str, Any] = dict(current.packages if current else {})
-    records: dict[str, Any] = {}
-    for name, pin in pins.items():
-        live = live_records.get(name)
-        records[name] = _expected_record(pin, live if isinstance(live, dict) else {}, complete)
-    if not complete:
-        for name, live in live_records.items():
-            records.setdefault(name, live)
-    packages: dict[str, Any] = {}
-    installed_by_conda = {r.get("python") for r in records.values() if isinstance(r, dict)}
-    for name, live in live_packages.items():
-        if name in installed_by_conda or (not complete and name not in pypi):
-            packages[name] = live  # judged through its conda record, or not pinned
-    for name, version in pypi.items():
-        key = normalize_name(name)
-        packages[key] = {"name": name, "version": version}
-    document = {"schema": 1, "packages": dict(sorted(packages.items())),
-                "conda": dict(sorted(records.items())), "errors": [], "meta": {"source": kind}}
-    return Fingerprint.from_dict(document, source)
+def conda_lock(label: str, kind: str, records: dict[str, CondaPin],
+               pypi: dict[str, str]) -> PinnedLock:
+    """The lock: conda records by name, PyPI packages (name -> exact version) by PEP 503 name."""
+    pins = {normalize_name(name): Pin(name, version) for name, version in pypi.items()}
+    return PinnedLock(label, kind, pins, dict(sorted(records.items())))

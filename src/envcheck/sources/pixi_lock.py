@@ -9,9 +9,10 @@ from typing import Any
 
 from ..errors import InputError
 from ..model import Fingerprint
+from ..model.pins import PinnedLock
 from ..reader import load_yaml
-from .base import Request
-from .conda_pins import CondaPin, expected_fingerprint, pin_from_url, platform_subdir
+from .base import Request, pinned_fingerprint
+from .conda_pins import CondaPin, conda_lock, pin_from_url, platform_subdir
 
 VERSION = 6
 
@@ -31,7 +32,7 @@ def environment_of(current: Fingerprint | None) -> str:
 
 
 def parse(document: Any, source: str, current: Fingerprint | None,
-          environment: str | None = None, platform: str | None = None) -> Fingerprint:
+          environment: str | None = None, platform: str | None = None) -> PinnedLock:
     if not is_pixi_lock(document):
         raise InputError(f"{source}: not a pixi lockfile (no environments or packages)")
     if document.get("version") != VERSION:
@@ -72,8 +73,7 @@ def parse(document: Any, source: str, current: Fingerprint | None,
         if isinstance(entry.get("subdir"), str):
             pin = pin._replace(subdir=entry["subdir"])
         pins[pin.name] = pin
-    return expected_fingerprint(pins, pypi, current, f"{source} ({environment}, {platform})",
-                                "pixi.lock", complete=True)
+    return conda_lock(f"{source} ({environment}, {platform})", "pixi.lock", pins, pypi)
 
 
 def _text(value: Any) -> str | None:
@@ -94,6 +94,9 @@ class PixiLockSource:
         path, _ = _split(spec)
         return os.path.basename(path) == "pixi.lock" and os.path.isfile(path)
 
-    def load(self, spec: str, request: Request) -> Fingerprint:
+    def pins(self, spec: str, request: Request) -> PinnedLock:
         path, environment = _split(spec)
         return parse(load_yaml(path), path, request.current, environment)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        return pinned_fingerprint(self.pins(spec, request))
