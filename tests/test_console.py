@@ -23,7 +23,8 @@ from conftest import run_envcheck
 
 def click_params(args: list[str]) -> dict[str, object]:
     """What click's own parser makes of ``snapshot ARGS``."""
-    command = cli.commands["snapshot"]
+    command = cli.get_command(click.Context(cli), "snapshot")
+    assert command is not None
     with command.make_context("snapshot", list(args)) as context:
         return dict(context.params)
 
@@ -120,6 +121,20 @@ def test_the_everyday_snapshot_never_imports_click(tmp_path: Path) -> None:
     slow = subprocess.run([sys.executable, "-c", script, "snapshot", "--no-save", "--timeout",
                            "60", "-o", str(out)], capture_output=True, text=True, check=True)
     assert slow.stdout.split() == ["True", "0"]
+
+
+def test_every_command_loads_and_a_typo_gets_a_suggestion() -> None:
+    listed = run_envcheck("--help")
+    assert listed.returncode == 0, listed.stderr
+    names = cli.list_commands(click.Context(cli))
+    assert "diff" in names and "snapshot" in names
+    for name in names:  # each command's module defines the command of its name
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None and command.name == name
+        assert f"  {name} " in listed.stdout
+    typo = run_envcheck("dif", "a.json", "b.json")
+    assert typo.returncode == 2
+    assert "No such command 'dif'" in typo.stderr and "'diff'" in typo.stderr
 
 
 def test_both_paths_write_the_same_fingerprint() -> None:
