@@ -153,3 +153,81 @@ def test_a_reader_that_goes_away_is_exit_141(tmp_path: Path, args: list[str]) ->
         capture_output=True, text=True, check=False, timeout=120, env=dict(os.environ))
     assert result.returncode == 141, result.stderr
     assert "Traceback" not in result.stderr
+
+
+# A numpy that hangs, first on the import path the canary child takes: it records its pid
+# and that of a child of its own, then waits. Everything up to the canary child is real.
+HANGING_NUMPY = """\
+import os, subprocess, time
+grandchild = subprocess.Popen(["sleep", "300"])
+path = os.environ["ENVCHECK_TEST_PIDS"]
+with open(path + ".tmp", "w") as handle:
+    handle.write("%d %d" % (os.getpid(), grandchild.pid))
+os.replace(path + ".tmp", path)
+time.sleep(300)
+"""
+
+
+@pytest.fixture(scope="module")
+def canary_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fingerprint with one real canary (the base ``explain`` compares with)."""
+    from envcheck.model import Fingerprint
+    from envcheck.probe.numerics import run_child
+
+    section = run_child(sys.executable, 300, only=["numpy.sum_float32"], flags=False)
+    assert section["canaries"], section["errors"]
+    path = tmp_path_factory.mktemp("canary-base") / "base.json"
+    path.write_text(Fingerprint.from_dict({"schema": 1, "packages": {}, "errors": [],
+                                           "meta": {}, "numerics": section}).to_json())
+    return path
+
+
+@pytest.mark.parametrize("how, signum", [
+    ("snapshot", signal.SIGTERM),  # the canary child of envcheck's own process
+    ("snapshot", signal.SIGINT),
+    ("python", signal.SIGTERM),  # the canary child of a probe in another interpreter
+    ("python", signal.SIGHUP),
+    ("explain", signal.SIGTERM),  # explain's reruns, children of envcheck's process
+])
+def test_a_signal_while_canaries_run_ends_the_canary_child_and_what_it_started(
+        tmp_path: Path, canary_base: Path, how: str, signum: int) -> None:
+    fake = tmp_path / "site"
+    (fake / "numpy").mkdir(parents=True)
+    (fake / "numpy" / "__init__.py").write_text(HANGING_NUMPY)
+    pids = tmp_path / "pids"
+    output = tmp_path / "out.json"
+    args = {"snapshot": ["snapshot", "--numerics", "--no-save", "-o", str(output)],
+            "python": ["snapshot", "--python", sys.executable, "--numerics", "--no-save",
+                       "-o", str(output)],
+            "explain": ["explain", str(canary_base), "-o", str(output)]}[how]
+    env = {**os.environ, "PYTHONPATH": str(fake), "ENVCHECK_TEST_PIDS": str(pids)}
+    process = subprocess.Popen([sys.executable, "-m", "envcheck", *args], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        canary_child, grandchild = map(int, _wait_for(pids, within=120).split())
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signum, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+    assert _gone(canary_child) and _gone(grandchild)
+    assert not output.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_cluster_members_probe_that_hangs_is_ended_with_all_it_started(tmp_path: Path) -> None:
+    """The task Dask and Ray run on a member: a timeout ends the probe's whole group there."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    from envcheck.integrations._remote import probe_task
+
+    pidfile = tmp_path / "grandchild"
+    script = ("import subprocess, time\n"
+              "child = subprocess.Popen(['sleep', '300'])\n"
+              f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+              "time.sleep(300)\n")
+    task = cloudpickle.loads(cloudpickle.dumps(probe_task()))  # as a worker receives it
+    started = time.monotonic()
+    returncode, _, stderr = task(script, 5.0, 3.0)
+    assert (returncode, stderr) == (-1, "the probe did not finish within 3 s")
+    assert time.monotonic() - started < 30
+    assert _gone(int(pidfile.read_text()))

@@ -9,6 +9,7 @@ measured before it is kept.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -20,7 +21,7 @@ from .._common import redact
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, Optional
+    from typing import Any, Dict, Iterator, List, Mapping, Optional
 
     from .._common import Errors
 
@@ -72,23 +73,25 @@ def run_child(python: str, timeout: float, env: Optional[Mapping[str, Optional[s
             environ[name] = value
     environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # logging only: TensorFlow is chatty
     options = json.dumps({"only": only, "flags": flags})
+    process = None
+    timed_out = False
     try:
-        process = subprocess.Popen([python, "-", options], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ)
+        with _signals_held():  # a signal now would orphan the child: it waits for ``process``
+            process = subprocess.Popen(
+                [python, "-", options], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=environ, start_new_session=True)
+        try:
+            out, err = process.communicate(child_script().encode("utf-8"), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(process)
+            out, err = process.communicate()
     except OSError as exc:
         return _section([], [{"section": "numerics", "kind": "error",
                               "message": "cannot start %s: %s" % (python, exc)}])
-    timed_out = False
-    try:
-        out, err = process.communicate(child_script().encode("utf-8"), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        process.kill()
-        out, err = process.communicate()
-    except BaseException:  # Ctrl-C: never leave the child running
-        process.kill()
-        process.wait()
-        raise
+    finally:  # every way out, Ctrl-C and SIGTERM included: its whole group goes
+        if process is not None:
+            _kill_group(process)
     events = _events(out[:MAX_OUTPUT])
     errors = [e["error"] for e in events if isinstance(e.get("error"), dict)]
     done = any(e.get("done") for e in events)
@@ -106,6 +109,47 @@ def run_child(python: str, timeout: float, env: Optional[Mapping[str, Optional[s
                            "message": "the canary child died (%s) in %s%s" % (
                                why, running, ": " + last[-1][:300] if last else "")})
     return _section(events, errors)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends, then act on the first one.
+
+    envcheck's ``processes`` module is the policy for envcheck's own children; the probe
+    runs alone in other interpreters and cannot import it, so the canary child follows
+    the same three rules here: a process group of its own, that group killed on every
+    way out, signals held while the child is started. Where the probe itself is killed
+    outright (SIGKILL of its group), the child notices that its parent is gone and exits
+    (``child.main``). Outside the main thread (no signal handlers there) it holds nothing.
+    """
+    import signal
+    import threading
+
+    held: List[int] = []
+    previous: Dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.getsignal(number)
+                signal.signal(number, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if held:
+            signal.raise_signal(held[0])  # handled now as it would have been
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the child's process group (what it left running too) and reap it."""
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # all have exited
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(5)
 
 
 def _events(out: bytes) -> List[Dict[str, Any]]:

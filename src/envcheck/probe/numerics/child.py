@@ -81,7 +81,29 @@ def _run_module(events: Events, package: str, framework: str, module_name: str,
         events.error("numerics.runtime." + framework, exc)
 
 
+def _exit_with_parent() -> None:
+    """Exit, with all it started, once the parent is gone. The child leads a process
+    group of its own (so the parent can kill all it starts); a parent killed outright
+    (SIGKILL of the probe's group) cannot take it along, so the child watches for its
+    own adoption and then ends its group itself."""
+    import signal
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.2)
+            if os.getppid() != parent:
+                if os.getpgrp() == os.getpid():  # its own group: nothing else is in it
+                    os.killpg(os.getpid(), signal.SIGKILL)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="envcheck-parent-watch", daemon=True).start()
+
+
 def main() -> int:
+    _exit_with_parent()
     options: Dict[str, Any] = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     only: Optional[List[str]] = options.get("only")
     flags = bool(options.get("flags", True))
