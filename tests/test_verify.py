@@ -223,6 +223,42 @@ def test_added_files_in_the_package_directories(env: Env) -> None:
     }
 
 
+def test_the_steps_one_at_a_time(env: Env) -> None:
+    """Each step of verify() alone, on its explicit state: what it adds, and nothing else."""
+    from envcheck.verify import pipeline as steps
+
+    target = env.site / "verify_demo" / "core.py"
+    target.write_bytes(target.read_bytes().replace(b"42", b"43"))  # same size
+    (env.site / "verify_demo" / "data" / "blob.bin").write_bytes(b"shorter")
+    (env.site / "verify_demo" / "extra.py").write_text("")
+    now = time.time_ns()  # every file counts as settled: its digest would be cached
+    run = steps.VerifyRun(VerifyReport(workers=2), None, now, now + 10**9)
+    steps.find_distributions(run, [str(env.site)], [DEMO, "no-such-thing"])
+    assert list(run.chosen) == [DEMO] and run.report.not_found == ["no-such-thing"]
+    assert str(env.site) in run.at_base and not run.report.packages
+    steps.open_cache(run)
+    assert not run.usable  # no cache given
+    steps.read_records(run)
+    ((result, dist, record),) = run.verified
+    assert dist.base == os.path.abspath(env.site)
+    assert result.name == DEMO and "verify_demo/core.py" in record.claimed
+    steps.load_cached_digests(run)
+    assert run.loaded == (str(env.site) + os.sep,) and not run.entries
+    steps.compare_files(run)
+    # The size change is judged without reading the file; the rest waits for hashing.
+    assert [m.path for m in result.modified] == ["verify_demo/data/blob.bin"]
+    assert str(target) in {path for _, _, path, *_ in run.pending} and not run.report.hashed
+    steps.find_added(run)
+    assert result.added == ["verify_demo/extra.py"]
+    steps.hash_pending(run)
+    assert run.report.hashed == len(run.queued) == len(run.pending)
+    assert set(run.fresh) == {path for path, _ in run.queued}
+    steps.sort_findings(run.report)
+    assert [m.path for m in result.modified] == ["verify_demo/core.py",
+                                                 "verify_demo/data/blob.bin"]
+    steps.save_cache(run)  # no cache: nothing to write, and nothing fails
+
+
 def test_a_dist_info_without_record_is_unverifiable_not_clean(env: Env) -> None:
     env.record(DEMO).unlink()
     egg = env.site / "legacy_thing-2.0.egg-info"

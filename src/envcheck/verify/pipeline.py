@@ -1,4 +1,4 @@
-"""verify(): every distribution's files against its RECORD, with memos and the hash cache."""
+"""verify(): a pipeline of named steps over one explicit state, :class:`VerifyRun`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import stat as stat_module
 import sys
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Union
+from dataclasses import dataclass, field
+from typing import Union
 
 from .. import __version__
 from ..probe._common import Errors, read_bytes
@@ -19,6 +20,7 @@ from ..probe.packages import (
 )
 from .cache import (
     HashCache,
+    _apply_memo,
     _Memo,
     _Row,
     _Stamp,
@@ -37,6 +39,7 @@ from .hashing import (
     _usable_cores,
 )
 from .record import (
+    _bad_hash,
     _Record,
     _same_digest,
 )
@@ -63,15 +66,62 @@ from .scan import (
 _Pending = tuple[PackageResult, str, str, str, str, Union[int, None], _Stamp]
 
 
-def _bad_hash(algo: str, digest: str, rel: str, record: _Record, result: PackageResult) -> bool:
-    """Note a RECORD hash that cannot be checked; False for a mere spelling (``SHA256=``)."""
-    name = algo.strip().lower()
-    if name in _ALGORITHMS and digest.partition("=")[2].strip():
-        return False
-    reason = (f"malformed hash {digest!r}" if name in _ALGORITHMS
-              else f"unsupported hash algorithm {name!r}")
-    result.unchecked.append(Unchecked(record.shown.get(rel, rel), reason))
-    return True
+@dataclass
+class VerifyRun:
+    """What one :func:`verify` run knows so far; each step reads and extends it.
+
+    Filled in order: the search path's stamps and the distributions
+    (:func:`find_distributions`), the cache (:func:`open_cache`), the RECORDs
+    (:func:`read_records`), the cached digests (:func:`load_cached_digests`), the
+    judgement of each file by size or cached digest and what is left to hash
+    (:func:`compare_files`), the added files (:func:`find_added`), the hashes
+    (:func:`hash_pending`), the memos and cache rows written back (:func:`save_cache`).
+    """
+
+    report: VerifyReport
+    cache: HashCache | None
+    now_ns: int
+    racy_before: int  # a digest or memo only for what last changed before this
+    usable: bool = False  # whether the cache is open and answering
+    # search path entry -> its stamp, taken before it is listed (a memo depends on it)
+    entry_stamps: dict[str, _Stamp] = field(default_factory=dict)
+    chosen: dict[str, _Dist] = field(default_factory=dict)  # key -> the copy to check
+    # base directory -> every dist-info there: a neighbour's RECORD can claim a file
+    at_base: dict[str, dict[str, _Dist]] = field(default_factory=dict)
+    metadata_stamps: dict[str, list[tuple[str, _Stamp]]] = field(default_factory=dict)
+    records: dict[str, _Record | None] = field(default_factory=dict)  # by info_path
+    verified: list[tuple[PackageResult, _Dist, _Record]] = field(default_factory=list)
+    seen: dict[str, _Stamp] = field(default_factory=dict)  # stamps taken by memo checks
+    cached_bytes: int = 0  # bytes whose digest came from the cache or a memo
+    entries: dict[str, _Row] = field(default_factory=dict)  # cached digests by path
+    loaded: tuple[str, ...] = ()  # the base directories (with a separator) loaded whole
+    queued: dict[tuple[str, str], int] = field(default_factory=dict)  # (path, algo) -> size
+    pending: list[_Pending] = field(default_factory=list)  # to judge once hashed
+    forget: list[str] = field(default_factory=list)  # cache rows of files now missing
+    stamped: dict[str, list[tuple[str, _Stamp]]] = field(default_factory=dict)  # by info_path
+    counted: dict[str, list[int]] = field(default_factory=dict)  # [digests judged, bytes]
+    trees: dict[str, _Tree] = field(default_factory=dict)  # by base directory
+    fresh: dict[str, tuple[str, _Stamp, str]] = field(default_factory=dict)  # rows to cache
+
+    def record_of(self, dist: _Dist) -> _Record | None:
+        """``dist``'s RECORD, read once; None if it cannot be read."""
+        if dist.info_path not in self.records:
+            try:
+                self.records[dist.info_path] = _read_record(dist)
+            except OSError:
+                self.records[dist.info_path] = None
+        return self.records[dist.info_path]
+
+    def neighbours(self, base: str) -> Callable[[], list[_Record]]:
+        """The RECORDs of every dist-info at ``base``, read when first asked for."""
+        return lambda: [r for d in self.at_base.get(base, {}).values()
+                        if (r := self.record_of(d)) is not None]
+
+    def cache_failed(self, what: str, exc: Exception) -> None:
+        """The cache stops being used for the rest of the run; a warning says why."""
+        where = "" if self.cache is None else f" {self.cache.path}"
+        self.report.warnings.append(f"hash cache{where} {what}: {exc}")
+        self.usable = False
 
 
 def verify(
@@ -91,25 +141,44 @@ def verify(
     """
     started = time.perf_counter()
     now_ns = time.time_ns()
-    racy_before = now_ns - RACY_NS
-    errors = Errors()
-    report = VerifyReport(workers=max(1, workers or _usable_cores()))
-    wanted = None if packages is None else {normalize_name(p): p for p in packages}
-    search = list(sys.path) if paths is None else list(paths)
+    run = VerifyRun(VerifyReport(workers=max(1, workers or _usable_cores())), cache,
+                    now_ns, now_ns - RACY_NS)
+    find_distributions(run, list(sys.path) if paths is None else list(paths),
+                       None if packages is None else list(packages))
+    open_cache(run)
+    read_records(run)
+    load_cached_digests(run)
+    compare_files(run)
+    find_added(run)
+    hash_pending(run, progress)
+    sort_findings(run.report)
+    save_cache(run)
+    run.report.seconds = time.perf_counter() - started
+    return run.report
 
-    # 0. Each search path entry's stamp, before it is listed: a memo depends on it.
-    entry_stamps: dict[str, _Stamp] = {}
+
+def _read_record(dist: _Dist) -> _Record:
+    """RECORD (raises OSError)."""
+    return _Record(read_bytes(dist.info_path + os.sep + "RECORD"))
+
+
+def find_distributions(run: VerifyRun, search: list[str], packages: list[str] | None) -> None:
+    """Step 1: the first copy of each name on ``search`` (those of ``packages`` only).
+
+    Each search path entry is stamped before it is listed (a memo depends on it);
+    every dist-info is kept by base directory, since a neighbour's RECORD can claim
+    files in a shared (namespace) directory. Names not installed go to ``not_found``
+    with the installed names close to them.
+    """
+    report, errors = run.report, Errors()
+    wanted = None if packages is None else {normalize_name(p): p for p in packages}
     for location in search:
         with contextlib.suppress(OSError, ValueError):
-            entry_stamps[os.path.abspath(location)] = _stamp_of(os.stat(location))
-
-    # 1. Distributions: the first copy of each name; every dist-info by base directory,
-    #    since a neighbour's RECORD can claim files in a shared (namespace) directory.
-    chosen: dict[str, _Dist] = {}
-    at_base: dict[str, dict[str, _Dist]] = {}
-    metadata_stamps: dict[str, list[tuple[str, _Stamp]]] = {}
+            run.entry_stamps[os.path.abspath(location)] = _stamp_of(os.stat(location))
+    chosen, at_base = run.chosen, run.at_base
     installed: set[str] = set()
-    for dist in _distributions(search, errors, metadata_stamps if cache is not None else None):
+    for dist in _distributions(search, errors,
+                               run.metadata_stamps if run.cache is not None else None):
         installed.add(dist.key)
         if dist.fmt.startswith("dist-info"):
             at_base.setdefault(dist.base, {}).setdefault(dist.info_path, dist)
@@ -124,61 +193,46 @@ def verify(
                                 for key, name in wanted.items() if key not in chosen}
     report.warnings.extend(e["message"] for e in errors.entries if e["kind"] != "skipped")
 
-    usable = cache is not None and bool(chosen)
-    if cache is not None and usable:
+
+def open_cache(run: VerifyRun) -> None:
+    """Step 2: open the hash cache, if there is one and anything to check."""
+    run.usable = run.cache is not None and bool(run.chosen)
+    if run.cache is not None and run.usable:
         try:
-            report.warnings.extend(cache.open())
+            run.report.warnings.extend(run.cache.open())
         except (sqlite3.Error, OSError, ValueError) as exc:
-            report.warnings.append(f"hash cache {cache.path} unusable, hashing everything: "
-                                   f"{exc}")
-            usable = False
+            run.cache_failed("unusable, hashing everything", exc)
 
-    records: dict[str, _Record | None] = {}
 
-    def read_record(dist: _Dist) -> _Record:
-        """RECORD (raises OSError)."""
-        record = _Record(read_bytes(dist.info_path + os.sep + "RECORD"))
-        records[dist.info_path] = record
-        return record
+def read_records(run: VerifyRun) -> None:
+    """Step 3: each distribution's result from its memo while that holds, else its RECORD.
 
-    def record_of(dist: _Dist) -> _Record | None:
-        if dist.info_path not in records:
-            try:
-                read_record(dist)
-            except OSError:
-                records[dist.info_path] = None
-        return records[dist.info_path]
-
-    def neighbours(base: str) -> Callable[[], list[_Record]]:
-        return lambda: [r for d in at_base.get(base, {}).values()
-                        if (r := record_of(d)) is not None]
-
-    # 2. Each distribution: its memo while it holds, else its RECORD.
-    verified: list[tuple[PackageResult, _Dist, _Record]] = []
-    seen: dict[str, _Stamp] = {}  # stamps taken by memo checks in this run
-    cached_bytes = 0
-    for key in sorted(chosen):
-        dist = chosen[key]
+    A distribution with a RECORD that lists hashes goes on to ``verified``; one
+    without is unverifiable, and says why.
+    """
+    report, cache = run.report, run.cache
+    for key in sorted(run.chosen):
+        dist = run.chosen[key]
         result = PackageResult(dist.name, dist.version, dist.location)
         report.packages.append(result)
         result.unverifiable = _unverifiable(dist)
         if result.unverifiable is not None:
             continue
-        if usable and cache is not None and _memo_applies(dist, entry_stamps):
+        if run.usable and cache is not None and _memo_applies(dist, run.entry_stamps):
             try:
                 memo = cache.memo(os.path.abspath(dist.info_path))
             except sqlite3.Error as exc:
                 report.warnings.append(f"hash cache lookup failed, checking instead: {exc}")
                 memo = None
-            counts = _apply_memo(memo.result, result) if memo and memo.holds(seen) else None
+            counts = _apply_memo(memo.result, result) if memo and memo.holds(run.seen) else None
             if counts is not None:
                 result.note = _editable_note(dist)
                 report.unchanged += 1
                 report.cached += counts[0]
-                cached_bytes += counts[1]
+                run.cached_bytes += counts[1]
                 continue
         try:
-            record = read_record(dist)
+            record = run.records[dist.info_path] = _read_record(dist)
         except FileNotFoundError:
             result.unverifiable = f"no RECORD in {dist.info_path}"
             continue
@@ -189,32 +243,34 @@ def verify(
             result.unverifiable = "RECORD lists no hashes"
             continue
         result.note = _editable_note(dist)
-        verified.append((result, dist, record))
+        run.verified.append((result, dist, record))
 
-    # 3. The cache: one range query per base directory, single lookups for the rest.
-    entries: dict[str, _Row] = {}
-    loaded = tuple(sorted({dist.base + os.sep for _, dist, _ in verified}))
-    if cache is not None and usable and verified:
+
+def load_cached_digests(run: VerifyRun) -> None:
+    """Step 4: the cache's digests, one range query per base directory checked."""
+    run.loaded = tuple(sorted({dist.base + os.sep for _, dist, _ in run.verified}))
+    if run.cache is not None and run.usable and run.verified:
         try:
-            for base in loaded:
-                entries.update(cache.load_under(base))
+            for base in run.loaded:
+                run.entries.update(run.cache.load_under(base))
         except (sqlite3.Error, OSError, ValueError) as exc:
-            report.warnings.append(f"hash cache {cache.path} unusable, hashing everything: "
-                                   f"{exc}")
-            usable = False
+            run.cache_failed("unusable, hashing everything", exc)
 
-    # 4. Stat every file with a hash; judge sizes and cached digests at once; queue
-    #    the rest for hashing. The hot loop of a run without memos: 12,000 files for torch.
-    queued: dict[tuple[str, str], int] = {}
-    pending: list[_Pending] = []
-    forget: list[str] = []
-    stamped: dict[str, list[tuple[str, _Stamp]]] = {}  # info_path -> files and their stamps
-    counted: dict[str, list[int]] = {}  # info_path -> [digests judged, their bytes]
+
+def compare_files(run: VerifyRun) -> None:
+    """Step 5: stat every file RECORD hashes; judge sizes and cached digests at once.
+
+    What is left is queued for hashing (``queued``, ``pending``). The hot loop of a
+    run without memos: 12,000 files for torch, so the state lives in locals here.
+    """
+    report, cache, entries, loaded = run.report, run.cache, run.entries, run.loaded
+    queued, pending, forget = run.queued, run.pending, run.forget
+    usable, cached_bytes = run.usable, run.cached_bytes
     stat, is_reg = os.stat, stat_module.S_ISREG
-    for result, dist, record in verified:
+    for result, dist, record in run.verified:
         prefix, shown, outside = dist.base + os.sep, record.shown, record.outside
-        files = stamped[dist.info_path] = []
-        judged = counted[dist.info_path] = [0, 0]
+        files = run.stamped[dist.info_path] = []
+        judged = run.counted[dist.info_path] = [0, 0]
         for rel, digest, size_text in record.hashed:
             algo, _, value = digest.partition("=")
             if algo not in _ALGORITHMS or not value:
@@ -266,29 +322,39 @@ def verify(
                 continue
             queued.setdefault((path, algo), stamp[0])
             pending.append((result, shown.get(rel, rel), path, algo, digest, size, stamp))
+    run.usable, run.cached_bytes = usable, cached_bytes
 
-    # 5. Files nobody's RECORD lists, in each distribution's own directories.
-    trees = {base: _Tree(base, report.warnings) for base in {d.base for _, d, _ in verified}}
-    for result, dist, record in verified:
-        result.added = _added(trees[dist.base], record, neighbours(dist.base))
 
-    # 6. Hash what is left, largest first, and judge it.
-    jobs: list[_Job] = sorted(((path, algo, size) for (path, algo), size in queued.items()),
+def find_added(run: VerifyRun) -> None:
+    """Step 6: files nobody's RECORD lists, in each distribution's own directories."""
+    run.trees = {base: _Tree(base, run.report.warnings)
+                 for base in {d.base for _, d, _ in run.verified}}
+    for result, dist, record in run.verified:
+        result.added = _added(run.trees[dist.base], record, run.neighbours(dist.base))
+
+
+def hash_pending(run: VerifyRun, progress: Progress | None = None) -> None:
+    """Step 7: hash what is queued, largest first, on every worker, and judge it.
+
+    A digest read from a file last changed before the run goes to ``fresh``, for
+    the cache.
+    """
+    report = run.report
+    jobs: list[_Job] = sorted(((path, algo, size) for (path, algo), size in run.queued.items()),
                               key=lambda job: job[2], reverse=True)
-    total = cached_bytes + sum(job[2] for job in jobs)
+    total = run.cached_bytes + sum(job[2] for job in jobs)
     if progress is not None:
-        progress(cached_bytes, total)
+        progress(run.cached_bytes, total)
     outcomes: dict[tuple[str, str], _Outcome] = {}
     for (path, algo, nbytes), outcome in zip(
-            jobs, _hash_all(jobs, report.workers, progress, cached_bytes, total)):
+            jobs, _hash_all(jobs, report.workers, progress, run.cached_bytes, total)):
         outcomes[path, algo] = outcome
         if isinstance(outcome, str):
             report.hashed += 1
             report.bytes_hashed += nbytes
     if progress is not None:
         progress(total, total)
-    fresh: dict[str, tuple[str, _Stamp, str]] = {}
-    for result, shown_path, path, algo, digest, size, stamp in pending:
+    for result, shown_path, path, algo, digest, size, stamp in run.pending:
         outcome = outcomes.get((path, algo))
         if isinstance(outcome, (FileNotFoundError, NotADirectoryError)):
             result.missing.append(shown_path)  # gone between the stat and the read
@@ -301,26 +367,36 @@ def verify(
                 result.modified.append(Modified(shown_path, digest, outcome, size, stamp[0]))
             # Only a file last changed before the run: a write in the same clock tick
             # as the hashing would keep its stamp. ctime, since mtime can be set back.
-            if max(stamp[1], stamp[2]) < racy_before:
-                fresh[path] = (path, stamp, outcome)
+            if max(stamp[1], stamp[2]) < run.racy_before:
+                run.fresh[path] = (path, stamp, outcome)
 
-    for result in report.packages:  # RECORD order, whatever came from the cache or a thread
+
+def sort_findings(report: VerifyReport) -> None:
+    """Step 8: every list in path order, whatever came from the cache or a thread."""
+    for result in report.packages:
         result.missing.sort()
         result.added.sort()
         result.modified.sort(key=lambda m: m.path)
         result.unchecked.sort(key=lambda u: u.path)
 
-    # 7. Memos for what was checked in full, where every input can be stamped.
+
+def save_cache(run: VerifyRun) -> None:
+    """Step 9: memos for what was checked in full, fresh digests, and what is stale.
+
+    A memo only where every input can be stamped and none changed within the racy
+    window; memos of distributions no longer installed at a base checked in full go.
+    """
+    report, cache = run.report, run.cache
     memos: list[tuple[str, _Memo]] = []
     stale: list[str] = []
-    for result, dist, record in verified:
+    for result, dist, record in run.verified:
         key = os.path.abspath(dist.info_path)
-        inputs = _memo_inputs(dist, record, result, entry_stamps, trees[dist.base],
-                              stamped[dist.info_path], metadata_stamps)
-        if inputs is None or any(max(s[1], s[2]) >= racy_before for _, s in inputs):
+        inputs = _memo_inputs(dist, record, result, run.entry_stamps, run.trees[dist.base],
+                              run.stamped[dist.info_path], run.metadata_stamps)
+        if inputs is None or any(max(s[1], s[2]) >= run.racy_before for _, s in inputs):
             stale.append(key)
             continue
-        digests, digest_bytes = counted[dist.info_path]
+        digests, digest_bytes = run.counted[dist.info_path]
         memo = _Memo.of(inputs, {
             "envcheck": __version__,
             "files_checked": result.files_checked,
@@ -333,20 +409,18 @@ def verify(
             memos.append((key, memo))
         else:
             stale.append(key)
-    if usable and cache is not None and verified:
-        try:  # memos of distributions no longer installed at a base checked in full
-            present = {os.path.abspath(path) for ds in at_base.values() for path in ds}
-            stale += [key for base in loaded for key in cache.memos_under(base)
+    if run.usable and cache is not None and run.verified:
+        try:
+            present = {os.path.abspath(path) for ds in run.at_base.values() for path in ds}
+            stale += [key for base in run.loaded for key in cache.memos_under(base)
                       if key not in present]
         except sqlite3.Error as exc:
             report.warnings.append(f"hash cache {cache.path} not pruned: {exc}")
-    if usable and cache is not None and (fresh or forget or memos or stale):
+    if run.usable and cache is not None and (run.fresh or run.forget or memos or stale):
         try:
-            cache.update(fresh.values(), forget, memos, stale, now_ns)
+            cache.update(run.fresh.values(), run.forget, memos, stale, run.now_ns)
         except (sqlite3.Error, OSError, ValueError, OverflowError, UnicodeError) as exc:
             report.warnings.append(f"hash cache {cache.path} not updated: {exc}")
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _memo_applies(dist: _Dist, entry_stamps: dict[str, _Stamp]) -> bool:
@@ -378,37 +452,6 @@ def _memo_inputs(dist: _Dist, record: _Record, result: PackageResult,
         inputs.extend(dirs)
     inputs.extend(sorted(files))
     return inputs
-
-
-def _apply_memo(memo: dict[str, Any], result: PackageResult) -> tuple[int, int] | None:
-    """Fill ``result`` from a memo's result, and return (digests, their bytes) it counted.
-
-    None, with ``result`` untouched, for a memo of another envcheck version or one
-    that is not exactly the shape written (the cache file is not trusted).
-    """
-    def number(value: object) -> int:
-        if type(value) is not int or value < 0:
-            raise ValueError(value)
-        return value
-
-    def text(value: object, none: bool = False) -> Any:
-        if not (isinstance(value, str) or (none and value is None)):
-            raise ValueError(value)
-        return value
-
-    try:
-        if memo.get("envcheck") != __version__:
-            return None
-        modified = [Modified(text(m["path"]), text(m["expected"]), text(m["actual"], True),
-                             None if m["expected_size"] is None else number(m["expected_size"]),
-                             number(m["size"])) for m in memo["modified"]]
-        added = [text(rel) for rel in memo["added"]]
-        counts = number(memo["cached"]), number(memo["bytes"])
-        files_checked = number(memo["files_checked"])
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    result.files_checked, result.modified, result.added = files_checked, modified, added
-    return counts
 
 
 def verify_interpreter(python: str | None, packages: tuple[str, ...] = (),

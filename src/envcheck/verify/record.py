@@ -11,8 +11,10 @@ import posixpath
 from collections.abc import Iterable
 
 from .common import (
+    _ALGORITHMS,
     _POSIX,
 )
+from .report import PackageResult, Unchecked
 
 # --------------------------------------------------------------------------- RECORD
 
@@ -51,6 +53,17 @@ class _Record:
         if not _POSIX:
             self.outside.update(rel for rel in self.claimed
                                 if ".." in rel or os.path.isabs(rel))
+
+
+def _bad_hash(algo: str, digest: str, rel: str, record: _Record, result: PackageResult) -> bool:
+    """Note a RECORD hash that cannot be checked; False for a mere spelling (``SHA256=``)."""
+    name = algo.strip().lower()
+    if name in _ALGORITHMS and digest.partition("=")[2].strip():
+        return False
+    reason = (f"malformed hash {digest!r}" if name in _ALGORITHMS
+              else f"unsupported hash algorithm {name!r}")
+    result.unchecked.append(Unchecked(record.shown.get(rel, rel), reason))
+    return True
 
 
 def _normal(path: str) -> str:
