@@ -1,0 +1,140 @@
+"""PyTorch Lightning: a tiny model fitted on CPU with EnvcheckCallback, as one process and as
+a DDP job of two ranks on gloo (launched as torchrun would), one rank started with another
+setting (TF_DETERMINISTIC_OPS, judged breaking)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import envcheck
+from training import run_job, snapshot_with
+
+pytest.importorskip("lightning")
+
+ODD = {"TF_DETERMINISTIC_OPS": "1"}
+
+JOB = r'''
+import json, sys
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.loggers import CSVLogger, MLFlowLogger
+from torch.utils.data import DataLoader, TensorDataset
+
+from envcheck.errors import DriftError
+from envcheck.integrations.lightning import EnvcheckCallback
+
+out, options = sys.argv[1], json.loads(sys.argv[2])
+
+
+class Tiny(LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.layer(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+torch.manual_seed(0)
+data = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)), batch_size=4)
+if options.get("mlflow"):
+    logger = MLFlowLogger(experiment_name="lightning", tracking_uri=options["mlflow"],
+                          artifact_location=options["artifacts"])
+else:
+    logger = CSVLogger(options["logs"], name="tiny")
+callback = EnvcheckCallback(lock=options.get("lock"), timeout=120)
+trainer = Trainer(accelerator="cpu", devices=options.get("devices", 1),
+                  strategy="ddp" if options.get("devices", 1) > 1 else "auto", max_epochs=1,
+                  logger=logger, callbacks=[callback], enable_checkpointing=False,
+                  enable_progress_bar=False,
+                  enable_model_summary=False, default_root_dir=options["logs"])
+result = {"rank": trainer.global_rank}
+try:
+    trainer.fit(Tiny(), data)
+except DriftError as exc:
+    result.update(outcome="drift", message=str(exc))
+else:
+    result.update(outcome="ok", logged=callback.logged,
+                  id=callback.outcome.fingerprint.id,
+                  ranks=callback.outcome.ranks.members if callback.outcome.ranks else None)
+result["steps"] = trainer.global_step
+with open(out, "w") as handle:
+    json.dump(result, handle)
+'''
+
+
+def _fit(tmp_path: Path, world: int = 1, extra_env: dict[int, dict[str, str]] | None = None,
+         **options: Any) -> dict[int, dict[str, Any]]:
+    options = {"logs": str(tmp_path / "logs"), "devices": world, **options}
+    return run_job(tmp_path, JOB, [json.dumps(options)], world, extra_env)
+
+
+def test_one_process_fit_logs_the_fingerprint_in_the_log_dir(tmp_path: Path) -> None:
+    [result] = _fit(tmp_path).values()
+    assert result["outcome"] == "ok", result
+    assert result["steps"] == 4  # it trained: 16 samples in batches of 4
+    [path] = result["logged"]
+    assert Path(path) == tmp_path / "logs" / "tiny" / "version_0" / "envcheck" / "fingerprint.json"
+    logged = envcheck.load(path)
+    assert logged.id == result["id"]
+    assert logged.data["env"].get("TF_DETERMINISTIC_OPS") is None
+    assert result["ranks"] is None  # one process: nothing to compare
+
+
+def test_a_lock_the_environment_differs_from_stops_fit_before_training(tmp_path: Path) -> None:
+    lock = snapshot_with(tmp_path, "odd.json", ODD)
+    [result] = _fit(tmp_path, lock=str(lock)).values()
+    assert result["outcome"] == "drift", result
+    assert result["steps"] == 0
+    assert "env.TF_DETERMINISTIC_OPS: 1 -> (none) [breaking]" in result["message"]
+    assert str(lock) in result["message"]
+
+
+def test_the_mlflow_logger_gets_the_fingerprint_on_its_run(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    from envcheck.integrations.mlflow import ID_TAG, load_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    [result] = _fit(tmp_path, mlflow=uri, artifacts=(tmp_path / "artifacts").as_uri()).values()
+    assert result["outcome"] == "ok", result
+    [where] = result["logged"]
+    assert where.startswith("mlflow:")
+    run_id = where[len("mlflow:"):]
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    assert client.get_run(run_id).data.tags[ID_TAG] == result["id"]
+    assert load_run(run_id, client=client).id == result["id"]
+
+
+def test_ddp_job_with_one_drifted_rank_stops_on_every_rank_naming_it(tmp_path: Path) -> None:
+    pytest.importorskip("torch.distributed")
+    results = _fit(tmp_path, world=2, extra_env={1: ODD})
+    assert sorted(results) == [0, 1]
+    for rank, result in results.items():
+        assert result["rank"] == rank
+        assert result["outcome"] == "drift", result
+        assert result["steps"] == 0, result
+        headline = result["message"].splitlines()[0]
+        assert headline.startswith("rank 1 (")
+        assert "env.TF_DETERMINISTIC_OPS: (none) -> 1 [breaking]" in headline
+        assert "majority of 1 rank (rank 0 (" in headline
+        assert "differs: rank 1" in result["message"]  # the report follows the headline
+    assert not list((tmp_path / "logs").rglob("fingerprint.json"))  # nothing logged on drift
+
+
+def test_ddp_job_of_alike_ranks_trains_and_logs_once(tmp_path: Path) -> None:
+    results = _fit(tmp_path, world=2)
+    assert [results[r]["outcome"] for r in (0, 1)] == ["ok", "ok"], results
+    assert results[0]["ranks"] == results[1]["ranks"] == 2
+    assert results[0]["id"] == results[1]["id"]
+    assert results[0]["steps"] == 2  # 16 samples, 2 ranks, batches of 4
+    assert len(results[0]["logged"]) == 1 and results[1]["logged"] == []
+    assert envcheck.load(results[0]["logged"][0]).id == results[0]["id"]
