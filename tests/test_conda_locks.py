@@ -3,9 +3,11 @@
 
 conda, conda-lock and pixi cannot reach a channel here, so the files are written as each
 tool writes them: explicit specs as ``conda list --explicit`` prints them (URL, ``#`` and
-the digest), conda-lock's version 1 ``package`` list, and pixi's version 6 layout (package
-locations per environment and platform; name, version and build left out where the file
-name says them). YAML is dumped by PyYAML, as conda-lock does.
+the digest), conda-lock's ``package`` list (version 1, which it writes, and 2, which it
+reads), and pixi's layouts of versions 5 to 7 (package locations per environment and
+platform; from version 6 on, name, version and build left out where the file name says
+them), as in conda-lock's models and rattler_lock's test data. YAML is dumped by PyYAML, as
+conda-lock does.
 
 Each is a contract, as a Python lock is (``contract.check_pins``): every record it pins must
 be installed as pinned, whatever the rules think of the difference; records it does not
@@ -55,32 +57,53 @@ def explicit(packages: tuple[Package, ...], digest: str) -> str:
     return "\n".join(lines + [f"{p.url}#{getattr(p, digest)}" for p in packages]) + "\n"
 
 
-def conda_lock(packages: tuple[Package, ...], platform: str = "linux-64") -> str:
+def conda_lock(packages: tuple[Package, ...], platform: str = "linux-64",
+               version: int = 1) -> str:
+    """conda-lock's format: version 1 (what conda-lock writes: ``category`` and ``optional``)
+    or version 2 (its v2prelim model, which it reads: ``categories``)."""
+    def entry(p: Package) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "name": p.name, "version": p.version, "manager": "conda", "platform": platform,
+            "dependencies": {}, "url": p.url, "hash": {"md5": p.md5, "sha256": p.sha256}}
+        if version == 1:
+            return {**fields, "category": "main", "optional": False}
+        return {**fields, "categories": ["main"]}
+
     document = {
-        "version": 1,
+        "version": version,
         "metadata": {"content_hash": {platform: "0" * 64},
                      "channels": [{"url": "conda-forge", "used_env_vars": []}],
                      "platforms": [platform], "sources": ["environment.yml"]},
-        "package": [{"name": p.name, "version": p.version, "manager": "conda",
-                     "platform": platform, "dependencies": {}, "url": p.url,
-                     "hash": {"md5": p.md5, "sha256": p.sha256}, "category": "main",
-                     "optional": False} for p in packages],
+        "package": [entry(p) for p in packages],
     }
     return yaml.safe_dump(document, sort_keys=False)
 
 
-def pixi_lock(environments: dict[str, tuple[Package, ...]]) -> str:
+def pixi_lock(environments: dict[str, tuple[Package, ...]], version: int = 6) -> str:
+    """pixi's lock format as rattler_lock writes it.
+
+    Version 5: each package's data has ``kind`` and ``url`` and spells out name, version,
+    build and subdir. Version 6: the data is keyed by its location (``conda: URL``), and what
+    the file name says is left out. Version 7: as 6, with the platforms named at the top.
+    """
     everything = {p.url: p for stack in environments.values() for p in stack}
-    document = {
-        "version": 6,
-        "environments": {
-            name: {"channels": [{"url": "https://conda.anaconda.org/conda-forge/"}],
-                   "packages": {"linux-64": [{"conda": p.url} for p in stack]}}
-            for name, stack in environments.items()},
-        "packages": [{"conda": url, "sha256": p.sha256, "md5": p.md5, "depends": [],
-                      "license": "BSD-3-Clause", "size": 12345, "timestamp": 1716000000000}
-                     for url, p in sorted(everything.items())],
-    }
+
+    def data(url: str, p: Package) -> dict[str, Any]:
+        common = {"sha256": p.sha256, "md5": p.md5, "depends": [], "license": "BSD-3-Clause",
+                  "size": 12345, "timestamp": 1716000000000}
+        if version == 5:
+            return {"kind": "conda", "name": p.name, "version": p.version, "build": p.build,
+                    "build_number": p.build_number, "subdir": p.subdir, "url": url, **common}
+        return {"conda": url, **common}
+
+    document: dict[str, Any] = {"version": version}
+    if version >= 7:
+        document["platforms"] = [{"name": "linux-64"}]
+    document["environments"] = {
+        name: {"channels": [{"url": "https://conda.anaconda.org/conda-forge/"}],
+               "packages": {"linux-64": [{"conda": p.url} for p in stack]}}
+        for name, stack in environments.items()}
+    document["packages"] = [data(url, p) for url, p in sorted(everything.items())]
     return yaml.safe_dump(document, sort_keys=False)
 
 
@@ -106,15 +129,20 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 @pytest.mark.parametrize("fmt", ["environment.yml", "explicit-md5", "explicit-sha256",
-                                 "conda-lock.yml", "pixi.lock"])
+                                 "conda-lock.yml", "conda-lock.yml-v2", "pixi.lock-v5",
+                                 "pixi.lock", "pixi.lock-v7"])
 def test_matching_env_passes_and_a_switched_blas_fails(envs: dict[str, Path], tmp_path: Path,
                                                        fmt: str) -> None:
     text = {"environment.yml": ENVIRONMENT_YML,
             "explicit-md5": explicit(MKL_STACK, "md5"),
             "explicit-sha256": explicit(MKL_STACK, "sha256"),
             "conda-lock.yml": conda_lock(MKL_STACK),
-            "pixi.lock": pixi_lock({"default": MKL_STACK})}[fmt]
-    lock = write(tmp_path, fmt if "." in fmt else f"{fmt}.txt", text)
+            "conda-lock.yml-v2": conda_lock(MKL_STACK, version=2),
+            "pixi.lock-v5": pixi_lock({"default": MKL_STACK}, version=5),
+            "pixi.lock": pixi_lock({"default": MKL_STACK}),
+            "pixi.lock-v7": pixi_lock({"default": MKL_STACK}, version=7)}[fmt]
+    name = fmt.split("-v")[0] if "." in fmt else f"{fmt}.txt"
+    lock = write(tmp_path / fmt, name, text)
     code, report, stderr = check(lock, envs["mkl"])
     assert code == 0, (stderr, report)
     assert report["changes"] == []
@@ -135,7 +163,9 @@ def test_hashes_are_compared_where_given(python38: str, tmp_path: Path) -> None:
     record.write_text(json.dumps(data))
     for name, text in (("spec.txt", explicit(MKL_STACK, "sha256")),
                        ("conda-lock.yml", conda_lock(MKL_STACK)),
-                       ("pixi.lock", pixi_lock({"default": MKL_STACK}))):
+                       ("v2/conda-lock.yml", conda_lock(MKL_STACK, version=2)),
+                       ("pixi.lock", pixi_lock({"default": MKL_STACK})),
+                       ("v5/pixi.lock", pixi_lock({"default": MKL_STACK}, version=5))):
         code, report, stderr = check(write(tmp_path, name, text), python)
         assert code == 1, (name, stderr)
         [change] = report["changes"]
@@ -312,3 +342,33 @@ def test_python_distributions_of_conda_records_and_pypi_pins(python38: str,
     # conda-installed numpy is its record's business, not listed twice.
     code, report, _ = check(write(tmp_path, "spec.txt", explicit(stack, "md5")), python)
     assert (code, report["changes"], report["unlocked"]) == (0, [], ["einops"])
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_conda_lock_dev_category_is_not_pinned(envs: dict[str, Path], tmp_path: Path,
+                                               version: int) -> None:
+    """``conda-lock install`` leaves the dev category out unless asked: not a pin."""
+    document = yaml.safe_load(conda_lock(MKL_STACK, version=version))
+    dev = Package("pytest", "8.2.2", "pyhd8ed1ab_0", subdir="noarch")
+    entry = {**json.loads(json.dumps(document["package"][0])), "name": dev.name,
+             "version": dev.version, "url": dev.url,
+             "hash": {"md5": dev.md5, "sha256": dev.sha256}}
+    entry.update({"category": "dev", "optional": True} if version == 1
+                 else {"categories": ["dev"]})
+    document["package"].append(entry)
+    lock = write(tmp_path, "conda-lock.yml", yaml.safe_dump(document, sort_keys=False))
+    code, report, stderr = check(lock, envs["mkl"])
+    assert (code, report["changes"]) == (0, []), (stderr, [c["path"] for c in report["changes"]])
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("conda-lock.yml", conda_lock(MKL_STACK).replace("version: 1\n", "version: 3\n", 1),
+     "conda-lock format version 3; envcheck reads versions 1 and 2"),
+    ("pixi.lock", pixi_lock({"default": MKL_STACK}).replace("version: 6\n", "version: 4\n", 1),
+     "pixi lock format version 4; envcheck reads versions 5, 6, 7"),
+])
+def test_lock_versions_envcheck_does_not_read_are_one_line(envs: dict[str, Path],
+                                                           tmp_path: Path, name: str, text: str,
+                                                           message: str) -> None:
+    code, _, stderr = check(write(tmp_path, name, text), envs["mkl"])
+    assert code == 3 and stderr.strip() == f"envcheck: {tmp_path / name}: {message}"

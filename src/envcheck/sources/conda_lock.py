@@ -1,5 +1,10 @@
-"""A conda-lock lockfile (``conda-lock.yml``, format version 1): the ``package`` list, one
-entry per package and platform, conda and pip alike, with the archive's hashes."""
+"""A conda-lock lockfile (``conda-lock.yml``): the ``package`` list, one entry per package
+and platform, conda and pip alike, with the archive's hashes.
+
+conda-lock writes format version 1 and reads 1 and 2 (its ``v2prelim`` model): version 1
+marks packages outside the main category ``optional``, version 2 lists each package's
+``categories``. What ``conda-lock install`` installs by default is the main category.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +28,10 @@ def parse(document: Any, source: str, current: Fingerprint | None,
           platform: str | None = None) -> PinnedLock:
     if not is_conda_lock(document):
         raise InputError(f"{source}: not a conda-lock file (no metadata or package list)")
-    if document.get("version") != 1:
-        raise InputError(f"{source}: conda-lock format version {document.get('version')!r}; "
-                         "envcheck reads version 1")
+    lock_version = document.get("version")
+    if lock_version not in (1, 2):
+        raise InputError(f"{source}: conda-lock format version {lock_version!r}; envcheck reads "
+                         "versions 1 and 2")
     platforms = [str(p) for p in document["metadata"].get("platforms") or []]
     platform = platform or platform_subdir(current) or (platforms[0] if platforms else None)
     if platform not in platforms:
@@ -35,7 +41,7 @@ def parse(document: Any, source: str, current: Fingerprint | None,
     for index, entry in enumerate(document["package"]):
         if not isinstance(entry, dict) or entry.get("platform") != platform:
             continue
-        if entry.get("optional") is True:
+        if not _main(entry, lock_version):
             continue  # another category (dev, extras): installed only on request
         name, version = entry.get("name"), entry.get("version")
         if not isinstance(name, str) or not isinstance(version, str):
@@ -49,6 +55,14 @@ def parse(document: Any, source: str, current: Fingerprint | None,
                            version=version)
         pins[pin.name] = pin
     return conda_lock(f"{source} ({platform})", "conda-lock", pins, pypi)
+
+
+def _main(entry: dict[str, Any], version: int) -> bool:
+    """Whether ``conda-lock install`` installs the package without ``--dev``/``-e``."""
+    if version == 1:
+        return entry.get("optional") is not True
+    categories = entry.get("categories")
+    return not isinstance(categories, list) or "main" in categories
 
 
 class CondaLockSource:

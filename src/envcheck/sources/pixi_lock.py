@@ -1,6 +1,12 @@
-"""A pixi lockfile (``pixi.lock``, format version 6): per environment and platform the
-package locations, and once per location the package's data. A conda entry's name,
-version and build are left out where its file name says them."""
+"""A pixi lockfile (``pixi.lock``, format versions 5 to 7, as pixi and rattler_lock write
+them): per environment and platform the package locations, and once per location the
+package's data.
+
+Version 5 keys each package's data by ``url`` with a ``kind`` (conda or pypi) and spells
+out name, version and build; versions 6 and 7 key it by its location (``conda: URL`` or
+``pypi: URL``) and leave out what the conda file name says. Version 7 may name its
+platforms (``platforms: [{name, subdir}]``): the environments list packages by that name.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from ..reader import load_yaml
 from .base import Request, pinned_fingerprint
 from .conda_pins import CondaPin, conda_lock, pin_from_url, platform_subdir
 
-VERSION = 6
+VERSIONS = (5, 6, 7)
 
 
 def is_pixi_lock(document: Any) -> bool:
@@ -35,20 +41,21 @@ def parse(document: Any, source: str, current: Fingerprint | None,
           environment: str | None = None, platform: str | None = None) -> PinnedLock:
     if not is_pixi_lock(document):
         raise InputError(f"{source}: not a pixi lockfile (no environments or packages)")
-    if document.get("version") != VERSION:
-        raise InputError(f"{source}: pixi lock format version {document.get('version')!r}; "
-                         f"envcheck reads version {VERSION}")
+    version = document.get("version")
+    if version not in VERSIONS:
+        raise InputError(f"{source}: pixi lock format version {version!r}; envcheck reads "
+                         f"versions {', '.join(map(str, VERSIONS))}")
     environment = environment or environment_of(current)
     environments = document["environments"]
     if not isinstance(environments.get(environment), dict):
         raise InputError(f"{source}: no environment {environment!r} (it locks "
                          f"{', '.join(sorted(map(str, environments)))})")
     by_platform = environments[environment].get("packages") or {}
-    platform = platform or platform_subdir(current)
+    platform = _platform_name(document, platform or platform_subdir(current))
     if platform not in by_platform:
         raise InputError(f"{source}: environment {environment!r} has no platform {platform} "
                          f"(it locks {', '.join(sorted(map(str, by_platform)))})")
-    data = {str(entry.get("conda") or entry.get("pypi")): entry
+    data = {_location(entry, version): entry
             for entry in document["packages"] if isinstance(entry, dict)}
     pins: dict[str, CondaPin] = {}
     pypi: dict[str, str] = {}
@@ -74,6 +81,24 @@ def parse(document: Any, source: str, current: Fingerprint | None,
             pin = pin._replace(subdir=entry["subdir"])
         pins[pin.name] = pin
     return conda_lock(f"{source} ({environment}, {platform})", "pixi.lock", pins, pypi)
+
+
+def _location(entry: dict[str, Any], version: Any) -> str:
+    """Where a package's data says it comes from: the key the environments refer to it by."""
+    if version == 5:
+        return str(entry.get("url") or entry.get("path"))
+    return str(entry.get("conda") or entry.get("pypi"))
+
+
+def _platform_name(document: dict[str, Any], subdir: str | None) -> str | None:
+    """Version 7 names its platforms (``{name: linux-cuda, subdir: linux-64}``); the name of
+    the one for this conda subdir, else the subdir itself (what earlier versions use)."""
+    platforms = document.get("platforms")
+    for entry in platforms if isinstance(platforms, list) else []:
+        if isinstance(entry, dict) and subdir in (entry.get("subdir"), entry.get("name")) \
+                and isinstance(entry.get("name"), str):
+            return str(entry["name"])
+    return subdir
 
 
 def _text(value: Any) -> str | None:
