@@ -24,8 +24,10 @@ from envcheck.drift import diff
 from envcheck.evidence import ulps
 from envcheck.explain import explain
 from envcheck.model import Fingerprint
+from envcheck.probe.cpu import collect_cpu
 from envcheck.probe.numerics import generator, run_child
 from envcheck.render import ReportFormat
+from envcheck.render.explain import render_text as render_report_explain
 from envcheck.render.report import RenderOptions, render_report
 from envcheck.rules import Severity
 
@@ -33,7 +35,8 @@ from conftest import run_envcheck
 
 # Settings this machine's environment may already carry: every run states them.
 CONTROLLED = {"OPENBLAS_CORETYPE": None, "OPENBLAS_NUM_THREADS": None, "OMP_NUM_THREADS": None,
-              "NPY_DISABLE_CPU_FEATURES": None, "MKL_NUM_THREADS": None}
+              "NPY_DISABLE_CPU_FEATURES": None, "MKL_NUM_THREADS": None, "MKL_CBWR": None,
+              "ONEDNN_MAX_CPU_ISA": None, "ATEN_CPU_CAPABILITY": None}
 NUMPY_BLAS = ["numpy.matmul_float32", "numpy.matmul_float64", "numpy.dot_float64",
               "numpy.sum_float32"]
 NUMPY_SIMD = ["numpy.exp_float32", "numpy.log_float32", "numpy.sin_float32",
@@ -168,6 +171,62 @@ def test_disabled_simd_features_change_transcendentals_and_explain_names_them() 
     answer = explain({"numerics": base}, "base", sys.executable, 300, runner=runner)
     assert {c.cause.setting for c in answer.canaries if c.cause} == {"NPY_DISABLE_CPU_FEATURES"}
     assert all(c.cause for c in answer.canaries)
+
+
+def _runner(names: list[str]) -> Any:
+    def runner(python: str, timeout: float, env: Any = None, only: Any = None,
+               flags: bool = True) -> dict[str, Any]:
+        return run_child(python, timeout, env={**CONTROLLED, **(env or {})},
+                         only=only or names, flags=flags)
+    return runner
+
+
+# An AVX2 CPU's flags as the probe records them (no AVX-512): what an AVX2 machine's
+# fingerprint says about its CPU.
+AVX2_CPU = {"flags": ["sse4_2", "avx", "avx2", "fma", "f16c"], "usable_cores": 2}
+
+
+def test_explain_tries_settings_base_never_set_at_what_its_cpu_implies() -> None:
+    """BASE ran on an AVX2 machine, which runs OpenBLAS's Haswell kernel and oneDNN's AVX2
+    code with nothing set. Its bits are emulated here with those two settings; its
+    fingerprint says what that machine's would: neither set, its CPU's flags, and no
+    runtime as loaded (an older envcheck). This machine (AVX-512) must try both."""
+    here_cpu = collect_cpu()
+    assert "avx512f" in here_cpu["flags"], "the emulation needs a CPU above AVX2"
+    names = ["numpy.matmul_float64", "torch.conv2d_float32"]
+    base = measure(only=names, OPENBLAS_CORETYPE="Haswell", ONEDNN_MAX_CPU_ISA="AVX2")
+    here = measure(only=names)
+    assert all(digests(base)[n] != digests(here)[n] for n in names)
+    base["settings"].update(OPENBLAS_CORETYPE=None, ONEDNN_MAX_CPU_ISA=None)
+    del base["runtime"]
+    answer = explain({"numerics": base, "cpu": AVX2_CPU}, "avx2", sys.executable, 300,
+                     runner=_runner(names), here_cpu=here_cpu)
+    causes = {c.name: c.cause for c in answer.canaries}
+    assert causes["numpy.matmul_float64"] == ("OPENBLAS_CORETYPE", "Haswell", True)
+    assert causes["torch.conv2d_float32"] == ("ONEDNN_MAX_CPU_ISA", "AVX2", True)
+    # Each setting reran only the canaries of the frameworks that read it.
+    assert not any(t.setting == "ATEN_CPU_CAPABILITY" for t in answer.tried)
+    text = render_report_explain(answer)
+    assert "cause found: ONEDNN_MAX_CPU_ISA=AVX2 reproduces avx2's bits (not recorded on avx2" \
+        in text
+
+
+def test_explain_tries_a_thread_count_and_mkl_cbwr_base_did_not_record() -> None:
+    """A one-core BASE whose fingerprint lacks the runtime as loaded, and a BASE that ran
+    with MKL_CBWR=COMPATIBLE from a fingerprint that does not record MKL_CBWR at all."""
+    numpy_names, torch_names = ["numpy.matmul_float64"], ["torch.matmul_float32"]
+    one_core = measure(only=numpy_names, OPENBLAS_NUM_THREADS="1")
+    del one_core["settings"]["OPENBLAS_NUM_THREADS"], one_core["runtime"]
+    answer = explain({"numerics": one_core, "cpu": {"usable_cores": 1}}, "one-core",
+                     sys.executable, 300, runner=_runner(numpy_names), here_cpu={})
+    assert answer.canaries and all(
+        c.cause == ("OPENBLAS_NUM_THREADS", "1", True) for c in answer.canaries)
+    compatible = measure(only=torch_names, MKL_CBWR="COMPATIBLE")
+    assert digests(compatible) != digests(measure(only=torch_names))
+    del compatible["settings"]["MKL_CBWR"]
+    answer = explain({"numerics": compatible}, "cbwr", sys.executable, 300,
+                     runner=_runner(torch_names), here_cpu={})
+    assert [c.cause for c in answer.canaries] == [("MKL_CBWR", "COMPATIBLE", True)]
 
 
 def test_torch_thread_count_changes_what_the_one_thread_flag_says() -> None:

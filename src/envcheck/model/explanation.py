@@ -9,6 +9,9 @@ from typing import Any, NamedTuple
 class Candidate(NamedTuple):
     setting: str
     value: str | None  # None: unset it
+    # True: not BASE's recorded value but what BASE's CPU or cores imply (BASE need not
+    # have set it: an AVX2 machine runs oneDNN's AVX2 code without ONEDNN_MAX_CPU_ISA).
+    implied: bool = False
 
     def __str__(self) -> str:
         return f"{self.setting}={self.value}" if self.value is not None else \
@@ -46,8 +49,10 @@ class Explanation:
                         "explained": sum(1 for c in self.canaries if c.cause),
                         "not_measured": len(self.not_measured)},
             "canaries": [{"name": c.name, "detail": c.detail,
-                          "cause": {"setting": c.cause.setting, "value": c.cause.value}
+                          "cause": {"setting": c.cause.setting, "value": c.cause.value,
+                                    "implied": c.cause.implied}
                           if c.cause else None} for c in self.canaries],
-            "tried": [{"setting": t.setting, "value": t.value} for t in self.tried],
+            "tried": [{"setting": t.setting, "value": t.value, "implied": t.implied}
+                      for t in self.tried],
             "not_measured": self.not_measured,
         }

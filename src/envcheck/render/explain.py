@@ -12,14 +12,17 @@ from .escape import github_data, markdown_code, markdown_text, terminal
 def _verdict(explanation: Explanation, canary: str) -> str:
     found = next(c for c in explanation.canaries if c.name == canary)
     if found.cause is not None:
-        return f"cause found: {found.cause} reproduces {explanation.base_label}'s bits"
+        implied = (f" (not recorded on {explanation.base_label}: implied by its CPU or cores)"
+                   if found.cause.implied else "")
+        return f"cause found: {found.cause} reproduces {explanation.base_label}'s bits{implied}"
     return f"no single setting reproduces {explanation.base_label}'s bits"
 
 
 def _tried(explanation: Explanation) -> str:
     if not explanation.tried:
         return "no setting differs between the two sides, so none was tried"
-    return "tried: " + ", ".join(str(t) for t in explanation.tried)
+    return "tried: " + ", ".join(f"{t}{' (implied)' if t.implied else ''}"
+                                 for t in explanation.tried)
 
 
 def summary(explanation: Explanation) -> str:
