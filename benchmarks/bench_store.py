@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from envcheck.history_summary import summarize
+from envcheck.history_summary import judge
 from envcheck.model import Fingerprint, load
 from envcheck.store import FILENAME, History
 
@@ -70,13 +70,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / FILENAME
         record_s = []
-        with History(path, summarize) as history:
+        with History(path, judge) as history:
             for i, fp in enumerate(fingerprints):
                 start = time.perf_counter()
                 history.record(fp, INTERPRETER, taken_at=START + timedelta(hours=i))
                 record_s.append(time.perf_counter() - start)
         size = file_size(path)  # closed: the WAL is checkpointed into the file
-        with History(path, summarize) as history:
+        with History(path, judge) as history:
             stats = history.stats()
             day = (START + timedelta(hours=args.entries // 2)).date().isoformat()
             timings = {

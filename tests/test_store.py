@@ -17,8 +17,10 @@ import pytest
 
 from envcheck.drift import Change
 from envcheck.errors import ExitCode, InputError
-from envcheck.history_summary import describe, summarize
-from envcheck.model import SECTIONS, Fingerprint, load
+from envcheck.history_summary import judge
+from envcheck.model import SECTIONS, Fingerprint, canonical_json, load
+from envcheck.model.history import EntryChange
+from envcheck.render.history import entry_line
 from envcheck.rules import Severity
 from envcheck.store import (
     FILENAME,
@@ -100,7 +102,7 @@ def test_opening_creates_a_private_directory_and_a_wal_database(home: Path) -> N
     assert (home / FILENAME).is_file()
     assert home.stat().st_mode & 0o777 == 0o700
     assert query(home / FILENAME, "PRAGMA journal_mode") == [("wal",)]
-    assert query(home / FILENAME, "SELECT version FROM store_schema") == [(1,)]
+    assert query(home / FILENAME, "SELECT version FROM store_schema") == [(2,)]
 
 
 # ---- round trip and dedup -------------------------------------------------------------
@@ -151,14 +153,14 @@ def test_same_fingerprint_50_times_stores_each_section_once(home: Path, fp: Fing
 
 def test_entries_newest_first_with_per_interpreter_summaries(home: Path, fp: Fingerprint) -> None:
     torch = bumped(fp, "torch", "2.14.0")
-    with History(summarize=summarize) as history:
+    with History(judge=judge) as history:
         history.record(fp, "/venv/a/bin/python")
         history.record(fp, "/venv/b/bin/python")
         history.record(fp, "/venv/a/bin/python")
         history.record(torch, "/venv/b/bin/python")
         everything = history.entries()
         assert [e.number for e in everything] == [4, 3, 2, 1]
-        assert [e.summary for e in everything] == [
+        assert [entry_line(e.change) for e in everything] == [
             "torch 2.13.0+cpu -> 2.14.0 [breaking]", "no change", "first entry", "first entry"]
         assert everything[0].fingerprint_id == torch.id
         assert everything[0].interpreter == "/venv/b/bin/python"
@@ -168,6 +170,11 @@ def test_entries_newest_first_with_per_interpreter_summaries(home: Path, fp: Fin
         assert [e.number for e in only_b] == [4, 2]
         assert [e.number for e in history.entries(limit=1)] == [4]
         assert history.entries("/nowhere") == []
+
+
+def describe(changes: list[Change]) -> str:
+    """The line for an entry whose changes since the one before are ``changes``."""
+    return entry_line(EntryChange.judged(1, (), changes))
 
 
 def test_summary_counts_the_other_changes_by_severity(fp: Fingerprint) -> None:
@@ -185,10 +192,18 @@ def test_summary_counts_the_other_changes_by_severity(fp: Fingerprint) -> None:
     assert describe([]) == "no change"
     assert describe([change("env.X", "a\x1b[2Jb", "c", Severity.RISKY)]) == \
         "X a\\x1b[2Jb -> c [risky]"
-    assert summarize(None, fp) == "first entry"
+    assert entry_line(EntryChange()) == "first entry"
     several = bumped(variant(fp, OMP_NUM_THREADS="8"), "torch", "2.14.0")
-    assert summarize(fp, several) == ("torch 2.13.0+cpu -> 2.14.0 [breaking], "
-                                      "1 more (1 risky)")
+    assert describe(judge(fp, several)) == ("torch 2.13.0+cpu -> 2.14.0 [breaking], "
+                                            "1 more (1 risky)")
+    # The store keeps the counts and the most severe change as data.
+    data = EntryChange.judged(7, ("env", "packages"), judge(fp, several))
+    assert data.counts == {"breaking": 1, "risky": 1, "benign": 0}
+    assert data.head is not None
+    assert data.head == {"path": "packages.torch.version", "before": "2.13.0+cpu",
+                         "after": "2.14.0", "severity": "breaking", "rule": data.head["rule"]}
+    assert data.head["rule"]
+    assert EntryChange.from_dict(data.to_dict()).to_dict() == data.to_dict()
 
 
 # ---- references -----------------------------------------------------------------------
@@ -305,7 +320,7 @@ WORKER = r"""
 import copy, sys, time
 from pathlib import Path
 from envcheck.model import Fingerprint, load
-from envcheck.history_summary import summarize
+from envcheck.history_summary import judge
 from envcheck.store import record_safely
 
 rank, count, gate, source = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
@@ -319,7 +334,7 @@ for i in range(count):
     document["env"]["OMP_NUM_THREADS"] = str(rank)
     document["meta"]["rank"], document["meta"]["step"] = rank, i
     number, warnings = record_safely(Fingerprint.from_dict(document), f"node-python-{rank % 2}",
-                                     summarize=summarize)
+                                     judge=judge)
     if number is None or warnings:
         print(rank, i, number, warnings, flush=True)
         failures += 1
@@ -353,16 +368,21 @@ def test_eight_processes_recording_at_once_lose_nothing(home: Path, tmp_path: Pa
         assert len(entries) == ranks * count
         assert len({e.number for e in entries}) == ranks * count
         seen = set()
-        previous: dict[str, Fingerprint] = {}
+        previous: dict[str, tuple[int, Fingerprint]] = {}
         for entry in reversed(entries):
             loaded = history.load(entry.number)
             assert loaded.id == entry.fingerprint_id
             meta = loaded.data["meta"]
             seen.add((meta["rank"], meta["step"]))
             assert loaded.data["env"]["OMP_NUM_THREADS"] == str(meta["rank"])
-            # The summary stored under contention is the one against the real predecessor.
-            assert entry.summary == summarize(previous.get(entry.interpreter), loaded)
-            previous[entry.interpreter] = loaded
+            # What changed, stored under contention, is against the real predecessor.
+            before = previous.get(entry.interpreter)
+            assert entry.change.base == (before[0] if before else None)
+            expected = EntryChange.judged(0, (), judge(before[1], loaded)) if before \
+                else EntryChange()
+            assert (entry.change.counts, entry.change.head) == (expected.counts, expected.head)
+            assert entry_line(entry.change) == entry_line(expected)
+            previous[entry.interpreter] = (entry.number, loaded)
         assert seen == {(rank, step) for rank in range(ranks) for step in range(count)}
         assert history.stats()["blobs"] == 9 + ranks - 1  # one env blob per rank, no copies
         assert not history.warnings
@@ -408,7 +428,7 @@ def test_garbage_file_is_moved_aside_and_a_new_history_started(
     assert aside[0].read_bytes() == garbage
     assert aside[0].name in warnings[0]
     with History() as history:
-        assert [e.summary for e in history.entries()] == ["first entry"]
+        assert [entry_line(e.change) for e in history.entries()] == ["first entry"]
         assert history.load(1).data == fp.data
         assert history.warnings == []
     assert integrity(path) == [("ok",)]
@@ -500,3 +520,119 @@ def test_on_a_network_filesystem_the_history_uses_a_rollback_journal(
         assert history.resolve("@last") == fp
         assert history.warnings == []
     assert query(home / FILENAME, "PRAGMA journal_mode") == [("delete",)]
+
+
+# ---- a history written by an older envcheck ------------------------------------------
+
+# History schema 1, as envcheck wrote it before entries kept what changed as data: a line
+# of text per entry (``summary``).
+SCHEMA_1 = (
+    "CREATE TABLE store_schema (version INTEGER NOT NULL)",
+    "CREATE TABLE blobs (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE,"
+    " data BLOB NOT NULL)",
+    "CREATE TABLE entries (number INTEGER PRIMARY KEY AUTOINCREMENT, taken_at TEXT NOT NULL,"
+    " interpreter TEXT NOT NULL, fingerprint_id TEXT NOT NULL, summary TEXT NOT NULL,"
+    " rest BLOB NOT NULL)",
+    "CREATE INDEX entries_by_interpreter ON entries (interpreter, number)",
+    "CREATE TABLE entry_sections (entry INTEGER NOT NULL, key TEXT NOT NULL,"
+    " blob INTEGER NOT NULL, PRIMARY KEY (entry, key)) WITHOUT ROWID",
+    "INSERT INTO store_schema (version) VALUES (1)",
+)
+OLD_LINES = ["first entry", "OMP_NUM_THREADS 4 -> 8 [risky]", "no change",
+             "torch 2.13.0+cpu -> 2.14.0 [breaking], 3 more (1 breaking, 2 risky)",
+             "changed: env", "(no summary)"]
+
+
+def write_schema_1(path: Path, fingerprints: list[Fingerprint], lines: list[str],
+                   numbers: list[int], counter: int) -> None:
+    """A schema 1 database holding ``fingerprints`` as entries ``numbers`` (the others
+    pruned; the AUTOINCREMENT counter at ``counter``), stored as envcheck stored them."""
+    import hashlib
+    import zlib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        for statement in SCHEMA_1:
+            conn.execute(statement)
+        for number, fp, line in zip(numbers, fingerprints, lines):
+            document = fp.data
+            shared = [*SECTIONS, "errors"]
+            for key in shared:
+                if key not in document:
+                    continue
+                text = canonical_json(document[key]).encode("utf-8")
+                digest = hashlib.sha256(text).digest()
+                conn.execute("INSERT OR IGNORE INTO blobs (digest, data) VALUES (?, ?)",
+                             (digest, zlib.compress(text, 9)))
+                blob = conn.execute("SELECT id FROM blobs WHERE digest = ?",
+                                    (digest,)).fetchone()[0]
+                conn.execute("INSERT INTO entry_sections VALUES (?, ?, ?)", (number, key, blob))
+            rest = {k: v for k, v in document.items()
+                    if k not in shared and k not in ("id", "digests", "numerics_id")}
+            conn.execute(
+                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+                (number, f"2026-01-{number:02d}T09:00:00.000000+00:00", "/venv/bin/python",
+                 fp.id, line, zlib.compress(canonical_json(rest).encode("utf-8"), 9)))
+        conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'entries'", (counter,))
+    finally:
+        conn.close()
+
+
+def test_a_schema_1_history_is_migrated_without_losing_anything(
+        home: Path, fp: Fingerprint) -> None:
+    fingerprints = [variant(fp, OMP_NUM_THREADS=str(n)) for n in range(len(OLD_LINES))]
+    numbers = [1, 2, 3, 5, 8, 9]  # 4, 6, 7 pruned; 10 and 11 were the newest, pruned too
+    write_schema_1(home / FILENAME, fingerprints, OLD_LINES, numbers, counter=11)
+    listing = run_history(home)
+    assert listing.returncode == 0, listing.stderr
+    assert [line.strip() for line in listing.stdout.splitlines()[1::2]] == OLD_LINES[::-1]
+    assert query(home / FILENAME, "SELECT version FROM store_schema") == [(2,)]
+    assert integrity(home / FILENAME) == [("ok",)]
+    with History(judge=judge) as history:
+        entries = history.entries()
+        assert [e.number for e in entries] == numbers[::-1]
+        assert [e.fingerprint_id for e in entries] == [f.id for f in fingerprints[::-1]]
+        for entry, original in zip(entries, fingerprints[::-1]):
+            assert history.load(entry.number) == original
+        assert [e.change.recorded for e in entries] == OLD_LINES[::-1]
+        # The severity counts an old line states are data now.
+        assert [e.change.counts for e in entries][::-1] == [
+            None, {"breaking": 0, "risky": 1, "benign": 0},
+            {"breaking": 0, "risky": 0, "benign": 0},
+            {"breaking": 2, "risky": 2, "benign": 0}, None, None]
+        assert history.resolve("@prev") == fingerprints[-2]
+        # Numbers are never reused: the counter survived the migration.
+        number = history.record(bumped(fingerprints[-1], "torch", "2.14.0"), "/venv/bin/python")
+        assert number == 12
+        newest = history.entries(limit=1)[0]
+        assert newest.change.recorded is None and newest.change.base == 9
+        assert newest.change.counts == {"breaking": 1, "risky": 0, "benign": 0}
+        assert entry_line(newest.change) == "torch 2.13.0+cpu -> 2.14.0 [breaking]"
+
+
+def run_history(home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "envcheck", "history"], capture_output=True,
+                          text=True, env=dict(os.environ, ENVCHECK_HOME=str(home)), check=False)
+
+
+def test_a_schema_1_history_that_cannot_be_written_is_still_listed(
+        home: Path, fp: Fingerprint, tmp_path: Path) -> None:
+    fingerprints = [fp, variant(fp, OMP_NUM_THREADS="8")]
+    write_schema_1(home / FILENAME, fingerprints, OLD_LINES[:2], [1, 2], counter=2)
+    view = tmp_path / "read-only"
+    view.mkdir()
+    subprocess.run(["mount", "--bind", str(home), str(view)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
+        listing = run_history(view)
+        assert listing.returncode == 0, listing.stderr
+        assert [line.strip() for line in listing.stdout.splitlines()[1::2]] == \
+            OLD_LINES[:2][::-1]
+        with History(view / FILENAME) as history:
+            assert history.resolve("@prev") == fp
+            number, warnings = record_safely(fp, "/venv/bin/python", path=view / FILENAME)
+            assert number is None and "read-only here" in warnings[0]
+    finally:
+        subprocess.run(["umount", str(view)], check=True)
+    assert query(home / FILENAME, "SELECT version FROM store_schema") == [(1,)]

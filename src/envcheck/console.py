@@ -186,12 +186,12 @@ def run_snapshot(python: str | None, output: str | None, fmt: str, timeout: floa
             report = verify_interpreter(python, progress=progress)
         fingerprint = with_file_changes(fingerprint, report)
     if not no_save:
-        from .history_summary import summarize
+        from .history_summary import judge
         from .sources.history import history_key
         from .store import record_safely
 
         for warning in record_safely(fingerprint, history_key(fingerprint, spec),
-                                     summarize=summarize)[1]:
+                                     judge=judge)[1]:
             warn(warning)
     if output is not None:
         write_output(fingerprint.to_json(), output)

@@ -7,6 +7,7 @@ import click
 from ..console import warn, write_stdout
 from ..errors import UsageError
 from ..render.escape import terminal
+from ..render.history import entry_line
 from ..store import History
 
 
@@ -49,4 +50,4 @@ def history(interpreter: str | None, limit: int, prune: bool, keep: int | None,
         return
     write_stdout("".join(f"#{entry.number:<5} {entry.taken_at:%Y-%m-%d %H:%M} "
                          f"{entry.fingerprint_id[:12]}  {terminal(entry.interpreter)}\n"
-                         f"       {terminal(entry.summary)}\n" for entry in entries))
+                         f"       {entry_line(entry.change)}\n" for entry in entries))
