@@ -9,17 +9,21 @@ test uses a real virtual environment and checks results, never timings.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from envcheck import probe, remote
+from envcheck import __version__, probe, remote
+from envcheck.model import Fingerprint
 from envcheck.paths import package_cache_file
+from envcheck.probe.packages import file_url_path
 
-from conftest import run_envcheck
+from conftest import find_python, run_envcheck
 from distbuild import make_dist
 
 
@@ -102,3 +106,86 @@ def test_nowhere_to_keep_caches_is_no_error(target: tuple[Path, Path], tmp_path:
     home = tmp_path / "not-a-directory"
     home.write_text("")  # the caches under it cannot be created
     assert _versions(_snapshot(python, home)) == {"alpha": "1.0"}
+
+
+def _target_python(kind: str, tmp_path: Path) -> Path:
+    """An interpreter of each kind ``--python`` supports: pyenv's CPython 3.8 to 3.13, the
+    system's python3, and a venv made by uv, each with one distribution added."""
+    if kind == "system":
+        python = Path("/usr/bin/python3")
+        if not python.exists():
+            pytest.skip("no system python3 on this machine")
+        return python
+    if kind == "uv":
+        uv = shutil.which("uv")
+        if uv is None:
+            pytest.skip("no uv on this machine")
+        root = tmp_path / "uv-venv"
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(root)], check=True)
+        version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        make_dist(root / "lib" / version / "site-packages", "alpha", "1.0")
+        return root / "bin" / "python"
+    found = find_python(kind)
+    if found is None:
+        pytest.skip(f"no Python {kind} on this machine")
+    root = tmp_path / "venv"
+    subprocess.run([found, "-m", "venv", "--without-pip", str(root)], check=True)
+    make_dist(root / "lib" / f"python{kind}" / "site-packages", "alpha", "1.0")
+    return root / "bin" / "python"
+
+
+@pytest.mark.parametrize("kind", ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "system", "uv"])
+def test_every_kind_of_interpreter_gets_one_answer_cold_warm_and_whole(
+        kind: str, tmp_path: Path) -> None:
+    """The compiled probe and the package cache change nothing: a first run (the probe
+    compiled from the sources it carries), a second (compiled probe and package cache
+    read back), and the script run whole as ``python -`` (as the cluster integrations
+    send it: the sources inline, no cache) give one fingerprint."""
+    python = _target_python(kind, tmp_path)
+    home = tmp_path / "home"
+    cold = _snapshot(python, home)
+    compiled = list((home / "cache").glob("probe-cpython-3*.marshal"))
+    assert len(compiled) == 1
+    written = compiled[0].stat()
+    warm = _snapshot(python, home)
+    assert compiled[0].stat().st_mtime_ns == written.st_mtime_ns  # read back, not rewritten
+    whole = subprocess.run([str(python), "-", "--nvml-timeout", "1"], input=remote.probe_script(),
+                           capture_output=True, text=True, check=False, timeout=300)
+    inline = Fingerprint.from_probe(
+        remote.parse_output(whole.returncode, whole.stdout, whole.stderr, kind), __version__)
+    assert cold["id"] == warm["id"] == inline.id
+    assert cold["errors"] == warm["errors"] == inline.errors
+    if kind != "system":
+        assert _versions(warm)["alpha"] == "1.0"
+        assert str(warm["python"]["version"]).startswith(  # type: ignore[index]
+            kind if kind[0].isdigit() else f"{sys.version_info[0]}.{sys.version_info[1]}.")
+
+
+def test_the_bootstrap_compiles_the_script_without_its_sources(tmp_path: Path) -> None:
+    """The 150 KiB of source literals between the markers cost the child 5 ms to compile:
+    STDIN_BOOTSTRAP leaves them out, and the loader reads them only on a cache miss.
+    Shown with sources that do not even compile: a warm code cache never needs them."""
+    script = remote.probe_script()
+    begin, end = script.index(remote.SOURCES_BEGIN), script.index(remote.SOURCES_END)
+    assert end - begin > 100_000
+    assert "\n" not in script[begin + len(remote.SOURCES_BEGIN):end]  # one line: markers safe
+    home = tmp_path / "home"
+    _snapshot(Path(sys.executable), home)  # compiles the probe and keeps it
+    broken = script[:begin] + remote.SOURCES_BEGIN + "SOURCES = {not python" + script[end:]
+    command = [sys.executable, "-c", remote.STDIN_BOOTSTRAP, "--nvml-timeout", "1"]
+    warm = subprocess.run([*command, "--code-cache", str(home / "cache")], input=broken,
+                          capture_output=True, text=True, check=False, timeout=300)
+    document = remote.parse_output(warm.returncode, warm.stdout, warm.stderr, "warm")
+    assert "envcheck" in document["packages"]
+    cold = subprocess.run(command, input=broken, capture_output=True, text=True, check=False,
+                          timeout=300)
+    assert cold.returncode != 0 and "SyntaxError" in cold.stderr
+
+
+@pytest.mark.parametrize("url", [
+    "file:///home/u/project", "file:///srv/my%20project", "file:///a/b?x=1", "file:///a/b#frag",
+    "file://host/share/p", "file:///a b", "file:///tab\there", "file:///caf\u00e9/p",
+    "file:///a;b/c", "file://", "file:///",
+])
+def test_file_url_paths_read_as_urllib_reads_them(url: str) -> None:
+    assert file_url_path(url) == unquote(urlsplit(url).path)

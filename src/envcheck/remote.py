@@ -30,10 +30,17 @@ TOO_OLD_EXIT = 90
 
 # ``python -c STDIN_BOOTSTRAP`` runs the script on stdin like ``python -`` (sys.path[0]
 # is '' either way) but reads it in one call: ``python -`` tokenizes stdin line by line,
-# which costs 40 ms on the script's long lines. Valid on Python 2, so the header's
-# version check still speaks.
-STDIN_BOOTSTRAP = ("import sys; exec(compile(getattr(sys.stdin, 'buffer', sys.stdin).read(), "
-                   "'<envcheck-probe>', 'exec'))")
+# which costs 40 ms on the script's long lines. It compiles the script without the
+# block between the SOURCES markers (the probe's sources, 150 KiB of literals: 5 ms to
+# compile in the child), which the loader reads only when the compiled probe is not
+# cached. Run whole (``python -``, as the cluster integrations do), the script is
+# complete as it stands. Valid on Python 2, so the header's version check still speaks.
+SOURCES_BEGIN = "\n#<envcheck-probe-sources>\n"
+SOURCES_END = "\n#</envcheck-probe-sources>\n"
+STDIN_BOOTSTRAP = ("import sys; _script = getattr(sys.stdin, 'buffer', sys.stdin).read(); "
+                   f"_begin = _script.find(b{SOURCES_BEGIN!r}); "
+                   f"_end = _script.find(b{SOURCES_END!r}); "
+                   "exec(compile(_script[:_begin] + _script[_end:], '<envcheck-probe>', 'exec'))")
 
 # Runs in the target interpreter, any CPython >= 3.8, before anything else: it
 # imports no more than marshal (built in) and what the interpreter has loaded
@@ -58,14 +65,22 @@ if "--code-cache" in sys.argv[1:-1]:
     if not isinstance(_code, dict):
         _code = {}
 
+def _sources():
+    global SOURCES
+    if SOURCES is None:  # the bootstrap left the literal out: compile it now, once
+        _namespace = {}
+        exec(compile(_script[_begin:_end], "<envcheck-probe sources>", "exec"), _namespace)
+        SOURCES = _namespace["SOURCES"]
+    return SOURCES
+
 class _ProbeSource:
     def find_spec(self, name, path=None, target=None):
-        if name not in SOURCES:
+        if name not in MODULES:
             return None
         return ModuleSpec(name, self, is_package=(name in PACKAGES))
 
     def get_source(self, name):  # the numeric canaries send these on to their own child
-        return SOURCES[name]
+        return _sources()[name]
 
     def create_module(self, spec):
         return None
@@ -73,7 +88,7 @@ class _ProbeSource:
     def exec_module(self, module):
         code = _code.get(module.__name__)
         if type(code) is not type(_ProbeSource.exec_module.__code__):
-            code = compile(SOURCES[module.__name__], "<envcheck-probe %s>" % module.__name__,
+            code = compile(_sources()[module.__name__], "<envcheck-probe %s>" % module.__name__,
                            "exec")
             _code[module.__name__] = code
             _compiled.append(module.__name__)
@@ -98,6 +113,7 @@ sys.exit(_status)
 '''
 
 # Valid syntax on Python 2 and 3, so even a very old interpreter reaches the check.
+# SOURCES stays None when STDIN_BOOTSTRAP leaves the block between the markers out.
 _HEADER = '''import sys
 if sys.version_info < (3, 8):
     found = sys.version.split()[0]
@@ -105,10 +121,9 @@ if sys.version_info < (3, 8):
     sys.exit(%d)
 PACKAGE = %r
 PACKAGES = %r
-SOURCES = %r
+MODULES = frozenset(%r)
 DIGEST = %r
-exec(%r)
-'''
+SOURCES = None'''
 
 
 @functools.lru_cache(maxsize=1)
@@ -127,8 +142,10 @@ def probe_script() -> str:
                 name = package if module == "__init__" else f"{package}.{module}"
                 with open(os.path.join(directory, filename), encoding="utf-8") as handle:
                     sources[name] = handle.read()
-    digest = f"{zlib.crc32(repr(sorted(sources.items())).encode()):08x}"  # names the cache
-    return _HEADER % (TOO_OLD_EXIT, PACKAGE, packages, sources, digest, _LOADER)
+    literal = repr(sources)  # no line break inside: the markers cannot occur in it
+    digest = f"{zlib.crc32(literal.encode()):08x}"  # names the compiled probe's cache
+    header = _HEADER % (TOO_OLD_EXIT, PACKAGE, packages, sorted(sources), digest)
+    return f"{header}{SOURCES_BEGIN}SOURCES = {literal}{SOURCES_END}exec({_LOADER!r})\n"
 
 
 LAST_LINE_LIMIT = 300

@@ -9,7 +9,6 @@ the same invalid leftovers are ignored. Every later copy of a name is kept as
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -187,6 +186,8 @@ def record_digest(info_path: str) -> Tuple[str, int]:
     pip and uv, so neither says anything about the build. Bytes are compared
     as they are (no csv parsing): this runs over torch's 20,000-line RECORD.
     """
+    import hashlib  # here, not at the top: only a cache miss needs OpenSSL loaded (2 ms)
+
     lines = read_bytes(info_path + os.sep + "RECORD").splitlines()
     kept = sorted(
         line for line in lines
@@ -391,6 +392,19 @@ def iter_distributions(paths: List[str], errors: Errors,
                 yield normalize_name(dist["name"]), dist
 
 
+def file_url_path(url: str) -> str:
+    """The path of a ``file://`` URL as ``urllib.parse`` reads it (``unquote`` of
+    ``urlsplit(url).path``). A plain ``file:///path`` (no host, escape, query, fragment,
+    space or control character) is its own path: urllib, with ipaddress, costs the
+    probe 2 ms to import, and an editable install of a project reaches here."""
+    path = url[len("file://"):]
+    if path.startswith("/") and not any(c in path for c in "%?#") and min(path) > " ":
+        return path
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url).path)
+
+
 def _same_install(first: JSONDict, later: JSONDict) -> bool:
     """Metadata of the install already found, not a second copy: another metadata folder in
     the same directory (Debian ships cryptography with a dist-info and an egg-info), or the
@@ -400,9 +414,7 @@ def _same_install(first: JSONDict, later: JSONDict) -> bool:
     url = (first.get("direct_url") or {}).get("url") or ""
     if not (first.get("direct_url") or {}).get("editable") or not url.startswith("file://"):
         return False
-    from urllib.parse import unquote, urlsplit
-
-    project = os.path.realpath(unquote(urlsplit(url).path))
+    project = os.path.realpath(file_url_path(url))
     location = os.path.realpath(str(later["location"]))
     return location == project or location.startswith(project + os.sep)
 

@@ -61,6 +61,9 @@ def _probe(python: str, timeout: float, nvml_timeout: float, use_cache: bool,
         # group: it waits until ``running`` is set, then is acted on inside this try.
         with signals_deferred():
             running = start_interpreter(python, nvml_timeout, use_cache, numerics_timeout)
+        # What reads the answer (the model, and the reader under it), imported while the
+        # child starts rather than after it answers.
+        from .. import model  # noqa: F401
         return running.result(timeout + (numerics_timeout or 0.0))
     except BaseException:  # Ctrl-C, SIGTERM or SIGHUP: the group goes too
         if running is not None:
