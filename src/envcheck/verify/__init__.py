@@ -16,6 +16,11 @@ hash, and reports per distribution
 * ``unverifiable``: no RECORD at all (egg-info, ``.egg``, some system
   packages), or one without a single hash. Never reported as clean.
 
+A distribution that a Debian package installed (its metadata directory is in
+one of dpkg's ``/var/lib/dpkg/info/*.list``) is checked against that package's
+``md5sums`` instead of RECORD: Debian strips extension modules and moves scripts
+after the wheel's RECORD was written (see ``dpkg``).
+
 RECORD lines without a hash (RECORD itself, ``.pyc`` files) are not checked.
 Paths are relative to the directory holding the ``.dist-info``; ``../`` lines
 (scripts, data files) are resolved from there too.
@@ -48,9 +53,10 @@ machine you do not trust, verify with ``cache=None``.
 
 Host-side code (Python 3.9+, standard library only); not part of the probe.
 
-Modules: ``record`` (reading RECORD), ``scan`` (finding distributions and added
-files), ``hashing`` (every core), ``cache`` (hash cache and memos), ``report``
-(the results), ``pipeline`` (:func:`verify`, the steps in order), ``common``
+Modules: ``record`` (reading RECORD), ``dpkg`` (Debian's records), ``scan``
+(finding distributions and added files), ``hashing`` (every core), ``cache``
+(hash cache and memos), ``memo`` (what a memo depends on), ``report`` (the
+results), ``pipeline`` (:func:`verify`, the steps in order), ``common``
 (constants they share).
 """
 

@@ -11,7 +11,6 @@ from array import array
 from collections.abc import Iterable
 from typing import Any
 
-from .. import __version__
 from ..paths import data_dir
 from .common import (
     _CACHE_FILE,
@@ -19,7 +18,6 @@ from .common import (
     _STAT_DIR_FD,
     _U63,
 )
-from .report import Modified, PackageResult
 
 # --------------------------------------------------------------------------- cache
 
@@ -269,34 +267,3 @@ class HashCache:
     def __len__(self) -> int:
         count: int = self._connect().execute("SELECT COUNT(*) FROM hashes").fetchone()[0]
         return count
-
-
-def _apply_memo(memo: dict[str, Any], result: PackageResult) -> tuple[int, int] | None:
-    """Fill ``result`` from a memo's result, and return (digests, their bytes) it counted.
-
-    None, with ``result`` untouched, for a memo of another envcheck version or one
-    that is not exactly the shape written (the cache file is not trusted).
-    """
-    def number(value: object) -> int:
-        if type(value) is not int or value < 0:
-            raise ValueError(value)
-        return value
-
-    def text(value: object, none: bool = False) -> Any:
-        if not (isinstance(value, str) or (none and value is None)):
-            raise ValueError(value)
-        return value
-
-    try:
-        if memo.get("envcheck") != __version__:
-            return None
-        modified = [Modified(text(m["path"]), text(m["expected"]), text(m["actual"], True),
-                             None if m["expected_size"] is None else number(m["expected_size"]),
-                             number(m["size"])) for m in memo["modified"]]
-        added = [text(rel) for rel in memo["added"]]
-        counts = number(memo["cached"]), number(memo["bytes"])
-        files_checked = number(memo["files_checked"])
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    result.files_checked, result.modified, result.added = files_checked, modified, added
-    return counts

@@ -20,7 +20,6 @@ from ..probe.packages import (
 )
 from .cache import (
     HashCache,
-    _apply_memo,
     _Memo,
     _Row,
     _Stamp,
@@ -32,12 +31,14 @@ from .common import (
     RACY_NS,
     Progress,
 )
+from .dpkg import DpkgDatabase, may_be_packaged
 from .hashing import (
     _hash_all,
     _Job,
     _Outcome,
     _usable_cores,
 )
+from .memo import _apply_memo, _memo_applies, _memo_inputs
 from .record import (
     _bad_hash,
     _Record,
@@ -102,15 +103,23 @@ class VerifyRun:
     counted: dict[str, list[int]] = field(default_factory=dict)  # [digests judged, bytes]
     trees: dict[str, _Tree] = field(default_factory=dict)  # by base directory
     fresh: dict[str, tuple[str, _Stamp, str]] = field(default_factory=dict)  # rows to cache
+    dpkg: DpkgDatabase = field(default_factory=DpkgDatabase)  # read only if needed
 
     def record_of(self, dist: _Dist) -> _Record | None:
-        """``dist``'s RECORD, read once; None if it cannot be read."""
+        """``dist``'s RECORD (dpkg's for a Debian package's), read once; None if none."""
         if dist.info_path not in self.records:
             try:
-                self.records[dist.info_path] = _read_record(dist)
+                self.records[dist.info_path] = self.read_record(dist)
             except OSError:
                 self.records[dist.info_path] = None
         return self.records[dist.info_path]
+
+    def read_record(self, dist: _Dist) -> _Record | None:
+        """RECORD, or for a Debian package's distribution its md5sums (None: it has
+        none); raises OSError."""
+        if dist.packaged_by is not None:
+            return self.dpkg.record(dist.packaged_by, dist.base)
+        return _Record(read_bytes(dist.info_path + os.sep + "RECORD"))
 
     def neighbours(self, base: str) -> Callable[[], list[_Record]]:
         """The RECORDs of every dist-info at ``base``, read when first asked for."""
@@ -145,6 +154,7 @@ def verify(
                     now_ns, now_ns - RACY_NS)
     find_distributions(run, list(sys.path) if paths is None else list(paths),
                        None if packages is None else list(packages))
+    find_packaged(run)
     open_cache(run)
     read_records(run)
     load_cached_digests(run)
@@ -155,11 +165,6 @@ def verify(
     save_cache(run)
     run.report.seconds = time.perf_counter() - started
     return run.report
-
-
-def _read_record(dist: _Dist) -> _Record:
-    """RECORD (raises OSError)."""
-    return _Record(read_bytes(dist.info_path + os.sep + "RECORD"))
 
 
 def find_distributions(run: VerifyRun, search: list[str], packages: list[str] | None) -> None:
@@ -194,6 +199,24 @@ def find_distributions(run: VerifyRun, search: list[str], packages: list[str] | 
     report.warnings.extend(e["message"] for e in errors.entries if e["kind"] != "skipped")
 
 
+def find_packaged(run: VerifyRun) -> None:
+    """Step 1b: the distributions a Debian package installed (dpkg's file lists say).
+
+    Their files are checked against dpkg's md5sums, not RECORD: Debian strips
+    extension modules and moves scripts after the wheel's RECORD was written.
+    A packaged egg-info joins its neighbours: its files are claimed, not added.
+    """
+    candidates = [*run.chosen.values(), *(d for ds in run.at_base.values() for d in ds.values())]
+    if not any(may_be_packaged(d.info_path) for d in candidates):
+        return  # no dpkg file list is read for a virtual environment
+    for dist in candidates:
+        if dist.packaged_by is None and may_be_packaged(dist.info_path):
+            dist.packaged_by = run.dpkg.owner(dist.info_path)
+    for dist in run.chosen.values():
+        if dist.packaged_by is not None:
+            run.at_base.setdefault(dist.base, {}).setdefault(dist.info_path, dist)
+
+
 def open_cache(run: VerifyRun) -> None:
     """Step 2: open the hash cache, if there is one and anything to check."""
     run.usable = run.cache is not None and bool(run.chosen)
@@ -208,13 +231,17 @@ def read_records(run: VerifyRun) -> None:
     """Step 3: each distribution's result from its memo while that holds, else its RECORD.
 
     A distribution with a RECORD that lists hashes goes on to ``verified``; one
-    without is unverifiable, and says why.
+    without is unverifiable, and says why. A Debian package's distribution goes on
+    with dpkg's md5sums as its RECORD.
     """
     report, cache = run.report, run.cache
     for key in sorted(run.chosen):
         dist = run.chosen[key]
         result = PackageResult(dist.name, dist.version, dist.location)
         report.packages.append(result)
+        if dist.packaged_by is not None:
+            _read_dpkg_record(run, dist, result)
+            continue
         result.unverifiable = _unverifiable(dist)
         if result.unverifiable is not None:
             continue
@@ -232,7 +259,8 @@ def read_records(run: VerifyRun) -> None:
                 run.cached_bytes += counts[1]
                 continue
         try:
-            record = run.records[dist.info_path] = _read_record(dist)
+            record = run.records[dist.info_path] = _Record(
+                read_bytes(dist.info_path + os.sep + "RECORD"))
         except FileNotFoundError:
             result.unverifiable = f"no RECORD in {dist.info_path}"
             continue
@@ -244,6 +272,25 @@ def read_records(run: VerifyRun) -> None:
             continue
         result.note = _editable_note(dist)
         run.verified.append((result, dist, record))
+
+
+def _read_dpkg_record(run: VerifyRun, dist: _Dist, result: PackageResult) -> None:
+    """A Debian package's distribution: on to ``verified`` with dpkg's md5sums."""
+    package = dist.packaged_by
+    try:
+        record = run.record_of(dist) if dist.info_path in run.records else run.read_record(dist)
+    except OSError as exc:
+        result.unverifiable = (f"installed by the Debian package {package}, whose file list "
+                               f"is unreadable: {exc.strerror or exc}")
+        return
+    run.records[dist.info_path] = record
+    if record is None or not record.hashed:
+        result.unverifiable = (f"installed by the Debian package {package}, for which dpkg "
+                               "keeps no md5sums: nothing to check against")
+        return
+    result.note = (f"installed by the Debian package {package}: checked against dpkg's "
+                   "md5sums, not RECORD")
+    run.verified.append((result, dist, record))
 
 
 def load_cached_digests(run: VerifyRun) -> None:
@@ -421,37 +468,6 @@ def save_cache(run: VerifyRun) -> None:
             cache.update(run.fresh.values(), run.forget, memos, stale, run.now_ns)
         except (sqlite3.Error, OSError, ValueError, OverflowError, UnicodeError) as exc:
             report.warnings.append(f"hash cache {cache.path} not updated: {exc}")
-
-
-def _memo_applies(dist: _Dist, entry_stamps: dict[str, _Stamp]) -> bool:
-    """A dist-info directly on a search path entry (not through an egg-link) can have a memo."""
-    return dist.fmt == "dist-info" and dist.base in entry_stamps
-
-
-def _memo_inputs(dist: _Dist, record: _Record, result: PackageResult,
-                 entry_stamps: dict[str, _Stamp], tree: _Tree, files: list[tuple[str, _Stamp]],
-                 metadata_stamps: dict[str, list[tuple[str, _Stamp]]],
-                 ) -> list[tuple[str, _Stamp]] | None:
-    """Every path ``result`` was computed from, with its stamp; None if one is unknown.
-
-    Only a result without missing or unchecked files: a file that is not there has no
-    stamp to compare, and a later run must look again. Every metadata directory at
-    the base counts, with its metadata file and RECORD: which of them parse decides
-    whose RECORD can claim a file, and a folder's stamp changes when a file in it
-    comes or goes.
-    """
-    if result.missing or result.unchecked or not _memo_applies(dist, entry_stamps):
-        return None
-    if len(files) != result.files_checked or dist.base not in metadata_stamps:
-        return None
-    inputs = [(dist.base, entry_stamps[dist.base]), *metadata_stamps[dist.base]]
-    for top in sorted(record.tops):
-        dirs = tree.dir_stamps(top)
-        if dirs is None:
-            return None
-        inputs.extend(dirs)
-    inputs.extend(sorted(files))
-    return inputs
 
 
 def verify_interpreter(python: str | None, packages: tuple[str, ...] = (),

@@ -39,6 +39,7 @@ class _Dist:
     location: str  # the sys.path entry, as the probe reports it
     info_path: str
     fmt: str
+    packaged_by: str | None = None  # the Debian package that installed it, if one did
 
     @property
     def base(self) -> str:
