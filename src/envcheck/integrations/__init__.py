@@ -1,16 +1,18 @@
 """Thin adapters for the tools training runs live in; each imports its framework only itself.
 
-=============  =========================================================  =======================
-module         what                                                       extra
-=============  =========================================================  =======================
-``mlflow``     log a fingerprint on a run; runs as inputs (``mlflow:``)   ``envcheck[mlflow]``
-``wandb``      log a fingerprint on a run (offline mode too)              ``envcheck[wandb]``
-``lightning``  ``EnvcheckCallback``: every rank checked at fit start      ``envcheck[lightning]``
-``dask``       ``check_cluster``; ``EnvcheckPlugin`` for joining workers  ``envcheck[dask]``
-``ray``        ``check_cluster`` over every alive node                    ``envcheck[ray]``
-=============  =========================================================  =======================
+================  =========================================================  ============
+module            what                                                       extra
+================  =========================================================  ============
+``mlflow``        log a fingerprint on a run; runs as inputs (``mlflow:``)   mlflow
+``wandb``         log a fingerprint on a run (offline mode too)              wandb
+``lightning``     ``EnvcheckCallback``: every rank checked at fit start      lightning
+``transformers``  ``EnvcheckCallback`` for ``Trainer``, the same             transformers
+``dask``          ``check_cluster``; ``EnvcheckPlugin`` for joining workers  dask
+``ray``           ``check_cluster`` over every alive node                    ray
+================  =========================================================  ============
 
-Importing ``envcheck.integrations`` imports none of them.
+Each extra installs with ``pip install 'envcheck[EXTRA]'``. Importing
+``envcheck.integrations`` imports none of them.
 """
 
 from __future__ import annotations

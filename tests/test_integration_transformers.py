@@ -1,0 +1,109 @@
+"""Hugging Face's Trainer: a tiny BERT built from a config (nothing downloaded) trained on
+CPU with EnvcheckCallback, as one process and as two ranks on gloo (launched as torchrun
+would), one rank started with another setting (TF_DETERMINISTIC_OPS, judged breaking)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import envcheck
+from training import run_job, snapshot_with
+
+pytest.importorskip("transformers")
+pytest.importorskip("accelerate")
+
+ODD = {"TF_DETERMINISTIC_OPS": "1"}
+
+JOB = r'''
+import json, os, sys
+
+import torch
+from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+
+from envcheck.errors import DriftError
+from envcheck.integrations.transformers import EnvcheckCallback
+
+out, options = sys.argv[1], json.loads(sys.argv[2])
+torch.manual_seed(0)
+model = BertForSequenceClassification(BertConfig(
+    vocab_size=32, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+    intermediate_size=16, max_position_embeddings=16, num_labels=2))
+data = [{"input_ids": torch.randint(0, 32, (6,)), "labels": int(i % 2)} for i in range(16)]
+args = TrainingArguments(output_dir=options["output"], use_cpu=True,
+                         ddp_backend="gloo" if "WORLD_SIZE" in os.environ else None,
+                         per_device_train_batch_size=4, num_train_epochs=1,
+                         save_strategy="no", report_to=options.get("report_to", []),
+                         disable_tqdm=True, dataloader_num_workers=0)
+callback = EnvcheckCallback(lock=options.get("lock"), timeout=120)
+trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[callback])
+result = {"rank": args.process_index, "world": args.world_size}
+try:
+    trainer.train()
+except DriftError as exc:
+    result.update(outcome="drift", message=str(exc))
+else:
+    result.update(outcome="ok", logged=callback.logged,
+                  id=callback.outcome.fingerprint.id,
+                  ranks=callback.outcome.ranks.members if callback.outcome.ranks else None)
+result["steps"] = trainer.state.global_step
+with open(out, "w") as handle:
+    json.dump(result, handle)
+'''
+
+
+def _train(tmp_path: Path, world: int = 1, extra_env: dict[int, dict[str, str]] | None = None,
+           **options: Any) -> dict[int, dict[str, Any]]:
+    options = {"output": str(tmp_path / "out"), **options}
+    return run_job(tmp_path, JOB, [json.dumps(options)], world, extra_env)
+
+
+def test_one_process_logs_the_fingerprint_in_the_output_dir(tmp_path: Path) -> None:
+    [result] = _train(tmp_path).values()
+    assert result["outcome"] == "ok", result
+    assert result["steps"] == 4  # it trained: 16 samples in batches of 4
+    assert result["logged"] == [str(tmp_path / "out" / "envcheck" / "fingerprint.json")]
+    assert envcheck.load(result["logged"][0]).id == result["id"]
+    assert result["ranks"] is None
+
+
+def test_a_lock_the_environment_differs_from_stops_training(tmp_path: Path) -> None:
+    lock = snapshot_with(tmp_path, "odd.json", ODD)
+    [result] = _train(tmp_path, lock=str(lock)).values()
+    assert result["outcome"] == "drift", result
+    assert result["steps"] == 0
+    assert "env.TF_DETERMINISTIC_OPS: 1 -> (none) [breaking]" in result["message"]
+
+
+def test_the_mlflow_run_the_trainer_reports_to_gets_the_fingerprint(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    from envcheck.integrations.mlflow import ID_TAG, load_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    client.create_experiment("trainer", artifact_location=(tmp_path / "artifacts").as_uri())
+    [result] = _train(tmp_path, report_to=["mlflow"], extra_env={0: {
+        "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": "trainer"}}).values()
+    assert result["outcome"] == "ok", result
+    [where] = result["logged"]
+    assert where.startswith("mlflow:")
+    run_id = where[len("mlflow:"):]
+    assert client.get_run(run_id).data.tags[ID_TAG] == result["id"]
+    assert load_run(run_id, client=client).id == result["id"]
+
+
+def test_two_ranks_one_drifted_stop_on_every_rank_naming_it(tmp_path: Path) -> None:
+    results = _train(tmp_path, world=2, extra_env={1: ODD})
+    assert sorted(results) == [0, 1]
+    for rank, result in results.items():
+        assert (result["rank"], result["world"]) == (rank, 2), result
+        assert result["outcome"] == "drift", result
+        assert result["steps"] == 0
+        headline = result["message"].splitlines()[0]
+        assert headline.startswith("rank 1 (")
+        assert "env.TF_DETERMINISTIC_OPS: (none) -> 1 [breaking]" in headline
+        assert "differs: rank 1" in result["message"]
+    assert not (tmp_path / "out" / "envcheck").exists()
