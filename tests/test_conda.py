@@ -95,13 +95,16 @@ def test_native_rules_by_kind_of_change() -> None:
     nccl = Package("nccl", "2.21.5.1", "h3a97aeb_0")
     zlib = Package("libzlib", "1.3.1", "h4ab18f5_1", 1)
     mkl = Package("mkl", "2023.2.0", "h84fe81f_50496", 50496)
-    # Same version, another build string: breaking for cuDNN, risky for a library without
-    # a rule of its own.
+    # Same version, another build string: breaking for cuDNN where a GPU is, risky for a
+    # library without a rule of its own.
     assert _judged((cudnn, zlib), (cudnn._replace(build="h7a3d1d2_1"),
-                                   zlib._replace(build="h4ab18f5_2"))) == {
+                                   zlib._replace(build="h4ab18f5_2")), gpus=1) == {
         "conda.cudnn.build": ("breaking", "conda-cudnn-version"),
         "conda.libzlib.build": ("risky", "conda-native-build"),
     }
+    # A CPU-only job does not load cuDNN, as for the nvidia-cudnn wheels.
+    assert _judged((cudnn,), (cudnn._replace(build="h7a3d1d2_1"),)) == {
+        "conda.cudnn.build": ("benign", "conda-cudnn-version")}
     # NCCL matters with several GPUs only, as for the nvidia-nccl wheels.
     newer = nccl._replace(version="2.22.3.1")
     assert _judged((nccl,), (newer,)) == {"conda.nccl.version": ("benign", "conda-nccl-version")}
@@ -156,3 +159,16 @@ def test_outside_a_conda_prefix_the_section_is_empty() -> None:
     errors = Errors()
     assert collect_conda(errors) == {}  # the test environment is a venv, not a conda prefix
     assert errors.entries == []
+
+
+def test_a_conda_cuda_build_of_a_framework_makes_cuda_libraries_matter() -> None:
+    """No GPU visible (a build machine, a CI job), but the conda pytorch is a CUDA build:
+    its cuDNN and CUDA runtime are what it will load on the GPU machine."""
+    cudnn = Package("cudnn", "9.1.1.17", "hbc370b7_0")
+    newer = cudnn._replace(version="9.3.0.75")
+    cuda_torch = Package("pytorch", "2.5.1", "cuda126_mkl_py312_h30b5a27_303", 303)
+    cpu_torch = cuda_torch._replace(build="cpu_mkl_py312_h0b7ed4d_103")
+    assert _judged((cudnn, cuda_torch), (newer, cuda_torch)) == {
+        "conda.cudnn.version": ("breaking", "conda-cudnn-version")}
+    assert _judged((cudnn, cpu_torch), (newer, cpu_torch)) == {
+        "conda.cudnn.version": ("benign", "conda-cudnn-version")}

@@ -89,13 +89,23 @@ def _judge(section: str, name: str, before: str, after: str,
     return change.severity.value, change.reason
 
 
-@pytest.mark.parametrize(("gpus", "nccl"), [(1, "benign"), (2, "risky")])
+@pytest.mark.parametrize(("gpus", "cuda", "nccl"), [(0, "benign", "benign"),
+                                                    (1, "breaking", "benign"),
+                                                    (2, "breaking", "risky")])
 def test_one_library_judged_alike_as_wheel_conda_record_and_debian_package(
-        gpus: int, nccl: str) -> None:
-    cudnn = {_judge("packages", "nvidia-cudnn-cu12", "9.1.0.70", "9.2.1.18", gpus)[0],
-             _judge("conda", "cudnn", "9.1.0.70", "9.2.1.18", gpus)[0],
-             _judge("system_packages", "libcudnn9-cuda-12", "9.1.0.70-1", "9.2.1.18-1", gpus)[0]}
-    assert cudnn == {"breaking"}
+        gpus: int, cuda: str, nccl: str) -> None:
+    cudnns = [_judge("packages", "nvidia-cudnn-cu12", "9.1.0.70", "9.2.1.18", gpus),
+              _judge("conda", "cudnn", "9.1.0.70", "9.2.1.18", gpus),
+              _judge("system_packages", "libcudnn9-cuda-12", "9.1.0.70-1", "9.2.1.18-1", gpus)]
+    assert {severity for severity, _ in cudnns} == {cuda}
+    runtimes = [_judge("packages", "nvidia-cuda-runtime-cu12", "12.4.127", "12.6.77", gpus),
+                _judge("conda", "cuda-version", "12.4", "12.6", gpus),
+                _judge("conda", "cudatoolkit", "11.8.0", "12.1.0", gpus),
+                _judge("system_packages", "cuda-cudart-12-4", "12.4.127-1", "12.6.77-1", gpus)]
+    assert {severity for severity, _ in runtimes} == {cuda}
+    if not gpus:  # a CPU-only job (no CUDA build either): no false alarm, one reason
+        assert {reason for _, reason in cudnns + runtimes} == {
+            "no GPU and no CUDA build of a framework on either side"}
     nccls = [_judge("packages", "nvidia-nccl-cu12", "2.21.5", "2.22.3", gpus),
              _judge("conda", "nccl", "2.21.5.1", "2.22.3.1", gpus),
              _judge("system_packages", "libnccl2", "2.21.5-1+cuda12.4", "2.22.3-1+cuda12.6",

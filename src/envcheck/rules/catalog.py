@@ -82,11 +82,15 @@ def _pkg(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: 
 def _native(rule_id: str, names: tuple[str, ...], kinds: frozenset[str], severity: Severity,
             reason: str, reference: str, when: Condition | None = None,
             otherwise: Severity | None = None, otherwise_reason: str | None = None,
-            ) -> tuple[Rule, Rule]:
+            system: bool = True) -> tuple[Rule, ...]:
     """One judgement for conda records and system (dpkg) packages alike, as ``conda-ID`` and
-    ``system-ID``: a libcudnn9 Debian package and a cudnn conda package are the same library."""
+    ``system-ID``: a libcudnn9 Debian package and a cudnn conda package are the same library.
+    ``system=False`` where system packages never differ that way (a channel, an OpenMP build
+    variant): no rule that nothing can reach."""
     conda = Rule(f"conda-{rule_id}", "conda", names, kinds, severity, reason, reference, when,
                  otherwise, otherwise_reason)
+    if not system:
+        return (conda,)
     return conda, conda._replace(id=f"system-{rule_id}", section="system_packages")
 
 
@@ -391,7 +395,7 @@ CATALOG: tuple[Rule, ...] = (
              CONDA_BLAS + "; https://wiki.debian.org/DebianScience/LinearAlgebraLibraries"),
     *_native("openmp-variant", OPENMP, frozenset({"variant"}), R,
              "another OpenMP runtime (GNU vs LLVM or Intel): thread scheduling and reduction "
-             "order may differ", CONDA_OPENMP),
+             "order may differ", CONDA_OPENMP, system=False),
     *_native("mkl-version", MKL_PACKAGES, VERSION_BUMPS | {"build"}, B,
              "MKL's reproducible results (CBWR) hold only within one MKL version", ONEMKL_CBWR),
     *_native("blas-library", (*MKL_PACKAGES, *BLAS_LIBRARIES), ANY, R,
@@ -400,8 +404,10 @@ CATALOG: tuple[Rule, ...] = (
     *_native("openmp-runtime", OPENMP, ANY, R,
              "the OpenMP runtime: thread scheduling and reduction order may differ",
              CONDA_OPENMP),
+    # The same context as the nvidia-* wheels: a CPU-only job does not load them.
     *_native("cudnn-version", CUDNN, ANY, B,
-             "cuDNN guarantees bitwise results only within one version", CUDNN_REPRO),
+             "cuDNN guarantees bitwise results only within one version", CUDNN_REPRO,
+             when=GPU_OR_CUDA_BUILD, otherwise=OK),
     *_native("nccl-version", NCCL, ANY, R,
              "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
              when=MULTI_GPU, otherwise=OK),
@@ -410,13 +416,15 @@ CATALOG: tuple[Rule, ...] = (
              "discuss.pytorch.org: how does pytorch pick cuda versions"),
     *_native("cuda-libraries", CUDA_LIBRARIES, ANY, B,
              "the CUDA runtime and math libraries frameworks load: cuBLAS results are "
-             "reproducible only within one version", CUBLAS_REPRO),
+             "reproducible only within one version", CUBLAS_REPRO,
+             when=GPU_OR_CUDA_BUILD, otherwise=OK),
     *_native("native-build", ("*",), frozenset({"build", "variant"}), R,
              "same version, another build (build string, build number or archive)",
              "https://docs.conda.io/projects/conda-build/en/stable/resources/package-spec.html"),
     *_native("native-channel", ("*",), frozenset({"channel"}), R,
              "the same build string from another channel may be another build",
-             "https://docs.conda.io/projects/conda/en/stable/user-guide/concepts/channels.html"),
+             "https://docs.conda.io/projects/conda/en/stable/user-guide/concepts/channels.html",
+             system=False),
     *_native("native-major-minor", ("*",), frozenset({"major", "minor", "changed"}), R,
              "no rule for this package: a major or minor change may change behaviour",
              "envcheck default"),

@@ -105,10 +105,24 @@ def _x86(sides: Sides) -> bool:
     return any(_x86_side(side) for side in sides)
 
 
+# conda packages of frameworks whose CUDA builds say so in the build string
+# (conda-forge pytorch cuda126_mkl_py312..., defaults py3.11_cuda12.1_cudnn8.9.2_0,
+# tensorflow cuda120py311..., jaxlib cuda12py312..., cupy).
+_CONDA_FRAMEWORKS = ("pytorch", "pytorch-gpu", "libtorch", "tensorflow*", "jaxlib", "cupy*")
+
+
+def _conda_cuda_build(sides: Sides) -> bool:
+    return any("cuda" in str(record.get("build") or "").lower()
+               for side in sides for name, record in _section(side, "conda").items()
+               if isinstance(record, dict)
+               and any(fnmatchcase(name, pattern) for pattern in _CONDA_FRAMEWORKS))
+
+
 def _cuda_build(sides: Sides) -> bool:
-    """A framework built for CUDA or ROCm (torch +cu121, jaxlib with a CUDA plugin)."""
+    """A framework built for CUDA or ROCm (torch +cu121, jaxlib with a CUDA plugin, a conda
+    pytorch built for CUDA)."""
     return any(facts.get("cuda") or facts.get("hip") or facts.get("plugins")
-               for facts in _framework_facts(sides))
+               for facts in _framework_facts(sides)) or _conda_cuda_build(sides)
 
 
 def _crosses_tf_2_9(sides: Sides, before: Any, after: Any) -> bool:
