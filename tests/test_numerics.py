@@ -376,3 +376,41 @@ def test_audit_names_a_library_loaded_other_than_the_one_on_disk(
     from envcheck.render.snapshot_text import render_snapshot
 
     assert f"numerics id {fp.data['numerics_id'][:12]}" in render_snapshot(fp)
+
+
+def test_diff_weighs_each_sides_files_against_the_library_it_loaded(
+        live_numerics: tuple[str, Fingerprint]) -> None:
+    """The same files but another library loaded (breaking), and other files but the same
+    library loaded (risky: one side's files do not describe what it runs). No second
+    OpenBLAS with numpy's soname exists here to be loaded for real, so one side's record is
+    edited, as audit's test above edits the files' version."""
+    import copy
+
+    fp = live_numerics[1]
+    data = json.loads(fp.to_json())
+    static = data["frameworks"]["numpy"]["blas_version"]
+    assert not [c for c in diff(fp, fp).changes if c.path.startswith("numerics.loaded.")]
+
+    other_loaded = copy.deepcopy(data)
+    pool = next(p for p in other_loaded["numerics"]["runtime"]["blas"]
+                if "/numpy" in p["file"] and p["user_api"] == "blas")
+    pool["version"] = "0.3.20"
+    report = diff(fp, Fingerprint.from_dict(other_loaded))
+    [change] = [c for c in report.changes
+                if c.path == "numerics.loaded.frameworks.numpy.blas_version"]
+    assert (change.rule, change.severity, change.before, change.after) == (
+        "loaded-not-the-files", Severity.BREAKING, static, "0.3.20")
+    assert f"the files say {static} on both sides" in change.reason
+
+    other_files = copy.deepcopy(data)
+    other_files["frameworks"]["numpy"]["blas_version"] = "0.3.20"
+    report = diff(fp, Fingerprint.from_dict(other_files))
+    [change] = [c for c in report.changes
+                if c.path == "numerics.loaded.frameworks.numpy.blas_version"]
+    assert (change.rule, change.severity, change.before, change.after) == (
+        "files-not-loaded", Severity.RISKY, static, "0.3.20")
+    assert f"but both sides loaded {static}" in change.reason
+    for fmt in ReportFormat:  # every renderer shows it
+        rendered = render_report(report, fmt, RenderOptions()).replace("&#46;", ".").replace(
+            "&#95;", "_")
+        assert "loaded.frameworks.numpy.blas_version" in rendered, fmt

@@ -18,7 +18,7 @@ from typing import Any
 from packaging.version import Version
 
 from .config import Config
-from .evidence import causes, compare
+from .evidence import causes, compare, loaded_differences
 from .model import LATER_SECTIONS, SECTIONS, VOLATILE, Fingerprint
 from .model.evidence import Evidence
 from .model.report import Change, Difference, Report, Side
@@ -406,6 +406,8 @@ def _measured(a: Mapping[str, Any], b: Mapping[str, Any], sides: Sides, config: 
     """Add the canaries that computed other bits and the runtime facts that differ to
     ``changes`` (each judged by the catalog); the evidence summary."""
     found, evidence = compare(a.get("numerics"), b.get("numerics"))
+    if evidence is not None:  # both sides ran the canaries: their files against the loaded
+        found += loaded_differences(a, b)
     env_a, env_b = _dict(a.get("env")), _dict(b.get("env"))
     measured = []
     for subject, kind, before, after, detail in found:
@@ -419,7 +421,8 @@ def _measured(a: Mapping[str, Any], b: Mapping[str, Any], sides: Sides, config: 
         if kind == "measured":
             measured.append((name, change, detail))
         else:
-            changes.append(change)
+            changes.append(change._replace(reason=f"{change.reason} ({detail})")
+                           if detail else change)
     paths = [c.path for c in changes]
     for name, change, detail in measured:
         suspects = causes(name, paths)

@@ -28,7 +28,7 @@ _WIDTH = {"float64": 64, "float32": 32, "float16": 16, "bfloat16": 16}
 _CAUSES_ALL = ("cpu.flags.*", "cpu.usable_cores", "cpu.logical_cores", "cpu.vendor",
                "cpu.architecture", "env.OMP_*", "env.MKL_*", "env.KMP_*",
                "numerics.runtime.blas.*", "numerics.runtime.libraries.*",
-               "numerics.settings.OMP_*", "numerics.settings.MKL_*")
+               "numerics.settings.OMP_*", "numerics.settings.MKL_*", "numerics.loaded.*")
 _CAUSES = {
     "numpy": ("packages.numpy*", "packages.scipy-openblas*", "frameworks.numpy.*",
               "env.OPENBLAS_*", "env.NPY_*", "numerics.settings.OPENBLAS_*",
@@ -196,22 +196,68 @@ def _release(version: Any, parts: int) -> str | None:
     return ".".join(str(version).split(".")[:parts]) if version else None
 
 
-def loaded_mismatches(document: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:
-    """(path, on disk, loaded, what) wherever the static fingerprint and the library the
-    process actually loaded disagree (another cuDNN on the loader path: pytorch/pytorch#78489)."""
+def static_and_loaded(document: Mapping[str, Any]) -> dict[str, tuple[Any, Any, str, int]]:
+    """path -> (on disk, as loaded, what was loaded, version parts compared) for each library
+    that both the static fingerprint (a framework's files) and the canaries' runtime describe;
+    either side None where unknown."""
     frameworks = _dict(document.get("frameworks"))
     runtime = _dict(_dict(document.get("numerics")).get("runtime"))
+    found: dict[str, tuple[Any, Any, str, int]] = {}
     for name in ("numpy", "scipy"):
         static = _dict(frameworks.get(name)).get("blas_version")
         pools = [p for p in runtime.get("blas") or [] if isinstance(p, dict)
                  and f"/{name}" in str(p.get("file")) and p.get("user_api") == "blas"]
-        for pool in pools:
-            if static and pool.get("version") and pool["version"] != static:
-                yield (f"frameworks.{name}.blas_version", static, pool["version"],
-                       f"{name}'s BLAS as loaded ({os.path.basename(str(pool['file']))})")
+        if pools or static:
+            pool = pools[0] if pools else {}
+            what = (f"{name}'s BLAS as loaded ({os.path.basename(str(pool['file']))})"
+                    if pool else f"{name}'s BLAS as loaded")
+            found[f"frameworks.{name}.blas_version"] = (static, pool.get("version"), what, 0)
     torch, gpu = _dict(frameworks.get("torch")), _dict(runtime.get("gpu"))
-    for field, loaded, parts in (("cudnn", _cudnn_text(gpu.get("cudnn")), 2),
-                                 ("cuda", gpu.get("cuda_runtime"), 2)):
-        static = torch.get(field)
-        if static and loaded and _release(static, parts) != _release(loaded, parts):
-            yield (f"frameworks.torch.{field}", static, loaded, f"the {field} torch loaded")
+    for field, loaded in (("cudnn", _cudnn_text(gpu.get("cudnn"))),
+                          ("cuda", gpu.get("cuda_runtime"))):
+        if torch.get(field) or loaded:
+            found[f"frameworks.torch.{field}"] = (torch.get(field), loaded,
+                                                  f"the {field} torch loaded", 2)
+    return found
+
+
+def _same(a: Any, b: Any, parts: int) -> bool:
+    return (_release(a, parts) == _release(b, parts)) if parts else a == b
+
+
+def loaded_mismatches(document: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:
+    """(path, on disk, loaded, what) wherever the static fingerprint and the library the
+    process actually loaded disagree (another cuDNN on the loader path: pytorch/pytorch#78489)."""
+    for path, (static, loaded, what, parts) in static_and_loaded(document).items():
+        if static and loaded and not _same(static, loaded, parts):
+            yield path, static, loaded, what
+
+
+def loaded_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[
+        tuple[str, str, Any, Any, str]]:
+    """What two fingerprints' files and loaded libraries say against each other, as
+    differences (subject, kind, before, after, detail) of the ``numerics`` section:
+
+    * ``loaded-differs``: the files match on both sides but the library actually loaded
+      does not (another copy came first on one side's loader path);
+    * ``files-differ``: the files differ but both sides loaded the same library (one
+      side runs a library its files do not describe; the files' difference is not what runs).
+    """
+    found = []
+    facts_a, facts_b = static_and_loaded(a), static_and_loaded(b)
+    for path in sorted(set(facts_a) & set(facts_b)):
+        static_a, loaded_a, _, parts = facts_a[path]
+        static_b, loaded_b, what, _ = facts_b[path]
+        if not (static_a and static_b and loaded_a and loaded_b):
+            continue  # one side did not record it: nothing to weigh
+        same_static, same_loaded = _same(static_a, static_b, parts), \
+            _same(loaded_a, loaded_b, parts)
+        if same_static and not same_loaded:
+            found.append((f"loaded.{path}", "loaded-differs", loaded_a, loaded_b,
+                          f"the files say {static_a} on both sides; {what}: "
+                          f"{loaded_a} -> {loaded_b}"))
+        elif same_loaded and not same_static:
+            found.append((f"loaded.{path}", "files-differ", static_a, static_b,
+                          f"the files say {static_a} -> {static_b}, but both sides loaded "
+                          f"{loaded_a}"))
+    return found

@@ -436,6 +436,12 @@ CATALOG: tuple[Rule, ...] = (
     # ---- numerics: measured by the canaries (snapshot --numerics) ------------------------
     Rule("measured-difference", "numerics", ("canaries.*",), frozenset({"measured"}), B,
          "measured: this canary computed other bits on the two sides", MEASURED),
+    Rule("loaded-not-the-files", "numerics", ("loaded.*",), frozenset({"loaded-differs"}), B,
+         "the files on disk are the same on both sides, but another library was actually "
+         "loaded on one", "pytorch/pytorch#78489"),
+    Rule("files-not-loaded", "numerics", ("loaded.*",), frozenset({"files-differ"}), R,
+         "the files on disk differ, but both sides loaded the same library: one side runs a "
+         "library its files do not describe", "pytorch/pytorch#78489"),
     Rule("loaded-onednn", "numerics", ("runtime.torch.onednn*", "runtime.tensorflow.onednn*"),
          ANY, B, "oneDNN kernels on or off, or another oneDNN, as loaded",
          "tensorflow/tensorflow#56697"),
