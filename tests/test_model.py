@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from envcheck.errors import InputError
 from envcheck.model import SCHEMA_VERSION, Fingerprint, load, loads
+from envcheck.model.fingerprint import indented_json
 
 
 def _raw() -> dict[str, Any]:
@@ -127,3 +130,37 @@ def test_from_probe_does_not_alias_the_raw_document() -> None:
     before = copy.deepcopy(raw)
     Fingerprint.from_probe(raw, "test")
     assert raw == before
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_VALUES, indent=st.integers(min_value=0, max_value=4))
+@example(value={"b": [1.5, float("nan"), float("inf"), -float("inf")], "a": {}}, indent=2)
+@example(value={"\ud800 lone": "caf\u00e9\n\x00\u2028", "z": [[], {}, (), ""]}, indent=2)
+@example(value={2: "int keys", 10: "json sorts them as numbers"}, indent=2)
+@example(value={1: "mixed", "a": "keys"}, indent=2)
+@example(value=[{1, 2}], indent=2)
+def test_the_indented_writer_is_json_dumps_byte_for_byte(value: Any, indent: int) -> None:
+    """What ``-o`` writes is json.dumps's text exactly, and its errors where json has one."""
+    try:
+        expected = json.dumps(value, sort_keys=True, indent=indent, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            indented_json(value, indent)
+        return
+    assert indented_json(value, indent) == expected
+
+
+def test_a_fingerprint_is_written_as_json_writes_it() -> None:
+    fingerprint = Fingerprint.from_probe(_raw(), "test")
+    assert fingerprint.to_json() == json.dumps(fingerprint.data, sort_keys=True, indent=2,
+                                               ensure_ascii=False) + "\n"
+    assert fingerprint.to_json(indent=None) == json.dumps(fingerprint.data, sort_keys=True,
+                                                          ensure_ascii=False) + "\n"
