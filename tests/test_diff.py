@@ -387,8 +387,8 @@ def test_scenario(base: Doc, change: Callable[[Doc], None], path: str, severity:
 def test_every_rule_is_exercised_by_a_scenario() -> None:
     exercised = {s[5] for s in SCENARIOS}
     # conda records, system packages, the libraries frameworks resolve and the canaries'
-    # measurements are judged by rules of their own, tested with those sections
-    # (test_conda*.py, test_system_packages.py, test_numerics.py)
+    # measurements are judged by rules of their own, each fired and shown giving way in
+    # test_native_rules.py
     native = ("conda", "system_packages", "numerics")
     untested = [rule.id for rule in CATALOG if rule.id not in exercised
                 and rule.section not in native and not rule.id.startswith("framework-library")]
