@@ -116,6 +116,17 @@ def numerics(path: str, value: Any) -> Change:
     return apply
 
 
+def field(path: str, value: Any) -> Change:
+    """Set one fact of the document: ``frameworks.numpy.blas_version``."""
+    def apply(document: Doc) -> None:
+        node = document
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node[part]
+        node[parts[-1]] = value
+    return apply
+
+
 def canary(name: str, digest: str) -> Change:
     def apply(document: Doc) -> None:
         document["numerics"]["canaries"][name]["digest"] = digest
@@ -353,9 +364,28 @@ CASES: list[Case] = [
     # ---- the canaries' measurements and the runtime as loaded (numerics) -------------
     fires("measured-difference", MEASURED, [], [canary("numpy.matmul_float32", "0" * 64)],
           "numerics.canaries.numpy.matmul_float32", B, "computed other bits"),
+    # Bitwise identical, only slower: no measured difference.
     gives_way("measured-difference", MEASURED, [], [numerics("canaries.numpy.matmul_float32"
                                                              ".time_ms", 99.0)],
-              "", OK, "", "bitwise identical: the time it took is no difference"),
+              "numerics.canaries.numpy.matmul_float32", OK, "", "no change"),
+    # numpy's files (frameworks.numpy.blas_version) and the OpenBLAS it loaded (runtime.blas,
+    # the second pool: numpy.libs) agree on both sides of the base.
+    fires("loaded-not-the-files", MEASURED, [], [numerics("runtime.blas.1.version", "0.3.20")],
+          "numerics.loaded.frameworks.numpy.blas_version", B,
+          "the files say 0.3.31.188.0 on both sides"),
+    gives_way("loaded-not-the-files", MEASURED, [],
+              [numerics("runtime.blas.1.version", "0.3.20"),
+               field("frameworks.numpy.blas_version", "0.3.20")],
+              "numerics.loaded.frameworks.numpy.blas_version", OK, "",
+              "files and loaded library changed together: the files' change says it"),
+    fires("files-not-loaded", MEASURED, [], [field("frameworks.numpy.blas_version", "0.3.20")],
+          "numerics.loaded.frameworks.numpy.blas_version", R,
+          "but both sides loaded 0.3.31.188.0"),
+    gives_way("files-not-loaded", MEASURED, [],
+              [field("frameworks.numpy.blas_version", "0.3.20"),
+               numerics("runtime.blas.1.version", "0.3.20")],
+              "numerics.loaded.frameworks.numpy.blas_version", OK, "",
+              "files and loaded library changed together: the files' change says it"),
     fires("loaded-onednn", MEASURED, [], [numerics("runtime.torch.onednn_enabled", False)],
           "numerics.runtime.torch.onednn_enabled", B, "oneDNN kernels on or off"),
     gives_way("loaded-onednn", MEASURED, [], [numerics("runtime.torch.cpu_capability", "AVX2")],
@@ -363,8 +393,9 @@ CASES: list[Case] = [
               "instruction set or code branch"),
     fires("loaded-gpu", MEASURED, [torch_gpu_runtime(90100)], [torch_gpu_runtime(90300)],
           "numerics.runtime.gpu.cudnn", B, "CUDA libraries loaded"),
-    gives_way("loaded-gpu", MEASURED, [], [torch_gpu_runtime(90300)], "", OK, "",
-              "a GPU runtime on one side only: the GPU sections say it"),
+    # A GPU runtime on one side only: the gpus and packages sections say it.
+    gives_way("loaded-gpu", MEASURED, [], [torch_gpu_runtime(90300)],
+              "numerics.runtime.gpu.cudnn", OK, "", "no change"),
     fires("loaded-threads", MEASURED, [], [numerics("runtime.torch.num_threads", 8)],
           "numerics.runtime.torch.num_threads", R, "thread counts"),
     gives_way("loaded-threads", MEASURED, [],
@@ -398,10 +429,10 @@ def _case_id(case: Case) -> str:
 def test_rule(case: Case) -> None:
     report = diff(Fingerprint.from_dict(copy.deepcopy(case.before), "before"),
                   Fingerprint.from_dict(copy.deepcopy(case.after), "after"))
-    if not case.path:  # nothing the rule would judge: no change at all
-        assert report.changes == [], case.reason
-        return
     matching = [c for c in report.changes if c.path == case.path]
+    if not case.rule:  # nothing there for the rule to judge
+        assert matching == [], case.reason
+        return
     assert len(matching) == 1, [c.path for c in report.changes]
     [found] = matching
     assert (found.rule, found.severity) == (case.rule, case.severity), found
