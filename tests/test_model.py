@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from envcheck.errors import InputError
 from envcheck.model import SCHEMA_VERSION, Fingerprint, load, loads
-from envcheck.model.fingerprint import indented_json
+from envcheck.model import fingerprint as fingerprint_module
+from envcheck.model.fingerprint import indented_json, validate
+from test_hostile_documents import BASE, PATHS, VALUES, _put
 
 
 def _raw() -> dict[str, Any]:
@@ -164,3 +166,29 @@ def test_a_fingerprint_is_written_as_json_writes_it() -> None:
                                                ensure_ascii=False) + "\n"
     assert fingerprint.to_json(indent=None) == json.dumps(fingerprint.data, sort_keys=True,
                                                           ensure_ascii=False) + "\n"
+
+
+def _outcome(document: Any) -> tuple[str, Any]:
+    try:
+        return "valid", validate(copy.deepcopy(document), "doc")
+    except InputError as exc:
+        return "refused", str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PATHS), VALUES), min_size=0, max_size=3))
+@example([(("packages", "numpy", "shadowed"), [None])])
+@example([(("env", "CUDA_VISIBLE_DEVICES"), None)])
+@example([(("cpu", "usable_cores"), True)])
+@example([(("gpus",), [{"name": None, "multiprocessors": -1}])])
+def test_validate_in_one_walk_decides_as_the_pattern_loop_does(
+        mutations: list[tuple[tuple[Any, ...], Any]]) -> None:
+    """The one-walk check only decides whether the loop over _SHAPES must run; with it or
+    without it, validate accepts the same documents and names the same first bad field."""
+    document = copy.deepcopy(BASE)
+    for path, value in mutations:
+        _put(document, path, value)
+    fast = _outcome(document)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fingerprint_module, "_conforms", lambda node, tree: False)
+        assert _outcome(document) == fast
