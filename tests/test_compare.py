@@ -95,3 +95,54 @@ def test_stdin_is_refused_and_history_members_work(tmp_path: Path) -> None:
     from_history = run_envcheck("compare", "@last", "@0", "--format", "json", env=home)
     assert from_history.returncode == 0, from_history.stderr
     assert json.loads(from_history.stdout)["groups"][0]["count"] == 2
+
+
+def _torch_pins(document: dict[str, Any], version: str, cudnn: str) -> None:
+    document["packages"]["torch"]["version"] = version
+    document["frameworks"]["torch"].update(version=version, cuda="12.1",
+                                           nvidia_requirements={"nvidia-cudnn-cu12": cudnn})
+    document["packages"]["nvidia-cudnn-cu12"] = {"name": "nvidia-cudnn-cu12", "version": cudnn}
+
+
+def test_an_outliers_differences_are_grouped_as_diff_groups_them(tmp_path: Path) -> None:
+    """The odd node out runs another Python minor (numpy's wheel tags follow), another torch
+    (its nvidia-* pins follow), a CPU without AVX-512, and five extra packages: a few lines,
+    causes first with their effects under them, as ``diff`` shows them."""
+    def node(index: int, odd: bool) -> None:
+        document = copy.deepcopy(BASE)
+        document["meta"]["hostname"] = f"node-{index:02d}"
+        _torch_pins(document, "2.3.1", "8.9.2.26")
+        if odd:
+            document["python"]["version"] = "3.12.7"
+            numpy = document["packages"]["numpy"]
+            numpy["wheel"]["tags"] = [t.replace("cp311", "cp312") for t in numpy["wheel"]["tags"]]
+            _torch_pins(document, "2.4.0", "9.1.0.70")
+            document["cpu"]["flags"] = [f for f in document["cpu"]["flags"]
+                                        if not f.startswith("avx512")]
+            for extra in ("einops", "rich", "tqdm", "wandb", "zarr"):
+                document["packages"][extra] = {"name": extra, "version": "1.0"}
+        (tmp_path / f"node-{index:02d}.json").write_text(json.dumps(document))
+
+    for i in range(4):
+        node(i, odd=i == 3)
+    text = run_envcheck("compare", str(tmp_path)).stdout
+    outlier = text.split("vs baseline:", 1)[1].split("\n\noutlier machines", 1)[0]
+    lines = outlier.strip().splitlines()[1:]
+    # One line for the seven AVX-512 flags; one for the five packages; effects under causes.
+    flags = [line for line in lines if "cpu.flags" in line]
+    assert len(flags) == 1 and flags[0].count("avx512") == 7, flags
+    assert [line for line in lines if "5 packages only in" in line] != []
+    assert not [line for line in lines if "packages.einops" in line]
+    assert not [line for line in lines if line.lstrip().startswith("[")
+                and ("wheel.tags" in line or "nvidia-cudnn-cu12.version" in line)], lines
+    python = lines.index(next(line for line in lines if "] python.version:" in line))
+    assert lines[python + 1].strip() == "with it: packages.numpy.wheel.tags"
+    torch = lines.index(next(line for line in lines if "] packages.torch.version:" in line))
+    assert "packages.nvidia-cudnn-cu12.version" in lines[torch + 1]
+    assert lines[0].startswith("  [breaking] packages.torch.version")  # the framework first
+    # Markdown: the same items, one row each.
+    markdown = run_envcheck("compare", str(tmp_path), "--format", "markdown").stdout \
+        .replace("&#46;", ".")
+    rows = [row for row in markdown.splitlines() if row.startswith("| ") and "cpu.flags" in row]
+    assert len(rows) == 1 and rows[0].count("avx512") == 7
+    assert "with it: <code>packages.numpy.wheel.tags</code>" in markdown

@@ -48,7 +48,7 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
         members += many if many is not None else [(spec, _loader(spec))]
     base = (baseline, _loader(baseline)) if baseline else None
     report = compare_fleet(members, base, load_config(config_path))
-    emit(render_fleet(report, ReportFormat(fmt), show_benign or show_all), output)
+    emit(render_fleet(report, ReportFormat(fmt), show_benign or show_all, show_all), output)
     return verdict(report.fails(fail_on))
 
 

@@ -1,4 +1,10 @@
-"""Fleet reports (``envcheck compare``): groups, the baseline, and every outlier's differences."""
+"""Fleet reports (``envcheck compare``): groups, the baseline, and every outlier's differences.
+
+Each outlier's differences are laid out as ``diff`` lays them out (``layout``): the most
+important first, packages on one side only as one line per side, a CPU's instruction-set
+flags as one line, and effects (wheel tags of another Python minor, ``nvidia-*`` pins of
+another torch) under their cause.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ import json
 from ..model.fleet import FleetReport
 from ..model.severity import ORDER, Severity
 from . import ReportFormat
-from .escape import markdown_code, markdown_text, terminal, value_text
+from .escape import markdown_code, markdown_text, terminal
+from .layout import Item, layout
 from .report_markdown import LIMIT, marker
 
 _SHOWN_MEMBERS = 8
@@ -23,7 +30,12 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def render_fleet_text(report: FleetReport, show_benign: bool = False) -> str:
+def _values(item: Item) -> str:
+    return item.after if item.before is None else f"{item.before} -> {item.after}"
+
+
+def render_fleet_text(report: FleetReport, show_benign: bool = False,
+                      show_all: bool = False) -> str:
     lines = [f"envcheck compare: {_count(report.members, 'fingerprint')} in "
              f"{_count(len(report.groups), 'group')}; baseline "
              f"{terminal(report.baseline)} ({report.baseline_id[:12]})", ""]
@@ -35,13 +47,17 @@ def render_fleet_text(report: FleetReport, show_benign: bool = False) -> str:
         counts = outlier.report.summary()
         lines += ["", f"{terminal(_members(outlier.group.members))} vs baseline: "
                       + ", ".join(f"{counts[s.value]} {s.value}" for s in ORDER)]
-        for change in outlier.report.changes:
-            if change.severity is Severity.BENIGN and not show_benign:
+        items = layout(outlier.report, show_all)
+        for level in ORDER:
+            if level is Severity.BENIGN and not (show_benign or show_all):
                 continue
-            lines.append(f"  [{change.severity.value}] {terminal(change.path)}: "
-                         f"{terminal(value_text(change.before))} -> "
-                         f"{terminal(value_text(change.after))}  ({terminal(change.reason)}; "
-                         f"see {terminal(change.reference)})")
+            for item in items.get(level, []):
+                lines.append(f"  [{level.value}] {terminal(item.title)}: "
+                             f"{terminal(_values(item))}  ({terminal(item.reason)}; "
+                             f"see {terminal(item.reference)})")
+                if item.effects:
+                    lines.append("      with it: "
+                                 + ", ".join(terminal(e.path) for e in item.effects))
     if not report.outliers:
         lines += ["", "All fingerprints match the baseline."]
     summary = report.summary()
@@ -50,7 +66,7 @@ def render_fleet_text(report: FleetReport, show_benign: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_fleet_markdown(report: FleetReport) -> str:
+def render_fleet_markdown(report: FleetReport, show_all: bool = False) -> str:
     out = [marker("compare"), "### envcheck compare", "",
            f"{_count(report.members, 'fingerprint')}, {_count(len(report.groups), 'group')}; "
            "baseline "
@@ -63,11 +79,17 @@ def render_fleet_markdown(report: FleetReport) -> str:
     for outlier in report.outliers:
         out += ["", f"#### {markdown_code(_members(outlier.group.members), limit=400)}", "",
                 "| severity | what | before | after | why |", "|---|---|---|---|---|"]
-        for change in outlier.report.changes:
-            out.append(f"| {change.severity.value} | {markdown_code(change.path)} | "
-                       f"{markdown_code(value_text(change.before))} | "
-                       f"{markdown_code(value_text(change.after))} | "
-                       f"{markdown_text(change.reason)} ({markdown_text(change.reference)}) |")
+        items = layout(outlier.report, show_all)
+        for level in ORDER:
+            for item in items.get(level, []):
+                effects = ("; with it: " + ", ".join(markdown_code(e.path)
+                                                     for e in item.effects)
+                           if item.effects else "")
+                out.append(f"| {level.value} | {markdown_code(item.title)} | "
+                           f"{'' if item.before is None else markdown_code(item.before)} | "
+                           f"{markdown_code(item.after)} | "
+                           f"{markdown_text(item.reason)} ({markdown_text(item.reference)})"
+                           f"{effects} |")
     text = "\n".join(out) + "\n"
     if len(text) > LIMIT:
         text = text[:LIMIT - 500].rsplit("\n", 1)[0] + "\n\n_Cut at GitHub's comment limit; " \
@@ -75,13 +97,15 @@ def render_fleet_markdown(report: FleetReport) -> str:
     return text
 
 
-def render_fleet(report: FleetReport, fmt: ReportFormat, show_benign: bool = False) -> str:
+def render_fleet(report: FleetReport, fmt: ReportFormat, show_benign: bool = False,
+                 show_all: bool = False) -> str:
+    """``show_all``: every name of a collapsed group (``--all``)."""
     if fmt is ReportFormat.JSON:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
     if fmt is ReportFormat.MARKDOWN:
-        return render_fleet_markdown(report)
+        return render_fleet_markdown(report, show_all)
     if fmt is ReportFormat.TEXT:
-        return render_fleet_text(report, show_benign)
+        return render_fleet_text(report, show_benign, show_all)
     from ..errors import UsageError
 
     raise UsageError(f"compare does not write --format {fmt.value}")
