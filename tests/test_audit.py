@@ -21,7 +21,7 @@ CPU: dict[str, Any] = json.loads((DATA / "cpu-torch.json").read_text())
 
 def _findings(document: dict[str, Any]) -> dict[str, tuple[Severity, str]]:
     report = audit(Fingerprint.from_dict(copy.deepcopy(document)))
-    return {c.path: (c.severity, c.rule) for c in report.changes}
+    return {c.path: (c.severity, c.check) for c in report.findings}
 
 
 def _with(base: dict[str, Any], **env: str | None) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def test_tf32_override_is_explained_against_the_gpu(cc: str, value: str,
     for gpu in document["gpus"]:
         gpu["compute_capability"] = cc
     report = audit(Fingerprint.from_dict(document))
-    finding = next(c for c in report.changes if c.rule == "audit-tf32-override")
+    finding = next(c for c in report.findings if c.check == "audit-tf32-override")
     assert finding.severity is severity
     assert ("A100" in finding.reason) == (severity is Severity.BREAKING)
 
@@ -67,9 +67,9 @@ def test_shadowed_and_deprecated_pynvml() -> None:
     document["packages"]["pynvml"] = {"name": "pynvml", "version": "11.5.0"}
     document["packages"]["nvidia-ml-py"] = {"name": "nvidia-ml-py", "version": "12.535.1"}
     report = audit(Fingerprint.from_dict(document))
-    shadowed = next(c for c in report.changes if c.path == "packages.jinja2.shadowed")
-    assert shadowed.before == "2.11 at /old" and "is the one imported" in shadowed.reason
-    pynvml = next(c for c in report.changes if c.rule == "audit-pynvml")
+    shadowed = next(c for c in report.findings if c.path == "packages.jinja2.shadowed")
+    assert shadowed.now == "2.11 at /old" and "is the one imported" in shadowed.reason
+    pynvml = next(c for c in report.findings if c.check == "audit-pynvml")
     assert "beside nvidia-ml-py" in pynvml.reason
 
 
@@ -110,3 +110,41 @@ def test_audit_applies_and_validates_configuration(tmp_path: Path) -> None:
     missing = run_envcheck("audit", str(DATA / "cpu-torch.json"), "--config",
                            str(tmp_path / "absent.toml"))
     assert missing.returncode == 2
+
+
+def test_the_checks_are_a_catalog_of_data() -> None:
+    """Every check has an id, a reference and its outcomes' severities and reasons as data;
+    every reason is filled from what the detector found (no placeholder left)."""
+    from envcheck.audit import CATALOG, CHECKS, FILES_CHANGED
+
+    ids = [check.id for check in CATALOG]
+    assert len(ids) == len(set(ids)) and all(i.startswith("audit-") for i in ids)
+    assert all(check.reference and check.outcomes for check in CATALOG)
+    assert all(check.detect is not None for check in CHECKS) and FILES_CHANGED.detect is None
+    document = copy.deepcopy(GPU)
+    document["env"].update(TORCH_ALLOW_TF32_CUBLAS_OVERRIDE="1", NVIDIA_TF32_OVERRIDE="0")
+    document["cpu"]["usable_cores"] = 64
+    report = audit(Fingerprint.from_dict(document))
+    assert report.findings and not [f for f in report.findings if "{" in f.reason]
+    for finding in report.findings:
+        check = next(c for c in CATALOG if c.id == finding.check)
+        assert finding.reference == check.reference
+        assert finding.severity in {o.severity for o in check.outcomes.values()}
+
+
+def test_the_json_report_keeps_the_diff_shape() -> None:
+    """``audit --format json`` is a public contract: the diff report's shape, the target as
+    ``a``, "recommended" as ``b``, each finding a change with before = now."""
+    result = run_envcheck("audit", str(DATA / "cpu-torch.json"), "--format", "json",
+                          "--fail-on", "never")
+    document = json.loads(result.stdout)
+    assert list(document) == ["schema", "kind", "a", "b", "summary", "unknown_sections",
+                              "changes"]
+    assert document["kind"] == "audit" and document["b"]["label"] == "recommended"
+    assert document["a"]["id"] == document["b"]["id"] and document["unknown_sections"] == []
+    seed = next(c for c in document["changes"] if c["path"] == "env.PYTHONHASHSEED")
+    assert seed == {"path": "env.PYTHONHASHSEED", "before": "unset", "after": "0",
+                    "severity": "risky", "reason": seed["reason"],
+                    "reference": "https://docs.python.org/3/using/cmdline.html"
+                                 "#envvar-PYTHONHASHSEED",
+                    "rule": "audit-hash-seed", "kind": "audit", "cause": None}

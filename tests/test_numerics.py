@@ -365,13 +365,13 @@ def test_audit_names_a_library_loaded_other_than_the_one_on_disk(
     from envcheck.audit import audit
 
     fp = live_numerics[1]  # the numpy it loads is the one its files describe
-    assert not [c for c in audit(fp).changes if c.rule == "audit-loaded-mismatch"]
+    assert not [c for c in audit(fp).findings if c.check == "audit-loaded-mismatch"]
     static = fp.data["frameworks"]["numpy"]["blas_version"]
     data = json.loads(fp.to_json())
     data["frameworks"]["numpy"]["blas_version"] = "0.3.20"  # as if another wheel's files
-    [finding] = [c for c in audit(Fingerprint.from_dict(data)).changes
-                 if c.rule == "audit-loaded-mismatch"]
-    assert (finding.path, finding.before, finding.after, finding.severity) == (
+    [finding] = [c for c in audit(Fingerprint.from_dict(data)).findings
+                 if c.check == "audit-loaded-mismatch"]
+    assert (finding.path, finding.now, finding.suggested, finding.severity) == (
         "frameworks.numpy.blas_version", "0.3.20", static, Severity.BREAKING)
     from envcheck.render.snapshot_text import render_snapshot
 

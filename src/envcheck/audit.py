@@ -1,14 +1,15 @@
 """One machine, looked at closely: settings that keep its own runs from repeating.
 
-Each check is data (id, severity, reference) plus one small predicate over a
-fingerprint; a finding says what is wrong now and what to set instead. The
-result is a ``Report`` like diff's (``before`` = now, ``after`` = suggested), so
-every renderer, ``--fail-on`` and the exit codes work the same.
+The checks are data, like the rule catalog: each has an id, a reference and the
+outcomes it can find, each outcome with its severity and its reason (a template
+over the facts found). What is code is only the detector that reads a fingerprint
+and names the outcome, where it is, what is set now and what to set instead. The
+result is an :class:`~envcheck.model.audit.AuditReport`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -17,34 +18,52 @@ from packaging.version import Version
 from .drift import CATALOG_REFERENCES
 from .evidence import loaded_mismatches
 from .model import Fingerprint
-from .model.report import Change, Report, Side
+from .model.audit import AuditFinding, AuditReport
+from .model.report import Side
 from .model.severity import Severity
 from .probe.packages import normalize_name
 from .rules.context import ampere_gpus, gpus_of
 
 if TYPE_CHECKING:
-    from .verify import VerifyReport
+    from .verify import PackageResult, VerifyReport
 
 B, R, OK = Severity.BREAKING, Severity.RISKY, Severity.BENIGN
 TORCH_RANDOMNESS = "https://pytorch.org/docs/stable/notes/randomness.html"
 CUDA_COMPAT = "https://docs.nvidia.com/deploy/cuda-compatibility/"
 
 
-class Finding(NamedTuple):
+class Outcome(NamedTuple):
+    """One thing a check can find: how much it matters, and why (``str.format`` over the
+    facts the detector found)."""
+
+    severity: Severity
+    reason: str
+
+
+class Hit(NamedTuple):
+    """What a detector found: which outcome, where, what is set now, what to set instead,
+    and the facts its reason names."""
+
+    outcome: str
     path: str
     now: Any
     suggested: Any
-    severity: Severity
-    explanation: str
+    facts: Mapping[str, object]
 
 
-Check = Callable[[dict[str, Any]], Iterator[Finding]]
+Detector = Callable[[dict[str, Any]], Iterator[Hit]]
 
 
 class AuditCheck(NamedTuple):
     id: str
     reference: str
-    run: Check
+    outcomes: Mapping[str, Outcome]
+    detect: Detector | None  # None: fed from elsewhere (verify's results, with --deep)
+
+    def finding(self, hit: Hit) -> AuditFinding:
+        outcome = self.outcomes[hit.outcome]
+        return AuditFinding(hit.path, hit.now, hit.suggested, outcome.severity,
+                            outcome.reason.format_map(hit.facts), self.reference, self.id)
 
 
 def _env(document: dict[str, Any]) -> dict[str, Any]:
@@ -52,72 +71,56 @@ def _env(document: dict[str, Any]) -> dict[str, Any]:
     return env if isinstance(env, dict) else {}
 
 
-def _cublas_workspace(document: dict[str, Any]) -> Iterator[Finding]:
+def _cublas_workspace(document: dict[str, Any]) -> Iterator[Hit]:
     if gpus_of(document) and not _env(document).get("CUBLAS_WORKSPACE_CONFIG"):
-        yield Finding("env.CUBLAS_WORKSPACE_CONFIG", "unset", ":4096:8", R,
-                      "cuBLAS picks workspace-dependent kernels: set "
-                      "CUBLAS_WORKSPACE_CONFIG=:4096:8 (or :16:8) for deterministic results; "
-                      "torch.use_deterministic_algorithms(True) requires it")
+        yield Hit("unset", "env.CUBLAS_WORKSPACE_CONFIG", "unset", ":4096:8", {})
 
 
-def _tf32_overrides(document: dict[str, Any]) -> Iterator[Finding]:
+def _tf32_overrides(document: dict[str, Any]) -> Iterator[Hit]:
     env, ampere = _env(document), ampere_gpus(document)
-    names = sorted({str(g.get("name")) for g in ampere if g.get("name")})
+    names = ", ".join(sorted({str(g.get("name")) for g in ampere if g.get("name")}))
     for variable, forced_on in (("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1"),
                                 ("NVIDIA_TF32_OVERRIDE", None)):
         value = env.get(variable)
         if value is None:
             continue
         if not ampere:
-            yield Finding(f"env.{variable}", value, None, OK,
-                          f"{variable} has no effect here: no GPU of compute capability 8.0+")
+            outcome = "no-effect"
         elif value == forced_on or (forced_on is None and value != "0"):
-            yield Finding(f"env.{variable}", value, None, B,
-                          f"TF32 is forced on for {', '.join(names)}: float32 matmuls run with "
-                          "a 10-bit mantissa; unset it for full-precision, comparable results "
-                          "(NGC PyTorch images set TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)")
+            outcome = "forced-on"
         else:
-            yield Finding(f"env.{variable}", value, None, R,
-                          f"TF32 is switched off for {', '.join(names)}: results differ from "
-                          "machines where frameworks use their TF32 defaults")
+            outcome = "forced-off"
+        yield Hit(outcome, f"env.{variable}", value, None, {"variable": variable, "gpus": names})
 
 
-def _hash_seed(document: dict[str, Any]) -> Iterator[Finding]:
+def _hash_seed(document: dict[str, Any]) -> Iterator[Hit]:
     if _env(document).get("PYTHONHASHSEED") is None:
-        yield Finding("env.PYTHONHASHSEED", "unset", "0", R,
-                      "str hashes are randomised per process, so iteration over sets of strings "
-                      "(vocabularies, feature names) changes between runs: set PYTHONHASHSEED")
+        yield Hit("unset", "env.PYTHONHASHSEED", "unset", "0", {})
 
 
-def _threads(document: dict[str, Any]) -> Iterator[Finding]:
+def _threads(document: dict[str, Any]) -> Iterator[Hit]:
     env, cpu = _env(document), document.get("cpu") or {}
     cores = cpu.get("usable_cores") or cpu.get("logical_cores") or 0
     if cores > 8 and not env.get("OMP_NUM_THREADS") and not env.get("MKL_NUM_THREADS"):
-        yield Finding("env.OMP_NUM_THREADS", "unset", str(min(cores, 16)), R,
-                      f"{cores} cores and no thread count set: OpenMP/MKL size their pools "
-                      "from the machine, so reductions sum in a different order on a machine "
-                      "with other cores; set OMP_NUM_THREADS (and MKL_NUM_THREADS)")
+        yield Hit("unpinned", "env.OMP_NUM_THREADS", "unset", str(min(cores, 16)),
+                  {"cores": cores})
 
 
-def _shadowed(document: dict[str, Any]) -> Iterator[Finding]:
+def _shadowed(document: dict[str, Any]) -> Iterator[Hit]:
     for name, package in sorted((document.get("packages") or {}).items()):
         for copy in package.get("shadowed") or []:
-            yield Finding(f"packages.{name}.shadowed",
-                          f"{copy.get('version')} at {copy.get('location')}", None, R,
-                          f"two copies of {name}: {package.get('version')} from "
-                          f"{package.get('location')} is the one imported; "
-                          f"{copy.get('version')} in {copy.get('location')} is shadowed. "
-                          "Remove the copy you do not want")
+            yield Hit("shadowed", f"packages.{name}.shadowed",
+                      f"{copy.get('version')} at {copy.get('location')}", None,
+                      {"name": name, "version": package.get("version"),
+                       "location": package.get("location"), "copy_version": copy.get("version"),
+                       "copy_location": copy.get("location")})
 
 
-def _deprecated_pynvml(document: dict[str, Any]) -> Iterator[Finding]:
+def _deprecated_pynvml(document: dict[str, Any]) -> Iterator[Hit]:
     packages = document.get("packages") or {}
     if "pynvml" in packages:
-        yield Finding("packages.pynvml", packages["pynvml"].get("version"), None, R,
-                      "the deprecated pynvml distribution is installed"
-                      + (" beside nvidia-ml-py" if "nvidia-ml-py" in packages else "")
-                      + ": both provide the pynvml module and it warns on every import; "
-                        "`pip uninstall pynvml` and keep nvidia-ml-py")
+        yield Hit("beside" if "nvidia-ml-py" in packages else "alone", "packages.pynvml",
+                  packages["pynvml"].get("version"), None, {})
 
 
 def _version(text: Any) -> Version | None:
@@ -127,20 +130,18 @@ def _version(text: Any) -> Version | None:
         return None
 
 
-def _driver_too_old(document: dict[str, Any]) -> Iterator[Finding]:
+def _driver_too_old(document: dict[str, Any]) -> Iterator[Hit]:
     supported = _version((document.get("cuda") or {}).get("driver_cuda_version"))
     if supported is None:
         return
     for name, framework in sorted((document.get("frameworks") or {}).items()):
         built = _version((framework or {}).get("cuda"))
         if built is not None and built.release[:2] > supported.release[:2]:
-            yield Finding(f"frameworks.{name}.cuda", str(built), None, B,
-                          f"{name} was built for CUDA {built} but the driver supports CUDA "
-                          f"{supported} at most: upgrade the NVIDIA driver or install a "
-                          f"{name} build for CUDA {supported} or older")
+            yield Hit("too-old", f"frameworks.{name}.cuda", str(built), None,
+                      {"name": name, "built": built, "supported": supported})
 
 
-def _nvidia_wheels(document: dict[str, Any]) -> Iterator[Finding]:
+def _nvidia_wheels(document: dict[str, Any]) -> Iterator[Hit]:
     packages = document.get("packages") or {}
     for name, framework in sorted((document.get("frameworks") or {}).items()):
         for wheel, spec in sorted(((framework or {}).get("nvidia_requirements") or {}).items()):
@@ -149,48 +150,97 @@ def _nvidia_wheels(document: dict[str, Any]) -> Iterator[Finding]:
                 wanted = SpecifierSet(spec)
             except InvalidSpecifier:
                 continue
+            facts = {"name": name, "wheel": wheel, "spec": spec, "installed": installed}
             if installed is None:
-                yield Finding(f"packages.{wheel}", None, spec, B,
-                              f"{name} requires {wheel}{spec}, which is not installed")
+                yield Hit("missing", f"packages.{wheel}", None, spec, facts)
             elif spec and not wanted.contains(installed, prereleases=True):
-                yield Finding(f"packages.{wheel}.version", installed, spec, B,
-                              f"{name} was built against {wheel}{spec}, but {installed} is "
-                              "installed: reinstall the version the framework pins")
+                yield Hit("other-version", f"packages.{wheel}.version", installed, spec, facts)
 
 
-def _loaded_mismatch(document: dict[str, Any]) -> Iterator[Finding]:
+def _loaded_mismatch(document: dict[str, Any]) -> Iterator[Hit]:
     for path, static, loaded, what in loaded_mismatches(document):
-        yield Finding(path, static, loaded, B,
-                      f"the files on disk say {static}, but {what} is {loaded}: another copy "
-                      "on the loader path wins (LD_LIBRARY_PATH, LD_PRELOAD, a system library)")
+        yield Hit("mismatch", path, static, loaded,
+                  {"static": static, "loaded": loaded, "what": what})
 
+
+# ---- the catalog ------------------------------------------------------------------------
+
+_FILES_REASON = ("files of {name} differ from its RECORD ({listed}{more}): "
+                 "`pip install --force-reinstall --no-deps {name}=={version}` restores them")
+FILES_CHANGED = AuditCheck("audit-files-changed", "PEP 376 (RECORD); envcheck verify", {
+    "framework-edited": Outcome(B, _FILES_REASON),  # a framework's files edited or deleted
+    "edited": Outcome(R, _FILES_REASON),
+    "added": Outcome(R, _FILES_REASON),  # only files added: nothing installed was changed
+}, None)
 
 CHECKS: tuple[AuditCheck, ...] = (
-    AuditCheck("audit-loaded-mismatch", "pytorch/pytorch#78489", _loaded_mismatch),
-    AuditCheck("audit-driver-too-old", CUDA_COMPAT, _driver_too_old),
-    AuditCheck("audit-nvidia-wheels", "pytorch/pytorch#103091", _nvidia_wheels),
-    AuditCheck("audit-tf32-override", "pytorch/pytorch#67384", _tf32_overrides),
-    AuditCheck("audit-cublas-workspace", TORCH_RANDOMNESS, _cublas_workspace),
-    AuditCheck("audit-shadowed", "pip docs: pip inspect", _shadowed),
-    AuditCheck("audit-pynvml", "https://pypi.org/project/pynvml/", _deprecated_pynvml),
-    AuditCheck("audit-threads", "oneMKL developer guide: reproducibility conditions", _threads),
+    AuditCheck("audit-loaded-mismatch", "pytorch/pytorch#78489", {
+        "mismatch": Outcome(B, "the files on disk say {static}, but {what} is {loaded}: "
+                               "another copy on the loader path wins (LD_LIBRARY_PATH, "
+                               "LD_PRELOAD, a system library)"),
+    }, _loaded_mismatch),
+    AuditCheck("audit-driver-too-old", CUDA_COMPAT, {
+        "too-old": Outcome(B, "{name} was built for CUDA {built} but the driver supports CUDA "
+                              "{supported} at most: upgrade the NVIDIA driver or install a "
+                              "{name} build for CUDA {supported} or older"),
+    }, _driver_too_old),
+    AuditCheck("audit-nvidia-wheels", "pytorch/pytorch#103091", {
+        "missing": Outcome(B, "{name} requires {wheel}{spec}, which is not installed"),
+        "other-version": Outcome(B, "{name} was built against {wheel}{spec}, but {installed} "
+                                    "is installed: reinstall the version the framework pins"),
+    }, _nvidia_wheels),
+    AuditCheck("audit-tf32-override", "pytorch/pytorch#67384", {
+        "no-effect": Outcome(OK, "{variable} has no effect here: no GPU of compute "
+                                 "capability 8.0+"),
+        "forced-on": Outcome(B, "TF32 is forced on for {gpus}: float32 matmuls run with a "
+                                "10-bit mantissa; unset it for full-precision, comparable "
+                                "results (NGC PyTorch images set "
+                                "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1)"),
+        "forced-off": Outcome(R, "TF32 is switched off for {gpus}: results differ from "
+                                 "machines where frameworks use their TF32 defaults"),
+    }, _tf32_overrides),
+    AuditCheck("audit-cublas-workspace", TORCH_RANDOMNESS, {
+        "unset": Outcome(R, "cuBLAS picks workspace-dependent kernels: set "
+                            "CUBLAS_WORKSPACE_CONFIG=:4096:8 (or :16:8) for deterministic "
+                            "results; torch.use_deterministic_algorithms(True) requires it"),
+    }, _cublas_workspace),
+    AuditCheck("audit-shadowed", "pip docs: pip inspect", {
+        "shadowed": Outcome(R, "two copies of {name}: {version} from {location} is the one "
+                               "imported; {copy_version} in {copy_location} is shadowed. "
+                               "Remove the copy you do not want"),
+    }, _shadowed),
+    AuditCheck("audit-pynvml", "https://pypi.org/project/pynvml/", {
+        "alone": Outcome(R, "the deprecated pynvml distribution is installed: both provide "
+                            "the pynvml module and it warns on every import; `pip uninstall "
+                            "pynvml` and keep nvidia-ml-py"),
+        "beside": Outcome(R, "the deprecated pynvml distribution is installed beside "
+                             "nvidia-ml-py: both provide the pynvml module and it warns on "
+                             "every import; `pip uninstall pynvml` and keep nvidia-ml-py"),
+    }, _deprecated_pynvml),
+    AuditCheck("audit-threads", "oneMKL developer guide: reproducibility conditions", {
+        "unpinned": Outcome(R, "{cores} cores and no thread count set: OpenMP/MKL size their "
+                               "pools from the machine, so reductions sum in a different "
+                               "order on a machine with other cores; set OMP_NUM_THREADS "
+                               "(and MKL_NUM_THREADS)"),
+    }, _threads),
     AuditCheck("audit-hash-seed",
-               "https://docs.python.org/3/using/cmdline.html#envvar-PYTHONHASHSEED", _hash_seed),
+               "https://docs.python.org/3/using/cmdline.html#envvar-PYTHONHASHSEED", {
+                   "unset": Outcome(R, "str hashes are randomised per process, so iteration "
+                                       "over sets of strings (vocabularies, feature names) "
+                                       "changes between runs: set PYTHONHASHSEED"),
+               }, _hash_seed),
 )
+CATALOG = (*CHECKS, FILES_CHANGED)  # every check, for documentation and references
 
 
 def audit(fingerprint: Fingerprint, label: str = ".",
-          extra: list[Change] | None = None) -> Report:
-    """Every finding for one fingerprint, most severe first, as a Report."""
-    changes = [
-        Change(f.path, f.now, f.suggested, f.severity, f.explanation, check.reference, check.id,
-               "audit")
-        for check in CHECKS for f in check.run(fingerprint.data)
-    ] + list(extra or [])
-    changes.sort(key=lambda c: (-c.severity.rank, c.path))
-    return Report(Side(label, fingerprint.id), Side("recommended", fingerprint.id), changes, [],
-                  kind="audit", own_references=CATALOG_REFERENCES | frozenset(
-                      check.reference for check in CHECKS))
+          extra: list[AuditFinding] | None = None) -> AuditReport:
+    """Every finding for one fingerprint, most severe first."""
+    findings = [check.finding(hit) for check in CHECKS if check.detect is not None
+                for hit in check.detect(fingerprint.data)] + list(extra or [])
+    findings.sort(key=lambda f: (-f.severity.rank, f.path))
+    return AuditReport(Side(label, fingerprint.id), findings, CATALOG_REFERENCES | frozenset(
+        check.reference for check in CATALOG))
 
 
 # ---- files changed since install (verify) -------------------------------------------------
@@ -198,13 +248,13 @@ def audit(fingerprint: Fingerprint, label: str = ".",
 FRAMEWORKS = ("torch", "tensorflow", "jax", "jaxlib", "numpy", "scipy")
 
 
-def _changed_files(package: Any) -> dict[str, list[str]]:
+def _changed_files(package: PackageResult) -> dict[str, list[str]]:
     return {kind: files for kind, files in (
         ("modified", [m.path for m in package.modified]), ("missing", list(package.missing)),
         ("added", list(package.added))) if files}
 
 
-def file_findings(report: VerifyReport) -> list[Change]:
+def file_findings(report: VerifyReport) -> list[AuditFinding]:
     """verify's results as audit findings: edited or deleted files, extra files."""
     findings = []
     for package in report.packages:
@@ -212,17 +262,14 @@ def file_findings(report: VerifyReport) -> list[Change]:
         if not changed:
             continue
         edited = changed.get("modified", []) + changed.get("missing", [])
-        severity = (B if package.name in FRAMEWORKS else R) if edited else R
-        listed = ", ".join((edited or changed.get("added", []))[:3])
-        findings.append(Change(
-            f"packages.{package.name}.files", ", ".join(f"{len(v)} {k}"
-                                                        for k, v in changed.items()),
-            "as installed", severity,
-            f"files of {package.name} differ from its RECORD ({listed}"
-            f"{', ...' if sum(map(len, changed.values())) > 3 else ''}): "
-            f"`pip install --force-reinstall --no-deps {package.name}=={package.version}` "
-            "restores them", "PEP 376 (RECORD); envcheck verify", "audit-files-changed",
-            "audit"))
+        outcome = ("framework-edited" if package.name in FRAMEWORKS else "edited") if edited \
+            else "added"
+        findings.append(FILES_CHANGED.finding(Hit(
+            outcome, f"packages.{package.name}.files",
+            ", ".join(f"{len(v)} {k}" for k, v in changed.items()), "as installed", {
+                "name": package.name, "version": package.version,
+                "listed": ", ".join((edited or changed.get("added", []))[:3]),
+                "more": ", ..." if sum(map(len, changed.values())) > 3 else ""})))
     return findings
 
 

@@ -8,6 +8,8 @@ from ..audit import audit as run_audit
 from ..audit import file_findings
 from ..console import default_python, progress_bar
 from ..errors import UsageError
+from ..render import ReportFormat
+from ..render.report import RenderOptions, render_audit
 from ..sources.base import Request
 from ..sources.registry import resolve
 from ..verify import verify_interpreter
@@ -16,8 +18,8 @@ from .common import (
     emit,
     load_config,
     python_option,
-    render,
     report_options,
+    use_color,
     verdict,
 )
 
@@ -54,6 +56,8 @@ def audit(source: str, fmt: str, fail_on: str, config_path: str | None, output: 
             extra = file_findings(verify_interpreter(python, progress=progress))
     label = python if source == "." and python else source  # the interpreter audited
     report = run_audit(resolve(source, Request(python=python)), label=label, extra=extra)
-    report.changes = [c for c in report.changes if not config.ignores_path(c.path)]
-    emit(render(report, fmt, output, show_benign, show_all), output)
+    report.findings = [f for f in report.findings if not config.ignores_path(f.path)]
+    options = RenderOptions(color=output is None and use_color(), show_benign=show_benign,
+                            show_all=show_all)
+    emit(render_audit(report, ReportFormat(fmt), options), output)
     return verdict(report.fails(fail_on))

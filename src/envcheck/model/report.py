@@ -67,16 +67,16 @@ class Report:
         self.a, self.b = a, b
         self.changes = changes
         self.unknown_sections = unknown_sections
-        # "diff"; "audit": before = now, after = suggested; "lock": a user's lock (a contract,
-        # see contract.py): every change is a broken pin, ``unlocked`` what it does not name.
+        # "diff"; "lock": a user's lock (a contract, see contract.py): every change is a
+        # broken pin, ``unlocked`` what it does not name. (An audit is an AuditReport.)
         self.kind = kind
-        # References that are envcheck's own (the rule catalog's, the audit checks'):
+        # References that are envcheck's own (the rule catalog's):
         # renderers may leave these readable; any other (configuration) is escaped.
         self.own_references = own_references
         self.evidence = evidence  # the canaries compared, when either side measured them
         self.unlocked = unlocked or []
         self.strict = strict
-        self.command = "audit" if kind == "audit" else "diff"  # what the text heading names
+        self.command = "diff"  # what the text heading names (check sets "check")
 
     def summary(self) -> dict[str, int]:
         return severity_counts([change.severity for change in self.changes])

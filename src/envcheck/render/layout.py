@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import NamedTuple
 
+from ..model.audit import AuditFinding
 from ..model.report import Change, Report
 from ..model.severity import ORDER, Severity
 from ..probe.frameworks import FRAMEWORK_PACKAGES
@@ -35,9 +36,9 @@ class Item(NamedTuple):
     effects: tuple[Change, ...] = ()  # changes that follow from this one
 
 
-def _impact(change: Change) -> int:
+def impact(path: str) -> int:
     """Lower is read first: where differences most often change training results."""
-    section, _, rest = change.path.partition(".")
+    section, _, rest = path.partition(".")
     name = rest.split(".")[0]
     if section == "frameworks" or (section == "packages" and any(
             fnmatchcase(name, pattern) for pattern in FRAMEWORK_PACKAGES)):
@@ -49,7 +50,7 @@ def _impact(change: Change) -> int:
 
 def _key(change: Change) -> tuple[int, bool, str]:
     # Specific judgements before the generic "no rule for this package" ones.
-    return _impact(change), change.rule.startswith("package-"), change.path
+    return impact(change.path), change.rule.startswith("package-"), change.path
 
 
 def names_line(names: list[str], show_all: bool) -> str:
@@ -136,4 +137,17 @@ def layout(report: Report, show_all: bool = False) -> dict[Severity, list[Item]]
         changes = sorted((c for c in report.changes if c.severity is level), key=_key)
         if changes:
             result[level] = list(_items_of(changes, report, show_all))
+    return result
+
+
+def audit_layout(findings: list[AuditFinding]) -> dict[Severity, list[Item]]:
+    """An audit's findings as items, each severity's in reading order (value_text: now
+    and suggested; ``before`` None is left for groups, which an audit has none of)."""
+    result: dict[Severity, list[Item]] = {}
+    for level in ORDER:
+        chosen = sorted((f for f in findings if f.severity is level),
+                        key=lambda f: (impact(f.path), f.path))
+        if chosen:
+            result[level] = [Item(f.severity, f.path, value_text(f.now), value_text(f.suggested),
+                                  f.reason, f.check, f.reference) for f in chosen]
     return result

@@ -7,10 +7,11 @@ break the table. A hidden marker lets a bot find and update its own comment.
 
 from __future__ import annotations
 
+from ..model.audit import AuditReport
 from ..model.report import Report
 from ..model.severity import Severity
 from .escape import markdown_code, markdown_text
-from .layout import Item, layout, names_line
+from .layout import Item, audit_layout, layout, names_line
 
 
 def marker(kind: str, use: str = "") -> str:
@@ -34,12 +35,12 @@ def _reference(item: Item, own: frozenset[str]) -> str:
     return markdown_text(item.reference)
 
 
-def _row(item: Item, with_severity: bool, own: frozenset[str], audit: bool) -> str:
+def _row(item: Item, with_severity: bool, own: frozenset[str], quote_reason: bool) -> str:
     cells = [_ICONS[item.severity]] if with_severity else []
     # An audit's reasons quote the fingerprint (GPU and package names, versions, paths):
     # inside <code>, where GitHub links no #123, owner/repo#1 or commit SHA. A diff's
     # reasons are the catalog's own words.
-    reason = markdown_code(item.reason, limit=400) if audit else markdown_text(item.reason)
+    reason = markdown_code(item.reason, limit=400) if quote_reason else markdown_text(item.reason)
     why = f"{reason} ({_reference(item, own)})"
     if item.effects:
         why += "; with it: " + ", ".join(markdown_code(e.path) for e in item.effects)
@@ -51,11 +52,6 @@ def _row(item: Item, with_severity: bool, own: frozenset[str], audit: bool) -> s
 
 def verdict(report: Report) -> str:
     worst = report.worst()
-    if report.kind == "audit":
-        return {Severity.BREAKING: "❌ **This environment's runs will not repeat as set up.**",
-                Severity.RISKY: "⚠️ **Settings here may keep runs from repeating.**"}.get(
-                    worst,  # type: ignore[arg-type]
-                    "✅ **No reproducibility risk found.**")
     if worst is Severity.BREAKING:
         return "❌ **These environments will likely give different training results.**"
     if worst is Severity.RISKY:
@@ -63,6 +59,15 @@ def verdict(report: Report) -> str:
     if worst is Severity.BENIGN or report.a.id != report.b.id or report.unknown_sections:
         return "✅ **No difference known to change training results.**"
     return "✅ **The environments are identical.**"
+
+
+def audit_verdict(report: AuditReport) -> str:
+    worst = report.worst()
+    if worst is Severity.BREAKING:
+        return "❌ **This environment's runs will not repeat as set up.**"
+    if worst is Severity.RISKY:
+        return "⚠️ **Settings here may keep runs from repeating.**"
+    return "✅ **No reproducibility risk found.**"
 
 
 def _evidence(report: Report) -> str:
@@ -86,10 +91,8 @@ def render_markdown(report: Report, limit: int = LIMIT, show_all: bool = False) 
         "",
         verdict(report),
         "",
-        (f"Audit of {markdown_code(report.a.label)} ({markdown_code(report.a.id[:12])}): "
-         if report.kind == "audit" else
-         f"Comparing {markdown_code(report.a.label)} ({markdown_code(report.a.id[:12])}) with "
-         f"{markdown_code(report.b.label)} ({markdown_code(report.b.id[:12])}): ")
+        f"Comparing {markdown_code(report.a.label)} ({markdown_code(report.a.id[:12])}) with "
+        f"{markdown_code(report.b.label)} ({markdown_code(report.b.id[:12])}): "
         + f"{counts['breaking']} breaking, {counts['risky']} risky, {counts['benign']} benign.",
         "",
     ]
@@ -102,9 +105,34 @@ def render_markdown(report: Report, limit: int = LIMIT, show_all: bool = False) 
     if report.unknown_sections:
         closing += ["", "Not compared (one side does not describe them): "
                     + ", ".join(report.unknown_sections) + "."]
+    return _tables(out, closing, layout(report, show_all), counts, limit,
+                   report.own_references, quote_reasons=False)
+
+
+def render_audit_markdown(report: AuditReport, limit: int = LIMIT) -> str:
+    """An audit as a pull-request comment, with a marker of its own."""
+    counts = report.summary()
+    target = report.target
+    out = [
+        marker("audit"),
+        "### envcheck",
+        "",
+        audit_verdict(report),
+        "",
+        f"Audit of {markdown_code(target.label)} ({markdown_code(target.id[:12])}): "
+        + f"{counts['breaking']} breaking, {counts['risky']} risky, {counts['benign']} benign.",
+        "",
+    ]
+    return _tables(out, [], audit_layout(report.findings), counts, limit,
+                   report.own_references, quote_reasons=True)
+
+
+def _tables(out: list[str], closing: list[str], items: dict[Severity, list[Item]],
+            counts: dict[str, int], limit: int, own: frozenset[str],
+            quote_reasons: bool) -> str:
+    """``out``, the tables of ``items`` while the comment's budget lasts, then ``closing``."""
     budget = limit - _RESERVE - sum(len(line) + 1 for line in out + closing)
     shown = 0
-    items = layout(report, show_all)
     important = items.get(Severity.BREAKING, []) + items.get(Severity.RISKY, [])
     benign = items.get(Severity.BENIGN, [])
     total = len(important) + len(benign)
@@ -122,9 +150,9 @@ def render_markdown(report: Report, limit: int = LIMIT, show_all: bool = False) 
         columns = ["severity"] * with_severity + ["what", "before", "after", "why"]
         add("| " + " | ".join(columns) + " |")
         add("|" + "---|" * len(columns))
-        rows, own = 0, report.own_references
+        rows = 0
         while rows < len(changes) and add(_row(changes[rows], with_severity, own,
-                                               audit=report.kind == "audit")):
+                                               quote_reasons)):
             rows += 1
         return rows
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from ..model.audit import AuditReport
 from ..model.report import Report
 from ..model.severity import ORDER, Severity
 from .escape import terminal
-from .layout import Item, layout, names_line
+from .layout import Item, audit_layout, layout, names_line
 
 _COLOURS = {Severity.BREAKING: "\x1b[1;31m", Severity.RISKY: "\x1b[1;33m",
             Severity.BENIGN: "\x1b[2m"}
@@ -16,14 +19,7 @@ def _paint(text: str, severity: Severity, color: bool) -> str:
     return f"{_COLOURS[severity]}{text}{_RESET}" if color else text
 
 
-def _item_lines(item: Item, audit: bool) -> list[str]:
-    before, after = terminal(item.before or ""), terminal(item.after)
-    if item.before is None:
-        values = after
-    elif audit:
-        values = f"now {before}" + (f"; suggested {after}" if after != "(none)" else "")
-    else:
-        values = f"{before} -> {after}"
+def _item_lines(item: Item, values: str) -> list[str]:
     lines = [
         f"  {terminal(item.title)}: {values}",
         # Audit reasons quote fingerprint strings: escaped like every other value.
@@ -32,6 +28,37 @@ def _item_lines(item: Item, audit: bool) -> list[str]:
     ]
     if item.effects:
         lines.append("      with it: " + ", ".join(terminal(e.path) for e in item.effects))
+    return lines
+
+
+def _change_values(item: Item) -> str:
+    """A difference: before -> after (a group: its members)."""
+    after = terminal(item.after)
+    return after if item.before is None else f"{terminal(item.before)} -> {after}"
+
+
+def _finding_values(item: Item) -> str:
+    """An audit finding: what is set now, and what to set instead if there is a suggestion."""
+    after = terminal(item.after)
+    return f"now {terminal(item.before or '')}" + (
+        f"; suggested {after}" if after != "(none)" else "")
+
+
+def _severity_lines(items: dict[Severity, list[Item]], counts: dict[str, int],
+                    values: Callable[[Item], str], color: bool, list_benign: bool) -> list[str]:
+    """Each severity's heading and items; benign ones folded into a line unless listed."""
+    lines: list[str] = []
+    for level in ORDER:
+        if level not in items:
+            continue
+        if level is Severity.BENIGN and not list_benign:
+            lines.append(_paint(f"BENIGN ({counts[level.value]}): documented not to change "
+                                "results; --show-benign lists them", level, color))
+            continue
+        lines.append(_paint(f"{level.value.upper()} ({counts[level.value]})", level, color))
+        for item in items[level]:
+            lines.extend(_item_lines(item, values(item)))
+        lines.append("")
     return lines
 
 
@@ -48,7 +75,7 @@ def evidence_lines(report: Report) -> list[str]:
     return [*lines, ""]
 
 
-def summary_line(report: Report) -> str:
+def summary_line(report: Report | AuditReport) -> str:
     counts = report.summary()
     return ", ".join(f"{counts[level.value]} {level.value}" for level in ORDER)
 
@@ -57,8 +84,7 @@ def render_text(report: Report, color: bool = False, show_benign: bool = False,
                 show_all: bool = False) -> str:
     a = f"{terminal(report.a.label)} ({report.a.id[:12]})"
     b = f"{terminal(report.b.label)} ({report.b.id[:12]})"
-    audit = report.kind == "audit"
-    lines = [f"envcheck audit: {a}" if audit else f"envcheck {report.command}: {a} -> {b}", ""]
+    lines = [f"envcheck {report.command}: {a} -> {b}", ""]
     if report.kind == "lock":
         lines = [f"envcheck check: {b} against {a}", ""]
         count = len(report.changes)
@@ -67,25 +93,12 @@ def render_text(report: Report, color: bool = False, show_benign: bool = False,
                      "matters for numerics." if count else
                      "Every package the lock pins is installed as pinned.")
         lines.append("")
-    elif not report.changes and audit:
-        lines.append("No findings.")
     elif not report.changes:
         lines.append("No differences." if report.a.id == report.b.id else
                      "No differences in what can change results.")
-    counts = report.summary()
-    items = layout(report, show_all)
-    for level in ORDER:
-        if level not in items:
-            continue
-        # Against a user's lock a benign change still breaks a pin: always listed.
-        if level is Severity.BENIGN and not (show_benign or show_all or report.kind == "lock"):
-            lines.append(_paint(f"BENIGN ({counts[level.value]}): documented not to change "
-                                "results; --show-benign lists them", level, color))
-            continue
-        lines.append(_paint(f"{level.value.upper()} ({counts[level.value]})", level, color))
-        for item in items[level]:
-            lines.extend(_item_lines(item, audit))
-        lines.append("")
+    # Against a user's lock a benign change still breaks a pin: always listed.
+    lines.extend(_severity_lines(layout(report, show_all), report.summary(), _change_values,
+                                 color, show_benign or show_all or report.kind == "lock"))
     lines.extend(evidence_lines(report))
     if report.unlocked:
         names = terminal(names_line(report.unlocked, show_all))
@@ -94,6 +107,21 @@ def render_text(report: Report, color: bool = False, show_benign: bool = False,
     if report.unknown_sections:
         lines.append("Not compared (one side does not describe them): "
                      + ", ".join(report.unknown_sections))
+    if lines[-1] != "":
+        lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def render_audit_text(report: AuditReport, color: bool = False, show_benign: bool = False,
+                      show_all: bool = False) -> str:
+    """An audit for a terminal: what is set now and what to set instead, worst first."""
+    target = f"{terminal(report.target.label)} ({report.target.id[:12]})"
+    lines = [f"envcheck audit: {target}", ""]
+    if not report.findings:
+        lines.append("No findings.")
+    lines.extend(_severity_lines(audit_layout(report.findings), report.summary(),
+                                 _finding_values, color, show_benign or show_all))
     if lines[-1] != "":
         lines.append("")
     lines.append(summary_line(report))
