@@ -42,12 +42,21 @@ QUICK_OPTIONS: dict[str, tuple[str, tuple[str, ...] | None]] = {
 QUICK_FLAGS: dict[str, str] = {"--no-save": "no_save", "--no-cache": "no_cache"}
 
 
+# A message quotes what it is about (a line of a lock, a value of a document): a hostile
+# document's 3 MB line is cut in the middle, keeping the start (what) and end (why).
+MESSAGE_LIMIT = 1000
+
+
 def warn(message: str) -> None:
     """``envcheck: message`` on stderr; the message is escaped for a terminal first."""
     from .render.escape import terminal
 
     # Messages quote file names, versions and tool output: no control character passes.
-    _write(sys.stderr, f"envcheck: {terminal(message)}\n")
+    text = terminal(message)
+    if len(text) > MESSAGE_LIMIT:
+        half = MESSAGE_LIMIT // 2
+        text = f"{text[:half]} ... {text[-half:]}"
+    _write(sys.stderr, f"envcheck: {text}\n")
 
 
 def write_stdout(text: str) -> None:
