@@ -262,6 +262,23 @@ def blas_images(builds: Builds) -> dict[str, str]:
     return tags
 
 
+@pytest.fixture(scope="session")
+def numpy_blas_images(builds: Builds) -> dict[str, str]:
+    """Debian's python3-numpy, which links the generic libblas.so.3 and liblapack.so.3: alone
+    (apt brings the reference libblas3 and liblapack3) and with libopenblas0-pthread, whose
+    alternatives then take libblas.so.3 and liblapack.so.3 over."""
+    tags = {}
+    for variant, packages in (("reference", "python3-numpy"),
+                              ("openblas", "python3-numpy libopenblas0-pthread")):
+        dockerfile = (f"FROM {BOOKWORM}\nRUN apt-get update -q && apt-get install -q -y "
+                      f"--no-install-recommends {packages} && rm -rf /var/lib/apt/lists/*\n")
+        tags[variant] = tag_for(f"numpy-{variant}")
+        builds.build(tags[variant], network_mode="default",
+                     fileobj=context({"Dockerfile": (dockerfile.encode(), 0o644)}),
+                     custom_context=True)
+    return tags
+
+
 # Packages with no files, built by the real rpmbuild and recorded by the real rpm in an
 # SQLite database, as on Fedora 33+ or RHEL 9: what the probe reads without running rpm.
 RPM_SPECS = {
@@ -744,6 +761,33 @@ def test_images_differing_in_the_apt_installed_blas(blas_images: dict[str, str])
     assert changes["system_packages.libblas3"]["after"] is None
     # Nothing else differs between the two images.
     assert {path.split(".")[0] for path in changes} == {"system_packages"}
+
+
+@pytest.mark.docker
+def test_debian_numpy_blas_is_the_alternatives_choice(engine: Any,
+                                                      numpy_blas_images: dict[str, str]) -> None:
+    """Debian's numpy names the generic BLAS it was built against; which one it runs is the
+    alternatives' choice, and the fingerprint says so, as numpy's own process maps show."""
+    loaded = ("import numpy, numpy.linalg; numpy.linalg.inv(numpy.eye(2)); "
+              "print(' '.join(sorted({l.split()[-1] for l in open('/proc/self/maps') "
+              "if 'libblas' in l or 'liblapack' in l})))")
+    for variant, directory in (("reference", "blas"), ("openblas", "openblas-pthread")):
+        fingerprint = containers.snapshot_image(numpy_blas_images[variant])
+        numpy = fingerprint["frameworks"]["numpy"]
+        assert (numpy["blas"], numpy["lapack"]) == (
+            (variant if variant == "reference" else directory),
+            ("reference" if variant == "reference" else directory)), numpy
+        maps = engine.containers.run(numpy_blas_images[variant], ["python3", "-c", loaded],
+                                     remove=True, labels=LABELS).decode()
+        assert f"/{directory}/libblas.so.3" in maps, maps
+    result = subprocess.run(
+        [sys.executable, "-m", "envcheck", "diff", f"docker:{numpy_blas_images['reference']}",
+         f"docker:{numpy_blas_images['openblas']}", "--format", "json"],
+        capture_output=True, text=True, timeout=300, check=False)
+    changes = {c["path"]: c for c in json.loads(result.stdout)["changes"]}
+    blas = changes["frameworks.numpy.blas"]
+    assert (blas["before"], blas["after"], blas["severity"], blas["rule"]) == (
+        "reference", "openblas-pthread", "breaking", "framework-blas")
 
 
 def platform_architecture() -> str:

@@ -155,3 +155,27 @@ def test_framework_modules_are_read_from_the_cache_while_unchanged(tmp_path: Pat
     assert (torch["version"], torch["cuda"]) == ("2.5.1+local", "12.4")
     assert edited.file_hits == 1 and edited.changed
     assert errors.entries == []
+
+
+@pytest.mark.parametrize(("blas", "lapack", "facts"), [
+    ("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+     "/usr/lib/x86_64-linux-gnu/openblas-pthread/liblapack.so.3",
+     {"blas": "openblas-pthread", "lapack": "openblas-pthread"}),
+    ("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3",
+     "/usr/lib/x86_64-linux-gnu/lapack/liblapack.so.3",
+     {"blas": "reference", "lapack": "reference"}),
+    ("/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3", None, {"blas": "blis-openmp"}),
+    ("/usr/lib/x86_64-linux-gnu/libmkl_rt.so", "/usr/lib/x86_64-linux-gnu/libmkl_rt.so",
+     {"blas": "mkl", "lapack": "mkl"}),
+])
+def test_debian_alternatives_name_the_blas(tmp_path: Path, blas: str, lapack: str | None,
+                                           facts: dict[str, str]) -> None:
+    """The links update-alternatives makes (Debian's libopenblas0-pthread, libblas3,
+    libblis4-openmp, libmkl-rt register these targets); read as links, never followed."""
+    from envcheck.probe.frameworks import debian_alternatives_blas
+
+    (tmp_path / "libblas.so.3-x86_64-linux-gnu").symlink_to(blas)
+    if lapack:
+        (tmp_path / "liblapack.so.3-x86_64-linux-gnu").symlink_to(lapack)
+    assert debian_alternatives_blas(str(tmp_path)) == facts
+    assert debian_alternatives_blas(str(tmp_path / "none")) == {}

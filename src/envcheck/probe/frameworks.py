@@ -247,6 +247,57 @@ def blas_backend(config: Dict[str, Any]) -> JSONDict:
     return {"blas": backend, "blas_version": None, "lapack": backend, "lapack_version": None}
 
 
+ALTERNATIVES = "/etc/alternatives"
+# What a build names when it links the generic libblas.so.3 / liblapack.so.3 (Debian's
+# python3-numpy and python3-scipy): the implementation is whatever the alternative says.
+_GENERIC_BLAS = (None, "blas", "cblas", "lapack", "generic")
+
+
+def _variant(target: str) -> str:
+    """``/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3`` -> ``openblas-pthread``;
+    the reference BLAS (``blas/``, ``lapack/``) -> ``reference``; MKL's ``libmkl_rt.so``
+    -> ``mkl``."""
+    if os.path.basename(target).startswith("libmkl"):
+        return "mkl"
+    directory = os.path.basename(os.path.dirname(target))
+    return "reference" if directory in ("blas", "lapack") else directory
+
+
+def debian_alternatives_blas(alternatives: str = ALTERNATIVES) -> JSONDict:
+    """The BLAS and LAPACK that ``libblas.so.3`` and ``liblapack.so.3`` mean on a Debian or
+    Ubuntu system: update-alternatives' links ``/etc/alternatives/libblas.so.3-<triplet>``
+    (links read, nothing run). {} where there are none."""
+    import sys
+
+    triplet = getattr(sys.implementation, "_multiarch", None)
+    facts: JSONDict = {}
+    for soname, key in (("libblas.so.3", "blas"), ("liblapack.so.3", "lapack")):
+        names = ["%s-%s" % (soname, triplet)] if triplet else []
+        try:
+            names += sorted(n for n in os.listdir(alternatives)
+                            if n.startswith(soname + "-") and n not in names)
+        except OSError:
+            return {}
+        for name in names:
+            try:
+                target = os.readlink(os.path.join(alternatives, name))
+            except OSError:
+                continue
+            facts[key] = _variant(target)
+            break
+    return facts
+
+
+def _system_blas(dist: JSONDict, backend: JSONDict, alternatives: str) -> JSONDict:
+    """A Debian-packaged numpy or scipy (``dist-packages`` of the system Python) names the
+    generic BLAS it was built against; the one it loads is the alternatives' choice."""
+    location = str(dist.get("location") or "")
+    if not location.startswith("/usr/") or "dist-packages" not in location \
+            or backend.get("blas") not in _GENERIC_BLAS:
+        return {}
+    return debian_alternatives_blas(alternatives)
+
+
 def _versioneer(dist: JSONDict, package: str, cache: Optional[PackageCache]) -> JSONDict:
     """numpy 1.22-1.25 compute ``git_revision`` from versioneer's ``_version.py``, whose
     facts sit in a JSON string (``version_json``)."""
@@ -264,7 +315,8 @@ def _versioneer(dist: JSONDict, package: str, cache: Optional[PackageCache]) -> 
     return {"version": facts.get("version"), "git_revision": facts.get("full-revisionid")}
 
 
-def _numeric(dist: JSONDict, package: str, cache: Optional[PackageCache] = None) -> JSONDict:
+def _numeric(dist: JSONDict, package: str, cache: Optional[PackageCache] = None,
+             alternatives: str = ALTERNATIVES) -> JSONDict:
     version = module_assignments(_package_file(dist, package, "version.py"), cache)
     if not isinstance(version.get("git_revision"), str):
         version = {**version, **_versioneer(dist, package, cache)}
@@ -273,7 +325,9 @@ def _numeric(dist: JSONDict, package: str, cache: Optional[PackageCache] = None)
         "version": version.get("full_version") or version.get("version") or dist["version"],
         "git_revision": version.get("git_revision"),
     }
-    result.update(blas_backend(config))
+    backend = blas_backend(config)
+    result.update(backend)
+    result.update(_system_blas(dist, backend, alternatives))
     return result
 
 
