@@ -109,7 +109,12 @@ if _cache_path and _compiled:
             os.unlink(_temporary)
         except OSError:
             pass
-sys.exit(_status)
+# The document is out and the compiled probe kept: skip the interpreter's teardown
+# (freeing every module costs the child 3 to 4 ms). The probe leaves no thread that
+# must finish; atexit handlers of the target's own start-up do not run for it.
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(_status)
 '''
 
 # Valid syntax on Python 2 and 3, so even a very old interpreter reaches the check.
