@@ -27,15 +27,14 @@ from envcheck.distributed import (
     RankTimeoutError,
     _arrive,
     _barrier_ranks,
-    describe_ranks,
-    drift_message,
-    render_ranks,
+    drift_summary,
     timeout_message,
     verify_ranks,
 )
 from envcheck.errors import UsageError
 from envcheck.fleet import FleetReport, compare
 from envcheck.model import Fingerprint
+from envcheck.render.ranks import describe_ranks, drift_message, render_ranks
 
 from conftest import ROOT
 from distbuild import make_dist
@@ -49,6 +48,7 @@ import datetime, json, os, sys, time
 import torch.distributed as dist
 
 import envcheck.distributed as ed
+import envcheck.render.ranks as er
 from envcheck.errors import DriftError, UsageError
 
 out, mode, verify_timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -71,11 +71,13 @@ try:
     else:
         report = ed.verify_ranks(timeout=verify_timeout)
 except DriftError as exc:
-    result.update(outcome="drift", message=str(exc), report=exc.report.to_dict())
+    # The caller renders the comparison the error carries; the error says one line.
+    result.update(outcome="drift", message=er.drift_message(exc.report), summary=str(exc),
+                  report=exc.report.to_dict())
 except ed.RankTimeoutError as exc:
     result.update(outcome="timeout", message=str(exc), missing=exc.missing)
 else:
-    result.update(outcome="ok", report=report.to_dict(), text=ed.render_ranks(report))
+    result.update(outcome="ok", report=report.to_dict(), text=er.render_ranks(report))
 result["seconds"] = round(time.monotonic() - started, 2)
 if mode == "drift":
     # A subgroup of the two odd ranks; the others are not members and must say so.
@@ -90,6 +92,7 @@ with open(out + ".tmp", "w") as handle:
     json.dump(result, handle)
 os.replace(out + ".tmp", out)
 if result["outcome"] != "timeout":
+    dist.barrier()  # rank 0 holds the job's store: none leaves while another still needs it
     dist.destroy_process_group()
 '''
 
@@ -259,6 +262,11 @@ def test_every_rank_raises_naming_the_differing_ranks(tmp_path: Path, gloo: None
     assert f"rank 2 ({HOST}): env.TF_DETERMINISTIC_OPS: (none) -> 1 [breaking]" in headline
     assert f"rank 1 ({HOST}): packages.lightgbm: (none) -> 4.5.0" in headline
     assert f"majority: ranks 0, 3 ({HOST})" in messages[0]
+    summaries = {r["summary"] for r in results.values()}
+    assert len(summaries) == 1
+    [summary] = summaries
+    assert summary.startswith("ranks 1, 2 of 4 differ from the majority (ranks 0, 3): ")
+    assert "\n" not in summary and HOST not in summary
 
     # The job's process group still works after the DriftError, and groups are honoured:
     # between ranks 1 and 2 alone it is a tie, so the lowest rank is the baseline.
@@ -373,6 +381,10 @@ def test_render_and_message_for_one_odd_host(live: Fingerprint) -> None:
         "rank 4 (host-b) differs from the majority of 4 ranks (ranks 0-3 (host-a)): "
         "env.TF_DETERMINISTIC_OPS: (none) -> 1 [breaking]")
     assert rest + "\n" == render_ranks(report)
+    # What verify_ranks raises with: one line of rank numbers and counts, no host names.
+    assert drift_summary(report) == ("rank 4 of 5 differs from the majority (ranks 0-3): "
+                                     "1 breaking, 1 risky, 0 benign; the comparison is the "
+                                     "error's report")
     assert rest.startswith("envcheck: 5 ranks, 2 distinct environments\n"
                            "  majority: ranks 0-3 (host-a) [4 ranks, ")
     assert "  differs: rank 4 (host-b) [1 rank, " in rest

@@ -13,7 +13,9 @@ when ids differ, and then only one per distinct id, broadcast from the lowest
 rank holding it, so a thousand identical ranks exchange a few bytes each. Every
 rank builds the same :class:`envcheck.fleet.FleetReport` and so reaches the same
 verdict: when it fails, every rank raises :class:`envcheck.errors.DriftError`
-together and the job stops instead of hanging.
+together and the job stops instead of hanging. The error's message is one line of
+rank numbers and counts; the comparison is its ``report``, which
+:func:`envcheck.render.ranks.render_ranks` (or ``drift_message``) renders.
 
 torch is imported only inside :func:`verify_ranks`; importing this module is cheap.
 """
@@ -24,24 +26,22 @@ import hashlib
 import json
 import platform
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import DriftError, EnvcheckError, UsageError
 from .fleet import FleetReport, Loader, compare, measured_key
 from .model import Fingerprint, loads
-from .model.severity import FAIL_ON, FailOn, Severity
-from .render.escape import terminal, value_text
-from .render.report_text import summary_line
+from .model.fleet import RANK_MEMBER, rank_member, rank_ranges
+from .model.severity import FAIL_ON, ORDER, FailOn
 
 if TYPE_CHECKING:
     from .config import Config
-    from .model.report import Change
 
-__all__ = ["FAIL_ON", "NotInitializedError", "RankTimeoutError", "render_ranks", "verify_ranks"]
+__all__ = ["FAIL_ON", "NotInitializedError", "RankTimeoutError", "drift_summary",
+           "verify_ranks"]
 
-_MEMBER = re.compile(r"rank (\d+) \((.*)\)\Z", re.DOTALL)
 _BARRIER_RANKS = re.compile(r"Ranks? ([\d, ]+) failed to pass monitoredBarrier")
 _KEY_PREFIX = "envcheck/verify_ranks"
 # verify_ranks calls so far per group (by its ranks): every rank of a group makes
@@ -77,7 +77,7 @@ def without_device_assignment(fingerprint: Fingerprint) -> Fingerprint:
 
 def member_name(rank: int, host: str) -> str:
     """How a rank is named in reports: ``rank 3 (host-a)``."""
-    return f"rank {rank} ({host})"
+    return rank_member(rank, host)
 
 
 def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, timeout: float = 120.0,
@@ -89,7 +89,9 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
     Collective: every rank of ``group`` must call it, with the same arguments.
     Returns the same report on every rank, or raises :class:`DriftError` on every
     rank when a difference is at or above ``fail_on`` (breaking, risky, any,
-    never). Raises :class:`RankTimeoutError` naming the ranks that did not arrive
+    never): its message is :func:`drift_summary`, its ``report`` the comparison
+    (``envcheck.render.ranks.drift_message(exc.report)`` names the odd ranks' hosts
+    and changes). Raises :class:`RankTimeoutError` naming the ranks that did not arrive
     within ``timeout`` seconds, and :class:`NotInitializedError` when
     ``torch.distributed`` has no process group. With NCCL, set the CUDA device
     first (``torch.cuda.set_device``), as for any object collective.
@@ -147,7 +149,7 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
                for member_id, member_host, member_rank in members]
     report = compare(loaders, config=config, key=key)
     if report.fails(threshold):
-        raise DriftError(drift_message(report), report)
+        raise DriftError(drift_summary(report), report)
     return report
 
 
@@ -277,108 +279,23 @@ def _constant(fingerprint: Fingerprint) -> Loader:
 
 # ---- text ---------------------------------------------------------------------------
 
-def _ranges(numbers: Iterable[int]) -> str:
-    """``0-3, 7, 9, 10``: runs of three or more as ranges."""
-    runs: list[list[int]] = []
-    for number in sorted(set(numbers)):
-        if runs and number == runs[-1][1] + 1:
-            runs[-1][1] = number
-        else:
-            runs.append([number, number])
-    parts: list[str] = []
-    for first, last in runs:
-        if last - first >= 2:
-            parts.append(f"{first}-{last}")
-        else:
-            parts.extend(str(n) for n in range(first, last + 1))
-    return ", ".join(parts)
+def _rank_numbers(members: Sequence[str]) -> list[int]:
+    return [int(found.group(1)) for found in map(RANK_MEMBER.match, members) if found]
 
 
-def describe_ranks(members: Sequence[str], max_hosts: int = 8) -> str:
-    """Member names as ``ranks 0-7 (host-a); 8-15 (host-b)``: short on a thousand ranks."""
-    by_host: dict[str, list[int]] = {}
-    others: list[str] = []
-    for name in members:
-        found = _MEMBER.match(name)
-        if found:
-            by_host.setdefault(found.group(2), []).append(int(found.group(1)))
-        else:
-            others.append(terminal(name))
-    parts = [f"{_ranges(numbers)} ({terminal(host)})" for host, numbers in by_host.items()]
-    parts.extend(others)
-    if len(parts) > max_hosts:
-        parts = [*parts[:max_hosts], f"{len(parts) - max_hosts} more hosts"]
-    noun = "rank" if len(members) == 1 else "ranks"
-    return f"{noun} {'; '.join(parts)}"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = terminal(value_text(value))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def change_text(change: Change) -> str:
-    """One change on one line: ``env.X: (none) -> 1 [breaking]``."""
-    return (f"{terminal(change.path)}: {_short(change.before)} -> {_short(change.after)} "
-            f"[{change.severity.value}]")
-
-
-def _notable(changes: Sequence[Change]) -> list[Change]:
-    """The changes worth showing first: anything but benign, or benign when that is all."""
-    notable = [c for c in changes if c.severity is not Severity.BENIGN]
-    return notable or list(changes)
-
-
-def drift_message(report: FleetReport, limit: int = 3) -> str:
-    """The DriftError message: one headline, then :func:`render_ranks`."""
-    outliers = [m for o in report.outliers for m in o.group.members]
+def drift_summary(report: FleetReport) -> str:
+    """One line from the report's data, for :class:`DriftError`: which ranks differ from
+    the majority and how many differences of each severity. No host names or values:
+    rendering the comparison (``report``) is the caller's."""
+    odd = _rank_numbers([m for o in report.outliers for m in o.group.members])
     baseline = next(g for g in report.groups if g.id == report.baseline_id)
-    verb = "differs" if len(outliers) == 1 else "differ"
-    tops: list[str] = []
-    total = 0
-    for outlier in report.outliers:
-        changes = _notable(outlier.report.changes)
-        total += len(changes)
-        prefix = (f"{describe_ranks(outlier.group.members)}: "
-                  if len(report.outliers) > 1 else "")
-        tops.extend(prefix + change_text(c) for c in changes[: max(0, limit - len(tops))])
-    more = f" (+{total - len(tops)} more)" if total > len(tops) else ""
-    headline = (f"{describe_ranks(outliers)} {verb} from the majority of "
-                f"{_plural(len(baseline.members), 'rank')} "
-                f"({describe_ranks(baseline.members)}): {'; '.join(tops) or 'see below'}{more}")
-    return f"{headline}\n{render_ranks(report, limit).rstrip()}"
-
-
-def render_ranks(report: FleetReport, limit: int = 3) -> str:
-    """A short plain-text rendering of a rank comparison, for logs and error messages."""
-    if not report.outliers:
-        return (f"envcheck: all {_plural(report.members, 'rank')} share one environment "
-                f"({report.baseline_id[:12]})\n")
-    baseline = next(g for g in report.groups if g.id == report.baseline_id)
-    lines = [
-        f"envcheck: {_plural(report.members, 'rank')}, {len(report.groups)} distinct "
-        "environments",
-        f"  majority: {describe_ranks(baseline.members)} "
-        f"[{_plural(len(baseline.members), 'rank')}, {report.baseline_id[:12]}]",
-    ]
-    for outlier in report.outliers:
-        group = outlier.group
-        lines.append(f"  differs: {describe_ranks(group.members)} "
-                     f"[{_plural(len(group.members), 'rank')}, {group.id[:12]}]: "
-                     f"{summary_line(outlier.report)}")
-        changes = _notable(outlier.report.changes)
-        for change in changes[:limit]:
-            lines.append(f"    {change_text(change)}")
-            lines.append(f"        {terminal(change.reason)} [{terminal(change.rule)}]")
-        if len(changes) > limit:
-            lines.append(f"    ... and {len(changes) - limit} more")
-        if not outlier.report.changes:
-            lines.append("    no differences in what can change results")
-    return "\n".join(lines) + "\n"
+    majority = _rank_numbers(baseline.members)
+    counts = ", ".join(f"{sum(o.report.summary()[level.value] for o in report.outliers)} "
+                       f"{level.value}" for level in ORDER)
+    return (f"{'rank' if len(odd) == 1 else 'ranks'} {rank_ranges(odd)} of {report.members} "
+            f"{'differs' if len(odd) == 1 else 'differ'} from the majority "
+            f"({'rank' if len(majority) == 1 else 'ranks'} {rank_ranges(majority)}): "
+            f"{counts}; the comparison is the error's report")
 
 
 def timeout_message(missing: Sequence[int], expected: int, timeout: float,
@@ -387,8 +304,8 @@ def timeout_message(missing: Sequence[int], expected: int, timeout: float,
     seconds = f"{timeout:g} s"
     if missing:
         noun = "rank" if len(missing) == 1 else "ranks"
-        return (f"{noun} {_ranges(missing)} of {expected} did not reach "
+        return (f"{noun} {rank_ranges(missing)} of {expected} did not reach "
                 f"envcheck.distributed.verify_ranks within {seconds}")
     cause = str(error).strip().splitlines()[0] if error is not None and str(error).strip() else ""
     return (f"not every rank of {expected} reached envcheck.distributed.verify_ranks within "
-            f"{seconds}" + (f": {terminal(cause)}" if cause else ""))
+            f"{seconds}" + (f": {cause}" if cause else ""))

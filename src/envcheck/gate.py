@@ -11,7 +11,6 @@ from .errors import DriftError
 from .model import Fingerprint
 from .model.pins import DEFAULT_SELECTION, PinnedLock, Selection
 from .model.severity import FailOn
-from .render.escape import terminal, value_text
 from .sources.base import Request
 from .sources.live import default_target, live
 from .sources.registry import expected
@@ -56,16 +55,22 @@ def check(lock: str, fail_on: FailOn | str = FailOn.BREAKING, python: str | None
     ``pylock.toml``. Meant as the first line of a training script::
 
         envcheck.check("lockfiles/train.json")
+
+    The error's message is :func:`drift_summary`; its ``report`` holds every change,
+    for the caller to render (``envcheck.render.report.render_report``).
     """
     threshold = FailOn.parse(fail_on)
     report = against_lock(lock, live(python or default_target().python), config)
     if report.fails(threshold):
-        worst = [c for c in report.changes if c.severity == report.worst()]
-        listed = "; ".join(f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}"
-                           for c in worst[:3])
-        more = f" (+{len(report.changes) - len(worst[:3])} more)" \
-            if len(report.changes) > len(worst[:3]) else ""
-        counts = ", ".join(f"{n} {k}" for k, n in report.summary().items() if n)
-        raise DriftError(terminal(f"the environment differs from {lock} ({counts}): "
-                                  f"{listed}{more}"), report)
+        raise DriftError(drift_summary(lock, report), report)
     return report
+
+
+def drift_summary(lock: str, report: Report, limit: int = 3) -> str:
+    """One line from the report's data: the counts, and where the worst changes are (their
+    paths; values, reasons and escaping are the renderers')."""
+    worst = [c.path for c in report.changes if c.severity == report.worst()]
+    more = f" (+{len(report.changes) - len(worst[:limit])} more)" \
+        if len(report.changes) > len(worst[:limit]) else ""
+    counts = ", ".join(f"{n} {k}" for k, n in report.summary().items() if n)
+    return f"the environment differs from {lock} ({counts}): {'; '.join(worst[:limit])}{more}"

@@ -31,6 +31,7 @@ from ..model.report import Report
 from ..model.severity import FailOn, Severity
 from ..output import write_text
 from ..render.escape import terminal, value_text
+from ..render.ranks import drift_message
 from . import ARTIFACT, fingerprint_now
 
 __all__ = ["Outcome", "log_to_directory", "start_of_training"]
@@ -70,8 +71,13 @@ def start_of_training(lock: str | None = None, fail_on: FailOn | str = FailOn.BR
             raise DriftError(problem, report)
         return Outcome(fingerprint, report, None)
     failing = _ranks_where(dist, bool(problem))
-    ranks = verify_ranks(threshold, fingerprint=fingerprint, config=config, numerics=numerics,
-                         timeout=timeout)
+    try:
+        ranks = verify_ranks(threshold, fingerprint=fingerprint, config=config,
+                             numerics=numerics, timeout=timeout)
+    except DriftError as exc:  # the callback's message names the odd ranks and their changes
+        if not isinstance(exc.report, FleetReport):
+            raise
+        raise DriftError(drift_message(exc.report), exc.report) from None
     if failing:
         rank = int(dist.get_rank())
         names = f"rank{'s' if len(failing) > 1 else ''} {', '.join(map(str, failing))}"

@@ -6,6 +6,8 @@ without importing how it is computed (:mod:`envcheck.fleet`).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from .report import Report
@@ -67,3 +69,30 @@ class FleetReport:
                           "changes": [c.to_dict() for c in o.report.changes]}
                          for o in self.outliers],
         }
+
+
+# ---- ranks of a distributed job as members (envcheck.distributed) ---------------------
+
+RANK_MEMBER = re.compile(r"rank (\d+) \((.*)\)\Z", re.DOTALL)
+
+
+def rank_member(rank: int, host: str) -> str:
+    """How a rank is named in a fleet: ``rank 3 (host-a)``; :data:`RANK_MEMBER` reads it."""
+    return f"rank {rank} ({host})"
+
+
+def rank_ranges(numbers: Iterable[int]) -> str:
+    """``0-3, 7, 9, 10``: runs of three or more as ranges."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    parts: list[str] = []
+    for first, last in runs:
+        if last - first >= 2:
+            parts.append(f"{first}-{last}")
+        else:
+            parts.extend(str(n) for n in range(first, last + 1))
+    return ", ".join(parts)
