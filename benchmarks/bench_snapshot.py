@@ -1,10 +1,12 @@
 """Benchmark ``envcheck snapshot`` against the tools people use instead, in one run.
 
-    python benchmarks/bench_snapshot.py [--runs 7] [--json results.json]
+    python benchmarks/bench_snapshot.py [--runs 7] [--json results.json] [--before SRC]
 
 ``envcheck snapshot --python PY`` is measured too: the probe in another
 interpreter, as for every pipx user (here PY is the same interpreter, so the
-two rows differ only by how the probe gets there).
+two rows differ only by how the probe gets there). ``--before SRC`` adds both
+envcheck rows run from another source tree (``git archive REV src | tar -x``),
+side by side in the same run: what a change bought, under the same load.
 
 Two environments:
   (a) this interpreter's own environment (torch, numpy, scipy and friends);
@@ -13,8 +15,10 @@ Two environments:
 
 Each command runs --runs times, interleaved so machine noise spreads evenly;
 the table reports medians, the ratio to ``pip freeze``, and the peak RSS of
-each process (from wait4). Time per distribution at several sizes shows the
-cost is linear. Prints a Markdown table; nothing here is a pass/fail test.
+each process (from wait4), and its CPU time (user + system, its children
+included): on a loaded machine wall time follows CPU time. Time per distribution
+at several sizes shows the cost is linear. Prints a Markdown table; nothing here
+is a pass/fail test.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ def make_synthetic_site(root: Path, count: int) -> Path:
     return site
 
 
-def run_once(command: Command, env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one run; the command must succeed."""
+def run_once(command: Command, env: dict[str, str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds of one run; the command must succeed."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env=env)
@@ -77,12 +81,13 @@ def run_once(command: Command, env: dict[str, str]) -> tuple[float, int]:
         raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{stderr}")
     if process.stderr:
         process.stderr.close()
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
-def tools(python: str, include_collect_env: bool) -> dict[str, Command]:
+def tools(python: str, include_collect_env: bool, before: Path | None = None
+          ) -> dict[str, Command]:
     bindir = Path(python).parent
-    commands = {
+    commands: dict[str, Command] = {
         "envcheck snapshot -o /dev/null": [str(bindir / "envcheck"), "snapshot", "-o",
                                            "/dev/null"],
         # What a pipx user gets (envcheck probes the active venv): another interpreter.
@@ -96,31 +101,48 @@ def tools(python: str, include_collect_env: bool) -> dict[str, Command]:
         commands["uv pip freeze"] = [uv, "pip", "freeze", "--python", python]
     if include_collect_env:
         commands["python -m torch.utils.collect_env"] = [python, "-m", "torch.utils.collect_env"]
+    if before is not None:
+        # The other tree on this process's sys.path only: the probed environment
+        # (PYTHONPATH included) stays the same for both. A history of its own, so that
+        # neither tree's snapshots differ from the other's last entry (a diff each time).
+        home = os.path.join(tempfile.gettempdir(), "envcheck-bench-before-home")
+        launcher = (f"import os, sys; sys.path.insert(0, {str(before)!r}); "
+                    f"os.environ['ENVCHECK_HOME'] = {home!r}; "
+                    "from envcheck.entry import main; sys.exit(main())")
+        commands["envcheck snapshot -o /dev/null (before)"] = [
+            python, "-c", launcher, "snapshot", "-o", "/dev/null"]
+        commands["envcheck snapshot --python PY -o /dev/null (before)"] = [
+            python, "-c", launcher, "snapshot", "--python", python, "-o", "/dev/null"]
     return commands
 
 
 def measure(commands: dict[str, Command], env: dict[str, str], runs: int
             ) -> dict[str, dict[str, float]]:
-    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+    samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in commands}
     for command in commands.values():  # one warm-up each: page cache, .pyc files
         run_once(command, env)
     for _ in range(runs):
         for name, command in commands.items():
             samples[name].append(run_once(command, env))
     return {
-        name: {"median_s": statistics.median(t for t, _ in values),
-               "peak_rss_mib": max(m for _, m in values) / 1024}
+        name: {"median_s": statistics.median(t for t, _, _ in values),
+               "peak_rss_mib": max(m for _, m, _ in values) / 1024,
+               "cpu_median_s": statistics.median(c for _, _, c in values)}
         for name, values in samples.items()
     }
 
 
 def table(title: str, results: dict[str, dict[str, float]]) -> str:
     baseline = results["pip freeze"]["median_s"]
-    lines = [f"### {title}", "", "| command | median | vs pip freeze | peak RSS |",
-             "|---|---:|---:|---:|"]
+    cpu_baseline = results["pip freeze"]["cpu_median_s"]
+    lines = [f"### {title}", "", "| command | median | vs pip freeze | CPU | vs pip freeze "
+             "| peak RSS |", "|---|---:|---:|---:|---:|---:|"]
     for name, values in sorted(results.items(), key=lambda kv: kv[1]["median_s"]):
         lines.append(f"| `{name}` | {values['median_s'] * 1000:.0f} ms | "
-                     f"{values['median_s'] / baseline:.2f}x | {values['peak_rss_mib']:.0f} MiB |")
+                     f"{values['median_s'] / baseline:.2f}x | "
+                     f"{values['cpu_median_s'] * 1000:.0f} ms | "
+                     f"{values['cpu_median_s'] / cpu_baseline:.2f}x | "
+                     f"{values['peak_rss_mib']:.0f} MiB |")
     return "\n".join(lines)
 
 
@@ -129,22 +151,29 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--distributions", type=int, default=2000)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--before", type=Path,
+                        help="an envcheck source tree (the folder holding envcheck/) to "
+                             "measure beside this one")
     args = parser.parse_args()
+    before = args.before.resolve() if args.before else None
     python = sys.executable
     env = dict(os.environ, PYTHONPATH="")
     env.pop("VIRTUAL_ENV", None)
     # As installed for users: byte-code caches written (the warm-up run writes them).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    report: dict[str, object] = {"python": python, "runs": args.runs}
+    load_before = os.getloadavg()
+    report: dict[str, object] = {"python": python, "runs": args.runs,
+                                 "load_average_before": load_before}
     with tempfile.TemporaryDirectory(prefix="envcheck-bench-") as tmp:
         cwd = os.getcwd()
         os.chdir(tmp)  # no stray dist-info in the working directory
         try:
-            real = measure(tools(python, include_collect_env=True), env, args.runs)
+            real = measure(tools(python, include_collect_env=True, before=before), env,
+                           args.runs)
             site = make_synthetic_site(Path(tmp), args.distributions)
             synthetic_env = dict(env, PYTHONPATH=str(site))
-            synthetic = measure(tools(python, include_collect_env=False), synthetic_env,
-                                args.runs)
+            synthetic = measure(tools(python, include_collect_env=False, before=before),
+                                synthetic_env, args.runs)
             scaling = {}
             for count in (args.distributions // 4, args.distributions // 2, args.distributions):
                 scaled_env = dict(env, PYTHONPATH=str(make_synthetic_site(Path(tmp), count)))
@@ -152,7 +181,8 @@ def main() -> None:
                 scaling[count] = measure(only, scaled_env, args.runs)["envcheck"]["median_s"]
         finally:
             os.chdir(cwd)
-    report.update(real=real, synthetic=synthetic, scaling=scaling)
+    report.update(real=real, synthetic=synthetic, scaling=scaling,
+                  load_average_after=os.getloadavg())
     print(table("(a) this environment (torch, numpy, scipy, ...)", real))
     print()
     print(table(f"(b) {args.distributions:,} synthetic distributions", synthetic))
@@ -163,6 +193,8 @@ def main() -> None:
     for count, seconds in scaling.items():
         added = (seconds - real["envcheck snapshot -o /dev/null"]["median_s"]) * 1000
         print(f"| {count:,} | {seconds * 1000:.0f} ms | {added / count * 1000:.0f} ms |")
+    print(f"\nLoad average (1 min) before and after: {load_before[0]:.1f}, "
+          f"{os.getloadavg()[0]:.1f}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 

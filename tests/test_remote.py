@@ -9,6 +9,7 @@ test uses a real virtual environment and checks results, never timings.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -189,3 +190,34 @@ def test_the_bootstrap_compiles_the_script_without_its_sources(tmp_path: Path) -
 ])
 def test_file_url_paths_read_as_urllib_reads_them(url: str) -> None:
     assert file_url_path(url) == unquote(urlsplit(url).path)
+
+
+def _imports(command: list[str], env: dict[str, str], stdin: str | None = None) -> set[str]:
+    result = subprocess.run([command[0], "-X", "importtime", *command[1:]], input=stdin,
+                            capture_output=True, text=True, check=True, env=env, timeout=300)
+    return {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+            if line.startswith("import time:")}
+
+
+def test_parent_and_child_import_only_what_a_cached_snapshot_uses(
+        target: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the --python path learned to leave out stays out: the parent never loads the
+    probe (the child runs it) nor typing; the child, with its caches warm, loads neither
+    OpenSSL (a cache miss needs it), urllib, typing nor subprocess."""
+    python, _ = target
+    home = tmp_path / "home"
+    env = {**os.environ, "ENVCHECK_HOME": str(home)}
+    _snapshot(python, home)  # caches filled, as by any first run
+    parent = _imports([sys.executable, "-m", "envcheck", "snapshot", "--no-save", "--python",
+                       str(python), "-o", os.devnull], env)
+    assert "envcheck.remote" in parent and "envcheck.model" in parent
+    assert not {m for m in parent if m.startswith("envcheck.probe")}
+    assert not parent & {"typing", "pathlib", "dataclasses", "inspect", "ast", "click"}
+    monkeypatch.setenv("ENVCHECK_HOME", str(home))
+    cache = package_cache_file(str(python))
+    child = _imports([str(python), "-c", remote.STDIN_BOOTSTRAP, "--nvml-timeout", "1",
+                      "--cache", cache, "--code-cache", str(home / "cache")], env,
+                     stdin=remote.probe_script())
+    assert "envcheck_probe.packages" in child
+    assert not child & {"hashlib", "_hashlib", "urllib.parse", "ipaddress", "typing",
+                        "subprocess"}
