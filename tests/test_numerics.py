@@ -414,3 +414,61 @@ def test_diff_weighs_each_sides_files_against_the_library_it_loaded(
         rendered = render_report(report, fmt, RenderOptions()).replace("&#46;", ".").replace(
             "&#95;", "_")
         assert "loaded.frameworks.numpy.blas_version" in rendered, fmt
+
+
+GPU_CANARIES = ["torch.cuda.matmul_float32", "torch.cuda.bmm_float16", "torch.cuda.conv2d_float32"]
+
+
+def test_gpu_canaries_are_selected_exactly_where_torch_sees_a_gpu() -> None:
+    """Asked for by name, the GPU canaries run where torch sees a CUDA device and are left
+    out quietly (no error, no ``gpu`` runtime) where it does not: this machine has none."""
+    import torch
+
+    section = measure(only=["torch.sum_float32", *GPU_CANARIES])
+    gpu = torch.cuda.is_available()
+    assert {n for n in section["canaries"] if n.startswith("torch.cuda.")} == (
+        set(GPU_CANARIES) if gpu else set())
+    assert ("gpu" in section["runtime"]) is gpu
+    assert "torch.sum_float32" in section["canaries"]
+
+
+def test_the_gpu_canaries_computations_run_on_the_cpu_here() -> None:
+    """Without a GPU, the GPU canaries' own code runs on the CPU: their inputs, shapes,
+    dtypes and the record ``measure`` makes of them. The code path up to the device, not a
+    GPU's bits: nothing here is kept as a GPU result (tools/gpu_capture.sh does that)."""
+    from envcheck.probe.numerics import gpu_torch
+    from envcheck.probe.numerics.canary import measure as measure_canary
+
+    found = gpu_torch.canaries("cpu")
+    assert [name for name, _, _ in found] == GPU_CANARIES
+    shapes = {"torch.cuda.matmul_float32": ([257, 251], "float32"),
+              "torch.cuda.bmm_float16": ([8, 129, 127], "float16"),
+              "torch.cuda.conv2d_float32": ([2, 24, 33, 35], "float32")}
+    for name, compute, limiter in found:
+        record = measure_canary(compute, limiter, flags=True)
+        assert (record["shape"], record["dtype"]) == shapes[name]
+        assert record["deterministic"] is True and record["thread_sensitive"] is None
+        assert len(record["samples"]) == 32
+        assert all(isinstance(float.fromhex(s["value"]), float) for s in record["samples"])
+
+
+@pytest.mark.gpu
+def test_gpu_canaries_on_a_real_gpu() -> None:
+    """On a GPU: every GPU canary measured, run-to-run determinism recorded, the CUDA
+    libraries torch loaded, and TF32 (allowed for cuBLAS by torch's override, on compute
+    capability 8.0 and newer) making the float32 matmul compute other bits."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no GPU on this machine")
+    strict = measure(only=GPU_CANARIES, flags=True, NVIDIA_TF32_OVERRIDE="0",
+                     TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=None)
+    assert set(strict["canaries"]) == set(GPU_CANARIES)
+    assert all(isinstance(r["deterministic"], bool) for r in strict["canaries"].values())
+    gpu = strict["runtime"]["gpu"]
+    assert gpu["tf32_matmul_effective"] is False and gpu["cuda_runtime"] and gpu["devices"]
+    if torch.cuda.get_device_capability(0) >= (8, 0):
+        tf32 = measure(only=GPU_CANARIES, NVIDIA_TF32_OVERRIDE=None,
+                       TORCH_ALLOW_TF32_CUBLAS_OVERRIDE="1")
+        assert tf32["runtime"]["gpu"]["tf32_matmul_effective"] is True
+        assert digests(tf32)["torch.cuda.matmul_float32"] != \
+            digests(strict)["torch.cuda.matmul_float32"]

@@ -20,10 +20,12 @@ def available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def canaries() -> List[Tuple[str, Callable[[], Output], Any]]:
+def canaries(device_name: str = "cuda") -> List[Tuple[str, Callable[[], Output], Any]]:
+    """The GPU canaries on ``device_name``; the tests run the same computations on the CPU
+    where there is no GPU (their inputs, shapes and outputs, not a GPU's bits)."""
     import torch
 
-    device = torch.device("cuda")
+    device = torch.device(device_name)
     a = inputs(torch, M * K, 1, torch.float32).reshape(M, K).to(device)
     b = inputs(torch, K * N, 2, torch.float32).reshape(K, N).to(device)
     left = inputs(torch, 8 * 129 * 131, 12, torch.float16).reshape(8, 129, 131).to(device)
@@ -36,7 +38,8 @@ def canaries() -> List[Tuple[str, Callable[[], Output], Any]]:
         def run() -> Output:
             with torch.no_grad():
                 result = compute()
-            torch.cuda.synchronize()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             return as_output(result)
         return run
 
