@@ -11,12 +11,19 @@ machine noise spreads evenly; medians of wall time:
   * ``python -m torch.utils.collect_env``, what people paste to describe torch.
 Budgets (issue #14): numpy alone <= 1.5 s, numpy and torch <= 4 s. Nothing here
 is a pass/fail test.
+
+Besides wall time, the CPU time (user + system) of each command's whole process tree,
+and the load average before and after: on a machine others share, wall time grows with
+the load while CPU time does not, so CPU time says what a quiet machine's wall time
+would be (each command here is mostly one thread: import and small kernels).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,10 +52,15 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 
-def run_once(command: list[str]) -> float:
+def run_once(command: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``command`` and every process it started and waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> int:
@@ -57,18 +69,27 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    cpu: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for command in COMMANDS.values():
         run_once(command)  # warm the page cache
+    load_before = os.getloadavg()
     for _ in range(args.runs):
         for name, command in COMMANDS.items():
-            times[name].append(run_once(command))
-    print("| command | median wall |\n|---|---:|")
+            wall, used = run_once(command)
+            times[name].append(wall)
+            cpu[name].append(used)
+    load_after = os.getloadavg()
+    print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
+          f"({os.cpu_count()} CPUs); medians of {args.runs} runs\n")
+    print("| command | median wall | median CPU (user + system) |\n|---|---:|---:|")
     medians = {name: statistics.median(values) for name, values in times.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     for name, median in medians.items():
-        print(f"| {name} | {median * 1000:,.0f} ms |")
+        print(f"| {name} | {median * 1000:,.0f} ms | {cpu_medians[name] * 1000:,.0f} ms |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"medians_s": medians, "runs": times}, handle, indent=2)
+            json.dump({"medians_s": medians, "cpu_medians_s": cpu_medians, "runs": times,
+                       "cpu_runs": cpu, "load": [load_before, load_after]}, handle, indent=2)
     return 0
 
 
