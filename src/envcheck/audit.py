@@ -10,7 +10,7 @@ result is an :class:`~envcheck.model.audit.AuditReport`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
@@ -46,12 +46,12 @@ class Hit(NamedTuple):
 
     outcome: str
     path: str
-    now: Any
-    suggested: Any
+    now: object  # a JSON value, as in the fingerprint
+    suggested: object
     facts: Mapping[str, object]
 
 
-Detector = Callable[[dict[str, Any]], Iterator[Hit]]
+Detector = Callable[[Fingerprint], Iterator[Hit]]
 
 
 class AuditCheck(NamedTuple):
@@ -66,18 +66,13 @@ class AuditCheck(NamedTuple):
                             outcome.reason.format_map(hit.facts), self.reference, self.id)
 
 
-def _env(document: dict[str, Any]) -> dict[str, Any]:
-    env = document.get("env")
-    return env if isinstance(env, dict) else {}
-
-
-def _cublas_workspace(document: dict[str, Any]) -> Iterator[Hit]:
-    if gpus_of(document) and not _env(document).get("CUBLAS_WORKSPACE_CONFIG"):
+def _cublas_workspace(fp: Fingerprint) -> Iterator[Hit]:
+    if gpus_of(fp.data) and not fp.env.get("CUBLAS_WORKSPACE_CONFIG"):
         yield Hit("unset", "env.CUBLAS_WORKSPACE_CONFIG", "unset", ":4096:8", {})
 
 
-def _tf32_overrides(document: dict[str, Any]) -> Iterator[Hit]:
-    env, ampere = _env(document), ampere_gpus(document)
+def _tf32_overrides(fp: Fingerprint) -> Iterator[Hit]:
+    env, ampere = fp.env, ampere_gpus(fp.data)
     names = ", ".join(sorted({str(g.get("name")) for g in ampere if g.get("name")}))
     for variable, forced_on in (("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1"),
                                 ("NVIDIA_TF32_OVERRIDE", None)):
@@ -93,21 +88,21 @@ def _tf32_overrides(document: dict[str, Any]) -> Iterator[Hit]:
         yield Hit(outcome, f"env.{variable}", value, None, {"variable": variable, "gpus": names})
 
 
-def _hash_seed(document: dict[str, Any]) -> Iterator[Hit]:
-    if _env(document).get("PYTHONHASHSEED") is None:
+def _hash_seed(fp: Fingerprint) -> Iterator[Hit]:
+    if fp.env.get("PYTHONHASHSEED") is None:
         yield Hit("unset", "env.PYTHONHASHSEED", "unset", "0", {})
 
 
-def _threads(document: dict[str, Any]) -> Iterator[Hit]:
-    env, cpu = _env(document), document.get("cpu") or {}
+def _threads(fp: Fingerprint) -> Iterator[Hit]:
+    env, cpu = fp.env, fp.cpu
     cores = cpu.get("usable_cores") or cpu.get("logical_cores") or 0
     if cores > 8 and not env.get("OMP_NUM_THREADS") and not env.get("MKL_NUM_THREADS"):
         yield Hit("unpinned", "env.OMP_NUM_THREADS", "unset", str(min(cores, 16)),
                   {"cores": cores})
 
 
-def _shadowed(document: dict[str, Any]) -> Iterator[Hit]:
-    for name, package in sorted((document.get("packages") or {}).items()):
+def _shadowed(fp: Fingerprint) -> Iterator[Hit]:
+    for name, package in sorted(fp.packages.items()):
         for copy in package.get("shadowed") or []:
             yield Hit("shadowed", f"packages.{name}.shadowed",
                       f"{copy.get('version')} at {copy.get('location')}", None,
@@ -116,34 +111,34 @@ def _shadowed(document: dict[str, Any]) -> Iterator[Hit]:
                        "copy_location": copy.get("location")})
 
 
-def _deprecated_pynvml(document: dict[str, Any]) -> Iterator[Hit]:
-    packages = document.get("packages") or {}
+def _deprecated_pynvml(fp: Fingerprint) -> Iterator[Hit]:
+    packages = fp.packages
     if "pynvml" in packages:
         yield Hit("beside" if "nvidia-ml-py" in packages else "alone", "packages.pynvml",
                   packages["pynvml"].get("version"), None, {})
 
 
-def _version(text: Any) -> Version | None:
+def _version(text: object) -> Version | None:
     try:
         return Version(str(text))
     except ValueError:  # InvalidVersion, or a number too long for int()
         return None
 
 
-def _driver_too_old(document: dict[str, Any]) -> Iterator[Hit]:
-    supported = _version((document.get("cuda") or {}).get("driver_cuda_version"))
+def _driver_too_old(fp: Fingerprint) -> Iterator[Hit]:
+    supported = _version(fp.cuda.get("driver_cuda_version"))
     if supported is None:
         return
-    for name, framework in sorted((document.get("frameworks") or {}).items()):
+    for name, framework in sorted(fp.frameworks.items()):
         built = _version((framework or {}).get("cuda"))
         if built is not None and built.release[:2] > supported.release[:2]:
             yield Hit("too-old", f"frameworks.{name}.cuda", str(built), None,
                       {"name": name, "built": built, "supported": supported})
 
 
-def _nvidia_wheels(document: dict[str, Any]) -> Iterator[Hit]:
-    packages = document.get("packages") or {}
-    for name, framework in sorted((document.get("frameworks") or {}).items()):
+def _nvidia_wheels(fp: Fingerprint) -> Iterator[Hit]:
+    packages = fp.packages
+    for name, framework in sorted(fp.frameworks.items()):
         for wheel, spec in sorted(((framework or {}).get("nvidia_requirements") or {}).items()):
             installed = (packages.get(wheel) or {}).get("version")
             try:
@@ -157,8 +152,8 @@ def _nvidia_wheels(document: dict[str, Any]) -> Iterator[Hit]:
                 yield Hit("other-version", f"packages.{wheel}.version", installed, spec, facts)
 
 
-def _loaded_mismatch(document: dict[str, Any]) -> Iterator[Hit]:
-    for path, static, loaded, what in loaded_mismatches(document):
+def _loaded_mismatch(fp: Fingerprint) -> Iterator[Hit]:
+    for path, static, loaded, what in loaded_mismatches(fp.data):
         yield Hit("mismatch", path, static, loaded,
                   {"static": static, "loaded": loaded, "what": what})
 
@@ -237,7 +232,7 @@ def audit(fingerprint: Fingerprint, label: str = ".",
           extra: list[AuditFinding] | None = None) -> AuditReport:
     """Every finding for one fingerprint, most severe first."""
     findings = [check.finding(hit) for check in CHECKS if check.detect is not None
-                for hit in check.detect(fingerprint.data)] + list(extra or [])
+                for hit in check.detect(fingerprint)] + list(extra or [])
     findings.sort(key=lambda f: (-f.severity.rank, f.path))
     return AuditReport(Side(label, fingerprint.id), findings, CATALOG_REFERENCES | frozenset(
         check.reference for check in CATALOG))
@@ -276,7 +271,7 @@ def file_findings(report: VerifyReport) -> list[AuditFinding]:
 def with_file_changes(fingerprint: Fingerprint, report: VerifyReport) -> Fingerprint:
     """A deep fingerprint: each package with its files changed since install."""
     data = dict(fingerprint.data)
-    packages = {name: dict(p) for name, p in (data.get("packages") or {}).items()}
+    packages = {name: dict(p) for name, p in fingerprint.packages.items()}
     for package in report.packages:
         key = normalize_name(package.name)
         changed = _changed_files(package)

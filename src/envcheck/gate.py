@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .config import Config, discover
 from .contract import check_pins
 from .drift import Report, diff
@@ -18,8 +16,8 @@ from .sources.registry import expected
 
 def marker_environment(fingerprint: Fingerprint) -> dict[str, str]:
     """PEP 508 marker values of the fingerprinted interpreter, for a lock's markers."""
-    python: dict[str, Any] = fingerprint.data.get("python") or {}
-    system = str((fingerprint.data.get("os") or {}).get("system") or "")
+    python = fingerprint.python
+    system = str(fingerprint.os.get("system") or "")
     version = str(python.get("version") or "")
     environment = {
         "python_full_version": version,
@@ -29,7 +27,7 @@ def marker_environment(fingerprint: Fingerprint) -> dict[str, str]:
         "sys_platform": {"Linux": "linux", "Darwin": "darwin", "Windows": "win32"}.get(
             system, system.lower()),
         "os_name": "nt" if system == "Windows" else "posix",
-        "platform_machine": str((fingerprint.data.get("cpu") or {}).get("architecture") or ""),
+        "platform_machine": str(fingerprint.cpu.get("architecture") or ""),
     }
     return {key: value for key, value in environment.items() if value}
 

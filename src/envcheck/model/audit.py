@@ -19,8 +19,8 @@ class AuditFinding(NamedTuple):
     """One thing on this machine that keeps its runs from repeating."""
 
     path: str  # where in the fingerprint: env.PYTHONHASHSEED, packages.x.shadowed
-    now: Any  # what is there now (None: nothing)
-    suggested: Any  # what to set instead (None: remove it, or nothing to suggest)
+    now: object  # what is there now, a JSON value (None: nothing)
+    suggested: object  # what to set instead (None: remove it, or nothing to suggest)
     severity: Severity
     reason: str
     reference: str

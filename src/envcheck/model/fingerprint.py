@@ -4,6 +4,10 @@ A fingerprint's ``id`` is a digest over everything that can change results and
 nothing that cannot (hostnames, times, paths, UUIDs), so two identical
 environments on two machines share an id. Each section has its own digest too,
 which lets a fleet of thousands be grouped without reading whole documents.
+
+Why one long module: the schema, its shapes, the digests, the JSON writer and
+the typed views of the sections are one contract, and all of it is on the
+snapshot path, where every further module is paid at the start of each job.
 """
 
 from __future__ import annotations
@@ -20,6 +24,17 @@ from ..safetext import is_safe, safe_value
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
     from typing import Any, Callable
+
+    from .sections import (
+        CpuSection,
+        CudaSection,
+        Environment,
+        Frameworks,
+        Gpus,
+        OsSection,
+        Packages,
+        PythonSection,
+    )
 
     Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -200,10 +215,47 @@ class Fingerprint:
     def short_id(self) -> str:
         return self.id[:12]
 
+    # Typed views of the sections (model/sections.py), each empty where the section is
+    # absent or null: ``fp.os.get("system")`` is checked by mypy, key and value type.
     @property
-    def packages(self) -> dict[str, dict[str, Any]]:
-        packages: dict[str, dict[str, Any]] = self.data.get("packages") or {}
-        return packages
+    def packages(self) -> Packages:
+        found: Packages | None = self.data.get("packages")
+        return found or {}
+
+    @property
+    def python(self) -> PythonSection:
+        found: PythonSection | None = self.data.get("python")
+        return found or {}
+
+    @property
+    def os(self) -> OsSection:
+        found: OsSection | None = self.data.get("os")
+        return found or {}
+
+    @property
+    def cpu(self) -> CpuSection:
+        found: CpuSection | None = self.data.get("cpu")
+        return found or {}
+
+    @property
+    def gpus(self) -> Gpus:
+        found: Gpus | None = self.data.get("gpus")
+        return found or []
+
+    @property
+    def cuda(self) -> CudaSection:
+        found: CudaSection | None = self.data.get("cuda")
+        return found or {}
+
+    @property
+    def frameworks(self) -> Frameworks:
+        found: Frameworks | None = self.data.get("frameworks")
+        return found or {}
+
+    @property
+    def env(self) -> Environment:
+        found: Environment | None = self.data.get("env")
+        return found or {}
 
     def section(self, name: str) -> Any:
         return self.data.get(name)

@@ -10,31 +10,40 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..model.sections import (
+        CpuSection,
+        CudaSection,
+        FrameworkInfo,
+        Gpus,
+        OsSection,
+        Packages,
+    )
+
 _ISA_SHOWN = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
 
 
-def _framework_line(name: str, info: dict[str, Any]) -> str:
+def _framework_line(name: str, info: FrameworkInfo) -> str:
     parts = [f"{name} {info.get('version')}"]
     build = info.get("build")
     if build:
         details = [f"{build} build"]
         if info.get("cuda"):
-            details.append(f"CUDA {info['cuda']}")
+            details.append(f"CUDA {info.get('cuda')}")
         if info.get("cudnn"):
-            details.append(f"cuDNN {info['cudnn']}")
+            details.append(f"cuDNN {info.get('cudnn')}")
         parts.append("(" + ", ".join(details) + ")")
     if info.get("blas"):
-        version = f" {info['blas_version']}" if info.get("blas_version") else ""
-        parts.append(f"(BLAS {info['blas']}{version})")
+        version = f" {info.get('blas_version')}" if info.get("blas_version") else ""
+        parts.append(f"(BLAS {info.get('blas')}{version})")
     if info.get("git_revision"):
-        parts.append(f"git {str(info['git_revision'])[:10]}")
+        parts.append(f"git {str(info.get('git_revision'))[:10]}")
     return " ".join(parts)
 
 
-def _cuda_lines(cuda: dict[str, Any]) -> list[str]:
+def _cuda_lines(cuda: CudaSection) -> list[str]:
     lines = []
     if cuda.get("driver_version"):
-        lines.append(f"driver {cuda['driver_version']} (supports CUDA "
+        lines.append(f"driver {cuda.get('driver_version')} (supports CUDA "
                      f"{cuda.get('driver_cuda_version') or '?'})")
     wheels = cuda.get("wheels") or {}
     if wheels:
@@ -47,8 +56,8 @@ def _cuda_lines(cuda: dict[str, Any]) -> list[str]:
     if resolved:
         lines.append("frameworks load " + "; ".join(
             f"{framework}: " + ", ".join(f"{entry.get('file') or name + ' (not found)'}"
-                                         for name, entry in sorted(libraries.items()))
-            for framework, libraries in sorted(resolved.items())))
+                                         for name, entry in sorted(linked.items()))
+            for framework, linked in sorted(resolved.items())))
     toolkit = cuda.get("toolkit")
     if toolkit:
         lines.append(f"system toolkit {toolkit.get('version')} (nvcc, for building extensions; "
@@ -87,7 +96,7 @@ def _system_packages_line(system: dict[str, Any]) -> str:
     return ", ".join(shown + chosen) or "none that carry CUDA, BLAS or OpenMP libraries"
 
 
-def _gpu_lines(gpus: list[dict[str, Any]], errors: list[dict[str, Any]]) -> list[str]:
+def _gpu_lines(gpus: Gpus, errors: list[dict[str, Any]]) -> list[str]:
     if not gpus:
         reason = next((e.get("message") for e in errors if e.get("section") == "gpus"), None)
         return [f"none ({reason})" if reason else "none"]
@@ -99,22 +108,22 @@ def _gpu_lines(gpus: list[dict[str, Any]], errors: list[dict[str, Any]]) -> list
     ]
 
 
-def _cpu_line(cpu: dict[str, Any]) -> str:
+def _cpu_line(cpu: CpuSection) -> str:
     flags = [f for f in cpu.get("flags") or [] if f in _ISA_SHOWN]
     return (f"{cpu.get('model')} ({cpu.get('architecture')}), "
             f"{cpu.get('usable_cores')} of {cpu.get('logical_cores')} cores usable"
             + (f", {' '.join(flags).upper()}" if flags else ""))
 
 
-def _os_line(os_info: dict[str, Any]) -> str:
+def _os_line(os_info: OsSection) -> str:
     distribution = (os_info.get("distribution") or {}).get("name") or os_info.get("system")
     libc = os_info.get("libc") or {}
     line = (f"{distribution}, {libc.get('name')} {libc.get('version')}, "
             f"kernel {os_info.get('kernel')}")
-    return line + (f", in {os_info['container']}" if os_info.get("container") else "")
+    return line + (f", in {os_info.get('container')}" if os_info.get("container") else "")
 
 
-def _edited_lines(packages: dict[str, Any]) -> list[str]:
+def _edited_lines(packages: Packages) -> list[str]:
     """Deep snapshots: each package whose files differ from its RECORD."""
     lines = []
     for name, package in sorted(packages.items()):
@@ -132,26 +141,27 @@ def _edited_lines(packages: dict[str, Any]) -> list[str]:
 
 def render_snapshot(fingerprint: Fingerprint) -> str:
     data = fingerprint.data
-    python = data.get("python") or {}
+    python = fingerprint.python
     packages = fingerprint.packages
     shadowed = sum(1 for p in packages.values() if p.get("shadowed"))
-    settings = {k: v for k, v in (data.get("env") or {}).items() if v is not None}
+    settings = {k: v for k, v in fingerprint.env.items() if v is not None}
     rows: list[tuple[str, list[str]]] = [
         ("python", [f"{python.get('implementation')} {python.get('version')}, "
                     f"{python.get('wheel_tag')}"
                     + (", virtualenv" if python.get("virtualenv") else "")
-                    + (f", conda env {python['conda_env']}" if python.get("conda_env") else "")]),
+                    + (f", conda env {python.get('conda_env')}" if python.get("conda_env")
+                       else "")]),
         ("packages", [f"{len(packages)} distributions"
                       + (f", {shadowed} with shadowed copies" if shadowed else ""),
                       *_edited_lines(packages)]),
         *([("conda", _conda_lines(data["conda"]))] if data.get("conda") else []),
         ("frameworks", [_framework_line(name, info)
-                        for name, info in sorted((data.get("frameworks") or {}).items()) if info]
+                        for name, info in sorted(fingerprint.frameworks.items()) if info]
          or ["none found"]),
-        ("cuda", _cuda_lines(data.get("cuda") or {})),
-        ("gpus", _gpu_lines(data.get("gpus") or [], fingerprint.errors)),
-        ("cpu", [_cpu_line(data.get("cpu") or {})]),
-        ("os", [_os_line(data.get("os") or {})]),
+        ("cuda", _cuda_lines(fingerprint.cuda)),
+        ("gpus", _gpu_lines(fingerprint.gpus, fingerprint.errors)),
+        ("cpu", [_cpu_line(fingerprint.cpu)]),
+        ("os", [_os_line(fingerprint.os)]),
         *([("system", [_system_packages_line(data["system_packages"])])]
           if data.get("system_packages") else []),
         ("settings", [f"{k}={v}" for k, v in sorted(settings.items())]

@@ -63,8 +63,8 @@ def platform_subdir(current: Fingerprint | None) -> str | None:
                if isinstance(r, dict) and r.get("subdir") not in (None, "noarch")]
     if subdirs:
         return max(sorted(set(subdirs)), key=subdirs.count)
-    system = str((current.data.get("os") or {}).get("system"))
-    machine = str((current.data.get("cpu") or {}).get("architecture"))
+    system = str(current.os.get("system"))
+    machine = str(current.cpu.get("architecture"))
     return _SUBDIRS.get((system, machine))
 
 

@@ -16,8 +16,7 @@ def history_key(fingerprint: Fingerprint, spec: str | None = None) -> str:
     """Which environment a history entry belongs to: the interpreter, or the image."""
     if spec and spec.startswith(CONTAINER_PREFIXES):
         return spec
-    python = fingerprint.data.get("python") or {}
-    return str(python.get("executable") or "unknown interpreter")
+    return str(fingerprint.python.get("executable") or "unknown interpreter")
 
 
 def from_history(spec: str, python: str | None = None) -> Fingerprint:

@@ -30,7 +30,7 @@ def is_pixi_lock(document: Any) -> bool:
 
 def environment_of(current: Fingerprint | None) -> str:
     """pixi keeps environment NAME in ``.pixi/envs/NAME``; the default one is ``default``."""
-    prefix = str(((current.data.get("python") or {}) if current else {}).get("prefix") or "")
+    prefix = str((current.python.get("prefix") if current else None) or "")
     parts = prefix.rstrip("/").split("/")
     if len(parts) >= 3 and parts[-2] == "envs" and parts[-3] == ".pixi":
         return parts[-1]

@@ -477,7 +477,6 @@ def verify_interpreter(python: str | None, packages: tuple[str, ...] = (),
 
     paths = None
     if python is not None:
-        paths = list((live(python, use_cache=False).data.get("python") or {}).get("sys_path")
-                     or [])
+        paths = list(live(python, use_cache=False).python.get("sys_path") or [])
     return verify(paths, packages or None, cache=HashCache() if use_cache else None,
                   progress=progress)
