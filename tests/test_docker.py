@@ -309,6 +309,36 @@ def rpm_image(builds: Builds) -> str:
     return tag
 
 
+# The same packages in Berkeley DB, as RPM before 4.16 keeps them (CentOS 7 and 8, RHEL 8):
+# bullseye's rpm 4.16 still writes that format on request. One header is made larger than
+# a 4 KiB page (a long description) so that it sits on Berkeley DB overflow pages.
+RPM_BDB = "--dbpath /var/lib/rpm --define '_db_backend bdb'"
+LONG_DESCRIPTION = "FlexiBLAS with the reference BLAS. " * 400
+
+
+@pytest.fixture(scope="session")
+def rpm_bdb_image(builds: Builds) -> str:
+    specs = {**RPM_SPECS, "flexiblas-netlib": "Version: 3.3.1\nRelease: 3.el8\n"}
+    files = {f"specs/{name}.spec": (
+        f"Name: {name}\n{fields}Summary: test\nLicense: BSD\n%description\n"
+        f"{LONG_DESCRIPTION if name == 'flexiblas-netlib' else 'test'}\n%files\n".encode(),
+        0o644) for name, fields in specs.items()}
+    dockerfile = (
+        f"FROM {BULLSEYE}\n"
+        "RUN apt-get update -q && apt-get install -q -y --no-install-recommends rpm "
+        "&& rm -rf /var/lib/apt/lists/*\n"
+        "COPY specs /root/specs\n"
+        "RUN for spec in /root/specs/*.spec; do rpmbuild -bb --quiet --define "
+        "'_topdir /root/rpmbuild' --define 'debug_package %{nil}' $spec; done "
+        f"&& rpm --initdb {RPM_BDB} && rpm -i --nodeps {RPM_BDB} /root/rpmbuild/RPMS/*/*.rpm "
+        "&& rm -f /var/lib/rpm/__db.*\n")
+    tag = tag_for("rpm-bdb")
+    builds.build(tag, network_mode="default",
+                 fileobj=context({"Dockerfile": (dockerfile.encode(), 0o644), **files}),
+                 custom_context=True)
+    return tag
+
+
 @pytest.fixture
 def running(engine: Any) -> Iterator[Any]:
     """A running bookworm container (``sleep infinity``), removed afterwards."""
@@ -815,6 +845,35 @@ def test_rpm_database_read_without_rpm(engine: Any, rpm_image: str) -> None:
     assert found == expected
     assert found["libnccl"]["version"] == "1:2.21.5-1+cuda12.4"
     assert set(found) == {"openblas-openmp", "libnccl"}  # bash-completion carries no BLAS
+    assert [e for e in raw["errors"] if e["section"] == "system_packages"] == []
+
+
+@pytest.mark.docker
+def test_rpm_berkeley_db_read_without_rpm(engine: Any, rpm_bdb_image: str) -> None:
+    """A real Berkeley DB ``Packages`` file, written by the real rpm: what CentOS 7 and 8 and
+    RHEL 8 images hold. Read as the SQLite one is, and agreeing with ``rpm -qa``."""
+    from envcheck.probe.system_packages import _INTERESTING
+
+    listing = engine.containers.run(
+        rpm_bdb_image, ["sh", "-c", f"od -A n -j 12 -N 4 -t x4 "
+                        f"/var/lib/rpm/Packages; rpm -qa {RPM_BDB} --qf "
+                        "'%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH}\\n'"],
+        remove=True, network_mode="none", labels=LABELS).decode()
+    magic, *packages = [line for line in listing.splitlines()
+                        if not line.startswith("/var/lib/rpm/Packages:")]
+    assert magic.strip() == "00061561"  # Berkeley DB's hash magic
+    expected = {}
+    for line in packages:
+        name, epoch, version, architecture = line.split()
+        if _INTERESTING.match(name):
+            expected[name] = {"version": version if epoch == "0" else f"{epoch}:{version}",
+                              "architecture": architecture, "manager": "rpm"}
+    raw = containers.snapshot_image(rpm_bdb_image)
+    found = {name: facts for name, facts in raw["system_packages"]["packages"].items()
+             if facts["manager"] == "rpm"}
+    assert found == expected
+    assert set(found) == {"openblas-openmp", "libnccl", "flexiblas-netlib"}
+    assert found["flexiblas-netlib"]["version"] == "3.3.1-3.el8"  # on overflow pages
     assert [e for e in raw["errors"] if e["section"] == "system_packages"] == []
 
 

@@ -134,3 +134,67 @@ def test_a_damaged_rpm_database_is_an_error_and_dpkg_is_kept(tmp_path: Path, blo
     assert "libgomp1" in found["packages"]  # dpkg's side, read before
     [error] = errors.entries
     assert error["section"] == "system_packages" and "BadHeader" in error["message"]
+
+
+def _bdb(pages: list[bytes], page_size: int = 512, checksum: bool = False) -> bytes:
+    """A Berkeley DB hash file's bytes (little-endian): the metadata page, then ``pages``."""
+    import struct
+
+    meta = bytearray(page_size)
+    struct.pack_into("<IIIB B B", meta, 12, 0x061561, 9, page_size, 0, 8, 1 if checksum else 0)
+    struct.pack_into("<I", meta, 32, len(pages))
+    return bytes(meta) + b"".join(p.ljust(page_size, b"\0") for p in pages)
+
+
+def _hash_page(offsets: list[int], items: bytes = b"", page_size: int = 512) -> bytes:
+    import struct
+
+    page = bytearray(page_size)
+    struct.pack_into("<H", page, 20, len(offsets))
+    page[25] = 13  # P_HASH
+    struct.pack_into(f"<{len(offsets)}H", page, 26, *offsets)
+    page[page_size - len(items):] = items
+    return bytes(page)
+
+
+def _too_many_entries() -> bytes:
+    import struct
+
+    page = bytearray(512)
+    struct.pack_into("<H", page, 20, 300)  # 300 two-byte offsets cannot fit in 512 bytes
+    page[25] = 13
+    return _bdb([bytes(page)])
+
+
+def _overflow_to_itself() -> bytes:
+    import struct
+
+    # key "k" at 510; value: H_OFFPAGE to page 2 of 100 bytes, at 498.
+    item = bytes([3, 0, 0, 0]) + struct.pack("<II", 2, 100)
+    page = _hash_page([510, 498], item + bytes([1]) + b"k")
+    overflow = bytearray(512)
+    struct.pack_into("<IxxH", overflow, 16, 2, 10)  # next page: itself
+    overflow[25] = 7
+    return _bdb([page, bytes(overflow)])
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    (b"\x00" * 100, "not a Berkeley DB hash database"),
+    (_bdb([], checksum=True), "checksummed or encrypted"),
+    (_bdb([_hash_page([4000, 3990])]), "outside the page"),
+    (_too_many_entries(), "entries do not fit"),
+    (_overflow_to_itself(), "overflow chain beyond the file or in a loop"),
+])
+def test_a_damaged_berkeley_db_is_an_error_and_dpkg_is_kept(tmp_path: Path, content: bytes,
+                                                            why: str) -> None:
+    """Hostile or damaged ``Packages`` files (the real format is read in test_docker.py,
+    from a database the real rpm wrote): one error, never a hang or a crash."""
+    from envcheck.probe._common import Errors
+
+    database = tmp_path / "Packages"
+    database.write_bytes(content)
+    errors = Errors()
+    found = collect_system_packages(errors, rpmdb=str(database))
+    assert "libgomp1" in found["packages"]
+    [error] = errors.entries
+    assert error["section"] == "system_packages" and why in error["message"], error

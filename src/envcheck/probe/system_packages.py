@@ -1,6 +1,6 @@
 """System packages that carry numerics libraries: CUDA, cuDNN, NCCL, cuBLAS, BLAS/LAPACK, OpenMP.
 
-dpkg's database on Debian and Ubuntu; RPM's where it is SQLite (``rpm_db``).
+dpkg's database on Debian and Ubuntu; RPM's, SQLite or Berkeley DB (``rpm_db``).
 
 Training images install cuDNN and NCCL as Debian packages (``libcudnn9-cuda-12``,
 ``libnccl2``), and a BLAS through apt (``libopenblas0-pthread`` vs the reference
@@ -90,8 +90,8 @@ def blas_alternatives(directory: str = ALTERNATIVES) -> Dict[str, str]:
 def collect_system_packages(errors: Optional[Errors] = None, status: str = DPKG_STATUS,
                             alternatives: str = ALTERNATIVES,
                             rpmdb: Optional[str] = None) -> Dict[str, Any]:
-    """{"packages": {...}, "alternatives": {...}} from dpkg's database, and RPM's where it is
-    SQLite; empty where there is neither."""
+    """{"packages": {...}, "alternatives": {...}} from dpkg's database and RPM's (SQLite or
+    Berkeley DB); empty where there is neither."""
     if uname()[0] != "Linux":
         return {}
     result: Dict[str, Any] = {}
