@@ -68,6 +68,9 @@ class DpkgDatabase:
                 data = read_bytes(os.path.join(self.info_dir, name))
             except OSError:
                 continue
+            data += b"\n"
+            if not any(suffix + b"\n" in data for suffix in _METADATA_SUFFIXES):
+                continue  # most packages: one search in C, no line split
             for line in data.split(b"\n"):
                 if line.endswith(_METADATA_SUFFIXES):
                     owners.setdefault(os.fsdecode(line), name[:-5])
