@@ -148,3 +148,26 @@ def test_the_json_report_keeps_the_diff_shape() -> None:
                     "reference": "https://docs.python.org/3/using/cmdline.html"
                                  "#envvar-PYTHONHASHSEED",
                     "rule": "audit-hash-seed", "kind": "audit", "cause": None}
+
+
+def test_deep_findings_advise_the_tool_that_installed_the_files() -> None:
+    """pip restores a wheel's files; a Debian package's (checked against dpkg's md5sums)
+    only apt restores, and pip would refuse an externally managed Python anyway."""
+    from envcheck.audit import file_findings
+    from envcheck.verify import Modified, PackageResult, VerifyReport
+
+    edited = [Modified("numpy/__init__.py", "md5=x", "md5=y", None, 10)]
+    report = VerifyReport(packages=[
+        PackageResult("numpy", "1.24.2", "/usr/lib/python3/dist-packages", 5, edited,
+                      packaged_by="python3-numpy"),
+        PackageResult("torch", "2.5.0", "/venv/site-packages", 5, list(edited)),
+        PackageResult("six", "1.16.0", "/venv/site-packages", 5, added=["six_extra.py"]),
+    ])
+    findings = {f.path: f for f in file_findings(report)}
+    debian = findings["packages.numpy.files"]
+    assert "`apt-get install --reinstall python3-numpy` restores them" in debian.reason
+    assert "pip" not in debian.reason and debian.severity is Severity.BREAKING
+    wheel = findings["packages.torch.files"]
+    assert "`pip install --force-reinstall --no-deps torch==2.5.0`" in wheel.reason
+    assert findings["packages.six.files"].severity is Severity.RISKY
+    assert {f.check for f in findings.values()} == {"audit-files-changed"}

@@ -162,10 +162,16 @@ def _loaded_mismatch(fp: Fingerprint) -> Iterator[Hit]:
 
 _FILES_REASON = ("files of {name} differ from its RECORD ({listed}{more}): "
                  "`pip install --force-reinstall --no-deps {name}=={version}` restores them")
+_DEBIAN_REASON = ("files of {name} differ from what the Debian package {package} installed "
+                  "({listed}{more}): `apt-get install --reinstall {package}` restores them")
 FILES_CHANGED = AuditCheck("audit-files-changed", "PEP 376 (RECORD); envcheck verify", {
     "framework-edited": Outcome(B, _FILES_REASON),  # a framework's files edited or deleted
     "edited": Outcome(R, _FILES_REASON),
     "added": Outcome(R, _FILES_REASON),  # only files added: nothing installed was changed
+    # Installed by dpkg (Debian's python3-*), checked against its md5sums: apt restores it.
+    "framework-edited-debian": Outcome(B, _DEBIAN_REASON),
+    "edited-debian": Outcome(R, _DEBIAN_REASON),
+    "added-debian": Outcome(R, _DEBIAN_REASON),
 }, None)
 
 CHECKS: tuple[AuditCheck, ...] = (
@@ -259,10 +265,13 @@ def file_findings(report: VerifyReport) -> list[AuditFinding]:
         edited = changed.get("modified", []) + changed.get("missing", [])
         outcome = ("framework-edited" if package.name in FRAMEWORKS else "edited") if edited \
             else "added"
+        if package.packaged_by is not None:
+            outcome += "-debian"
         findings.append(FILES_CHANGED.finding(Hit(
             outcome, f"packages.{package.name}.files",
             ", ".join(f"{len(v)} {k}" for k, v in changed.items()), "as installed", {
                 "name": package.name, "version": package.version,
+                "package": package.packaged_by,
                 "listed": ", ".join((edited or changed.get("added", []))[:3]),
                 "more": ", ..." if sum(map(len, changed.values())) > 3 else ""})))
     return findings

@@ -237,7 +237,8 @@ def read_records(run: VerifyRun) -> None:
     report, cache = run.report, run.cache
     for key in sorted(run.chosen):
         dist = run.chosen[key]
-        result = PackageResult(dist.name, dist.version, dist.location)
+        result = PackageResult(dist.name, dist.version, dist.location,
+                               packaged_by=dist.packaged_by)
         report.packages.append(result)
         if dist.packaged_by is not None:
             _read_dpkg_record(run, dist, result)

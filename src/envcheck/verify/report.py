@@ -55,6 +55,9 @@ class PackageResult:
     unchecked: list[Unchecked] = field(default_factory=list)
     unverifiable: str | None = None
     note: str | None = None
+    # The Debian package that installed it, whose md5sums it was checked against (the
+    # note says so in JSON; this is for what to suggest: apt, not pip).
+    packaged_by: str | None = field(default=None, compare=False)
 
     @property
     def clean(self) -> bool:
