@@ -12,6 +12,13 @@ machine noise spreads evenly; medians of wall time:
 Budgets (issue #14): numpy alone <= 1.5 s, numpy and torch <= 4 s. Nothing here
 is a pass/fail test.
 
+Bytecode: by default every command runs with Python's bytecode cache on, kept in a
+temporary folder (PYTHONPYCACHEPREFIX; the warm-up run fills it), as on any machine
+after a framework's first import. This machine sets PYTHONDONTWRITEBYTECODE=1 and its
+venvs hold no .pyc files (uv does not compile at install), so there every import of
+torch compiles its ~850 modules from source, about 4 s of CPU: ``--bytecode as-is``
+measures that.
+
 Besides wall time, the CPU time (user + system) of each command's whole process tree,
 and the load average before and after: on a machine others share, wall time grows with
 the load while CPU time does not, so CPU time says what a quiet machine's wall time
@@ -27,6 +34,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 PY = sys.executable
@@ -67,7 +75,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--bytecode", choices=("cached", "as-is"), default="cached",
+                        help="cached: a bytecode cache as after a first import (default); "
+                             "as-is: this machine's environment unchanged")
     args = parser.parse_args()
+    if args.bytecode == "cached":  # children inherit it; nothing in the venv is written
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-pycache-")
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
     cpu: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for command in COMMANDS.values():
@@ -80,7 +94,7 @@ def main() -> int:
             cpu[name].append(used)
     load_after = os.getloadavg()
     print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
-          f"({os.cpu_count()} CPUs); medians of {args.runs} runs\n")
+          f"({os.cpu_count()} CPUs); medians of {args.runs} runs; bytecode {args.bytecode}\n")
     print("| command | median wall | median CPU (user + system) |\n|---|---:|---:|")
     medians = {name: statistics.median(values) for name, values in times.items()}
     cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
@@ -89,7 +103,8 @@ def main() -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"medians_s": medians, "cpu_medians_s": cpu_medians, "runs": times,
-                       "cpu_runs": cpu, "load": [load_before, load_after]}, handle, indent=2)
+                       "cpu_runs": cpu, "load": [load_before, load_after],
+                       "bytecode": args.bytecode}, handle, indent=2)
     return 0
 
 

@@ -79,6 +79,7 @@ VALUES = st.one_of(WRONG_SHAPES, WRONG_SHAPES, ANY_JSON)
 
 
 def _put(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    value = copy.deepcopy(value)  # drawn values are shared: one put twice would be a cycle
     node: Any = document
     for part in path[:-1]:
         try:
@@ -256,7 +257,9 @@ def _current() -> Any:
     return CURRENT
 
 
-HYPOTHESIS = settings(max_examples=40, deadline=None,
+# ENVCHECK_HOSTILE_EXAMPLES=1000 for a longer hunt than CI's.
+HYPOTHESIS = settings(max_examples=int(os.environ.get("ENVCHECK_HOSTILE_EXAMPLES", "40")),
+                      deadline=None,
                       suppress_health_check=[HealthCheck.function_scoped_fixture,
                                              HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -601,3 +604,17 @@ def test_check_through_the_command_line(tmp_path: Path, small_python: str,
     err = capsys.readouterr().err
     _contract(code, err, name)
     assert code == ExitCode.INPUT, err
+
+
+@pytest.mark.parametrize("name, seed, path, value", [
+    ("pixi.lock", PIXI_LOCK, ("environments", "default", "packages"), -1),
+    ("pixi.lock", PIXI_LOCK, ("environments", "default", "packages", "linux-64"), 5),
+    ("conda-lock.yml", CONDA_LOCK, ("metadata", "platforms"), True),
+])
+def test_what_the_hunt_found(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                             seed: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    """Exit 70 once (ENVCHECK_HOSTILE_EXAMPLES=400): a map or list that is a number."""
+    (tmp_path / name).write_bytes(_yaml(_mutated(seed, [(path, value)])))
+    code, err = _check_lock(capsys, tmp_path / name)
+    _contract(code, err, name)
+    assert code == ExitCode.INPUT

@@ -32,7 +32,10 @@ def parse(document: Any, source: str, current: Fingerprint | None,
     if lock_version not in (1, 2):
         raise InputError(f"{source}: conda-lock format version {lock_version!r}; envcheck reads "
                          "versions 1 and 2")
-    platforms = [str(p) for p in document["metadata"].get("platforms") or []]
+    listed = document["metadata"].get("platforms") or []
+    if not isinstance(listed, list):
+        raise InputError(f"{source}: metadata.platforms is not a list")
+    platforms = [str(p) for p in listed]
     platform = platform or platform_subdir(current) or (platforms[0] if platforms else None)
     if platform not in platforms:
         raise InputError(f"{source}: no platform {platform} (it locks {', '.join(platforms)})")

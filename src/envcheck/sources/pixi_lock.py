@@ -51,6 +51,9 @@ def parse(document: Any, source: str, current: Fingerprint | None,
         raise InputError(f"{source}: no environment {environment!r} (it locks "
                          f"{', '.join(sorted(map(str, environments)))})")
     by_platform = environments[environment].get("packages") or {}
+    if not isinstance(by_platform, dict):
+        raise InputError(f"{source}: environment {environment!r}: 'packages' is not a map of "
+                         "platforms")
     platform = _platform_name(document, platform or platform_subdir(current))
     if platform not in by_platform:
         raise InputError(f"{source}: environment {environment!r} has no platform {platform} "
@@ -59,7 +62,10 @@ def parse(document: Any, source: str, current: Fingerprint | None,
             for entry in document["packages"] if isinstance(entry, dict)}
     pins: dict[str, CondaPin] = {}
     pypi: dict[str, str] = {}
-    for reference in by_platform[platform] or []:
+    references = by_platform[platform] or []
+    if not isinstance(references, list):
+        raise InputError(f"{source}: {environment}/{platform}: not a list of packages")
+    for reference in references:
         if not isinstance(reference, dict):
             continue
         kind = "conda" if "conda" in reference else "pypi"
