@@ -13,7 +13,7 @@ Two environments:
   (b) the same interpreter with a synthetic directory of N distributions on
       PYTHONPATH (default 2,000), built once under a temporary directory.
 
-Each command runs --runs times, interleaved so machine noise spreads evenly;
+Each command runs --runs times, interleaved and rotated so machine noise spreads evenly;
 the table reports medians, the ratio to ``pip freeze``, and the peak RSS of
 each process (from wait4), and its CPU time (user + system, its children
 included): on a loaded machine wall time follows CPU time. Time per distribution
@@ -121,9 +121,12 @@ def measure(commands: dict[str, Command], env: dict[str, str], runs: int
     samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in commands}
     for command in commands.values():  # one warm-up each: page cache, .pyc files
         run_once(command, env)
-    for _ in range(runs):
-        for name, command in commands.items():
-            samples[name].append(run_once(command, env))
+    names = list(commands)
+    for run in range(runs):
+        # Each run starts at the next command: whichever goes first after a pause is
+        # slower on this machine (15 to 20% in a trial), so no command always does.
+        for name in names[run % len(names):] + names[:run % len(names)]:
+            samples[name].append(run_once(commands[name], env))
     return {
         name: {"median_s": statistics.median(t for t, _, _ in values),
                "peak_rss_mib": max(m for _, m, _ in values) / 1024,
