@@ -116,6 +116,16 @@ def test_system_cuda_libraries_and_toolkit(tmp_path: Path,
     libraries = system_libraries([str(first), str(second)])
     assert {k: v["version"] for k, v in libraries.items()} == {
         "cublas": "12.1.3.1", "cudnn": "8.9.2", "nccl": "2.18.1"}
+    # A directory under a second name (merged /usr: /lib -> usr/lib) is the same directory:
+    # listed once, named as the loader meets it first.
+    alias = tmp_path / "alias"
+    alias.symlink_to(first)
+    (tmp_path / "third").mkdir()
+    (tmp_path / "third" / "libnvrtc.so.12.4.99").write_bytes(b"\x7fELF")
+    both = system_libraries([str(alias), str(second), str(first), str(tmp_path / "third")])
+    assert {k: (v["version"], v["directory"]) for k, v in both.items()} == {
+        "cublas": ("12.1.3.1", str(alias)), "cudnn": ("8.9.2", str(alias)),
+        "nccl": ("2.18.1", str(alias)), "nvrtc": ("12.4.99", str(tmp_path / "third"))}
     toolkit = tmp_path / "cuda-12.4"
     toolkit.mkdir()
     (toolkit / "version.json").write_text(json.dumps({"cuda": {"version": "12.4.131"}}))

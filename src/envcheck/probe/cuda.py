@@ -71,8 +71,13 @@ def loader_dirs() -> List[str]:
 def system_libraries(dirs: List[str]) -> Dict[str, JSONDict]:
     """The first, most specific ``libX.so.N[.M...]`` of each CUDA library on the loader path."""
     found: Dict[str, JSONDict] = {}
+    listed = set()  # (device, inode): /lib/x86_64-linux-gnu is /usr/lib/... on merged-/usr
     for directory in dirs:
         try:
+            st = os.stat(directory)
+            if (st.st_dev, st.st_ino) in listed:
+                continue  # listed under an earlier name: it can add no library
+            listed.add((st.st_dev, st.st_ino))
             names = os.listdir(directory)
         except OSError:
             continue
