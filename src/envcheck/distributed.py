@@ -35,6 +35,7 @@ from .fleet import FleetReport, Loader, compare, measured_key
 from .model import Fingerprint, loads
 from .model.fleet import RANK_MEMBER, rank_member, rank_ranges
 from .model.severity import FAIL_ON, ORDER, FailOn
+from .sources.live import live
 
 if TYPE_CHECKING:
     from .config import Config
@@ -115,10 +116,8 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
     if rank not in ranks:
         raise UsageError(f"rank {rank} is not a member of the process group it was given; "
                          "call verify_ranks on the group's members only")
-    if fingerprint is None:
-        from . import snapshot
-
-        fingerprint = snapshot(numerics=numerics, numerics_timeout=numerics_timeout)
+    if fingerprint is None:  # this interpreter, as envcheck.snapshot() takes it
+        fingerprint = live(None, numerics_timeout=numerics_timeout if numerics else None)
     fingerprint = without_device_assignment(fingerprint)
     key = measured_key if numerics else None
     own_key = measured_key(fingerprint) if numerics else fingerprint.id

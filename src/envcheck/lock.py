@@ -16,6 +16,7 @@ import os
 import re
 from typing import Any
 
+from .errors import UsageError
 from .model import SCHEMA_VERSION, Fingerprint, identity_view
 
 LOCK_DIR = "lockfiles"
@@ -25,8 +26,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 def lock_path(name: str, directory: str = LOCK_DIR) -> str:
     """``lockfiles/NAME.json``, refusing names that would escape the directory."""
     if not _NAME.match(name):
-        from .errors import UsageError
-
         raise UsageError(f"lock name {name!r}: use letters, digits, '.', '_' and '-' only")
     return os.path.join(directory, name if name.endswith(".json") else f"{name}.json")
 
@@ -56,8 +55,6 @@ def default_lock(directory: str = LOCK_DIR) -> str:
         locks = []
     if len(locks) == 1:
         return os.path.join(directory, locks[0])
-    from .errors import UsageError
-
     found = ", ".join(locks) if locks else "none"
     raise UsageError(f"name the lock to check (lockfiles/*.json found: {found})")
 

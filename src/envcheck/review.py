@@ -20,14 +20,19 @@ from typing import NamedTuple
 from .config import Config, from_text
 from .drift import Change, Report, Side, diff
 from .errors import EnvcheckError, ExitCode, InputError, UsageError
+from .gate import against_lock
+from .github import USE
 from .model import Fingerprint
 from .reader import decode
 from .reader import read_text as read_file_text
 from .render.escape import markdown_code
 from .render.report_markdown import marker, render_markdown
 from .rules import Severity
-
-GITHUB_PREFIX = "github:"  # sources.github.PREFIX, without importing it here
+from .sources.document import from_json
+from .sources.git import git_show
+from .sources.github import PREFIX as GITHUB_PREFIX
+from .sources.github import read_spec
+from .sources.live import default_target, live
 
 
 class Verdict(NamedTuple):
@@ -55,9 +60,6 @@ def _git_exists(spec: str) -> bool:
 def read_text(spec: str) -> str | None:
     """The text ``spec`` names (``github:REF:PATH``, ``REV:PATH`` or a file), None where
     that file does not exist."""
-    from .sources.git import git_show
-    from .sources.github import read_spec
-
     if spec.startswith(GITHUB_PREFIX):
         return read_spec(spec)
     if os.path.exists(spec):
@@ -79,7 +81,6 @@ def configuration(spec: str | None) -> Config:
 
 
 def _fingerprint(spec: str, text: str) -> Fingerprint:
-    from .sources.document import from_json
 
     return from_json(text, spec)
 
@@ -111,8 +112,6 @@ def judge_pair(base: str, head: str, config: Config) -> Report:
 
 
 def judge_lock(lock: str, python: str | None, config: Config) -> Report:
-    from .gate import against_lock
-    from .sources.live import default_target, live
 
     return against_lock(lock, live(python or default_target().python), config)
 
@@ -130,7 +129,6 @@ def error_markdown(error: BaseException, status: int, use: str = "",
 def review(base: str | None, head: str | None, lock: str | None, python: str | None,
            config_spec: str | None, fail_on: str, use: str = "") -> Verdict:
     """The verdict of one run of the action; never raises an envcheck error."""
-    from .github import USE  # the same rule as the comment's --id
 
     if use and not USE.match(use):
         error = UsageError(f"id {use!r}: use letters, digits, '.', '_' or '-' (at most 64)")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from .. import __version__
+from .. import __version__, containers
 from ..errors import UsageError
 from ..model import Fingerprint
+from .base import Request
 from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # this module is on the ``snapshot --image`` path
-    from .base import Request
 
 PREFIXES = ("docker:", "docker-container:")
 
@@ -18,8 +15,6 @@ def container(spec: str, python: str | None = None, timeout: float = DEFAULT_TIM
               nvml_timeout: float = DEFAULT_NVML_TIMEOUT, gpus: bool = False,
               numerics_timeout: float | None = None) -> Fingerprint:
     """Fingerprint ``docker:IMAGE`` (a new, removed container) or ``docker-container:NAME``."""
-    from .. import containers
-
     kind, _, name = spec.partition(":")
     if not name:
         raise UsageError(f"{spec}: name an image (docker:IMAGE) or container "
