@@ -94,6 +94,10 @@ def tools(python: str, include_collect_env: bool, before: Path | None = None
         "envcheck snapshot --python PY -o /dev/null": [
             str(bindir / "envcheck"), "snapshot", "--python", python, "-o", "/dev/null"],
         "pip freeze": [python, "-m", "pip", "freeze"],
+        # The floor of any probe in another interpreter: that interpreter's start-up,
+        # with its site (what the probe runs under) and without.
+        "python -c pass": [python, "-c", "pass"],
+        "python -S -c pass": [python, "-S", "-c", "pass"],
         "pip inspect": [python, "-m", "pip", "inspect"],
     }
     uv = shutil.which("uv", path=str(bindir)) or shutil.which("uv")
