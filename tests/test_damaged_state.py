@@ -40,6 +40,9 @@ DAMAGE: dict[str, Callable[[sqlite3.Connection], object]] = {
     "bad taken_at": lambda db: db.execute("UPDATE entries SET taken_at = 'yesterday'"),
     "interpreter stored as a blob": lambda db: db.execute(
         "UPDATE entries SET interpreter = x'00ff'"),
+    "change that is not JSON": lambda db: db.execute("UPDATE entries SET change = x'00ff'"),
+    "change of the wrong shape": lambda db: db.execute(
+        "UPDATE entries SET change = ?", (b'{"base": "one", "sections": []}',)),
 }
 
 

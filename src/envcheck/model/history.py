@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
         rule: str
 
 LEVELS = ("breaking", "risky", "benign")  # Severity values, most severe first
+_LEVEL_SET = frozenset(LEVELS)
 
 
 class EntryChange:
@@ -81,9 +82,8 @@ class EntryChange:
         if not (isinstance(sections, list) and all(isinstance(s, str) for s in sections)):
             raise ValueError("a change whose sections are not names")
         if counts is not None and not (
-                isinstance(counts, dict) and set(counts) == set(LEVELS)
-                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
-                        for n in counts.values())):
+                isinstance(counts, dict) and counts.keys() == _LEVEL_SET
+                and all(type(n) is int and n >= 0 for n in counts.values())):
             raise ValueError("a change whose counts are not counts per severity")
         first: Head | None = None
         if head is not None:

@@ -57,7 +57,7 @@ from .database import (
     default_path,
 )
 from .refs import MAX_INT, Reference
-from .schema import STORE_SCHEMA, legacy_change
+from .schema import STORE_SCHEMA, decode_change, encode_change, legacy_change
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, datetime and pathlib cost milliseconds on every snapshot
@@ -110,10 +110,7 @@ def _entry(row: tuple[Any, ...], version: int) -> Entry:
             raise _Damaged("an entry with values of the wrong type")
         data = legacy_change(change)
     else:
-        try:
-            data = EntryChange.from_dict(_unpack(change))
-        except ValueError as exc:
-            raise _Damaged(f"entry {number}: {exc}") from exc
+        data = decode_change(change)
     return Entry(number, _parse_stamp(taken_at), interpreter, fingerprint_id, data)
 
 
@@ -336,7 +333,7 @@ class History(Store):
                 "INSERT INTO entries (taken_at, interpreter, fingerprint_id, change, rest)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (_stamp(taken_at) if taken_at else _stamp_now(), interpreter, fp.id,
-                 _pack(entry_change.to_dict()), packed_rest)).lastrowid
+                 encode_change(entry_change), packed_rest)).lastrowid
             assert number is not None
             conn.executemany("INSERT INTO entry_sections (entry, key, blob) VALUES (?, ?, ?)",
                              [(number, key, blob_id) for key, blob_id in blob_ids])

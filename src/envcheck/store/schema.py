@@ -2,20 +2,23 @@
 date (in place, nothing lost).
 
 Schema 2 (this one): an entry keeps what changed since the previous entry of its
-interpreter as data (:class:`envcheck.model.history.EntryChange`, packed JSON in
-``entries.change``). Schema 1 kept a line of text written at record time
+interpreter as data (:class:`envcheck.model.history.EntryChange`, JSON in
+``entries.change``: a hundred-odd bytes that zlib would not shrink, read on every
+listing). Schema 1 kept a line of text written at record time
 (``entries.summary``): migrating keeps that line as the entry's ``recorded`` text and
 reads its severity counts back from it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 
 from ..errors import InputError
+from ..model import canonical_json
 from ..model.history import LEVELS, EntryChange
-from .database import _pack, _retry
+from .database import _Damaged, _retry
 
 STORE_SCHEMA = 2  # the database layout; bump it with an entry in MIGRATIONS
 
@@ -40,6 +43,27 @@ TABLES = (
     " entry INTEGER NOT NULL, key TEXT NOT NULL, blob INTEGER NOT NULL,"
     " PRIMARY KEY (entry, key)) WITHOUT ROWID",
 )
+
+def encode_change(change: EntryChange) -> bytes:
+    return canonical_json(change.to_dict()).encode("utf-8")
+
+
+def _constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_constant)  # one, not one per entry listed
+
+
+def decode_change(data: object) -> EntryChange:
+    """What ``encode_change`` wrote; anything else is damage (``_Damaged``)."""
+    if not isinstance(data, bytes):
+        raise _Damaged(f"a stored change is {type(data).__name__}, not a blob")
+    try:
+        return EntryChange.from_dict(_DECODER.decode(data.decode("utf-8")))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+        raise _Damaged(f"a stored change that is not one ({exc})") from exc
+
 
 # What a schema 1 line ends with when a diff judged it: the most severe change's level,
 # then how many others of which levels ("[breaking], 3 more (1 breaking, 2 risky)").
@@ -72,7 +96,7 @@ def _schema_1_to_2(conn: sqlite3.Connection) -> None:
         "INSERT INTO entries_2 (number, taken_at, interpreter, fingerprint_id, change, rest)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         ((number, taken_at, interpreter, fingerprint_id,
-          _pack(legacy_change(summary if isinstance(summary, str) else "").to_dict()), rest)
+          encode_change(legacy_change(summary if isinstance(summary, str) else "")), rest)
          for number, taken_at, interpreter, fingerprint_id, summary, rest in rows.fetchall()))
     counter = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'entries'").fetchone()
     conn.execute("DROP TABLE entries")
