@@ -32,7 +32,8 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
     INPUT is a fingerprint file, a directory of *.json fingerprints, REV:PATH,
     docker:IMAGE or @REF from the local history; or many at once: every run of an
     MLflow experiment that carries a fingerprint (mlflow:EXPERIMENT), the scheduler
-    and workers of a Dask cluster (dask://HOST:PORT).
+    and workers of a Dask cluster (dask://HOST:PORT), every node of a Ray cluster
+    (ray://HOST:PORT, its Ray Client address).
 
     \b
     Examples:
@@ -41,6 +42,7 @@ def compare(inputs: tuple[str, ...], fmt: str, fail_on: str, config_path: str | 
       envcheck compare fingerprints/ --format markdown -o fleet.md
       envcheck compare mlflow:my-experiment --mlflow-uri http://127.0.0.1:5000
       envcheck compare dask://scheduler:8786
+      envcheck compare ray://head:10001
     """
     members = []
     for spec in expand(inputs):

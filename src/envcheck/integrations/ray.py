@@ -15,6 +15,7 @@ nodes. ``ray`` is imported only by this module (``pip install 'envcheck[ray]'``)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +32,7 @@ ray: Any = require("ray", "ray")
 __all__ = ["BASELINES", "check_cluster", "cluster_members", "connected", "constant", "node_label"]
 
 BASELINES = ("client", "majority")
+CLIENT_ATTEMPTS = 3
 
 
 def node_label(node_id: str, address: str) -> str:
@@ -44,13 +46,22 @@ def connected(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    try:
-        ray.init(address=address or "auto", log_to_driver=False, logging_level="ERROR",
-                 configure_logging=False)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        raise TargetError(f"ray {address or 'auto'}: cannot connect "
-                          f"({lines[-1] if lines else type(exc).__name__})") from exc
+    # Through Ray Client (ray://) the head starts a server per connection, which can fail
+    # to start on a loaded head; the next connection gets a new one.
+    attempts = CLIENT_ATTEMPTS if (address or "").startswith("ray://") else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address or "auto", log_to_driver=False, logging_level="ERROR",
+                     configure_logging=False)
+            break
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            if attempt < attempts and "client server failed" in str(exc):
+                ray.shutdown()
+                time.sleep(attempt)
+                continue
+            raise TargetError(f"ray {address or 'auto'}: cannot connect "
+                              f"({lines[-1] if lines else type(exc).__name__})") from exc
     try:
         yield
     finally:

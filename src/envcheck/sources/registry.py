@@ -26,13 +26,14 @@ from .live import LiveSource
 from .mlflow import MlflowSource
 from .pixi_lock import PixiLockSource
 from .pylock import PylockSource
+from .ray import RaySource
 from .requirements import RequirementsSource
 from .stdin import StdinSource
 from .unsupported import UnsupportedLockSource
 from .uvlock import UvLockSource
 
 SOURCES: tuple[Source, ...] = (
-    StdinSource(), DockerSource(), GitHubSource(), MlflowSource(), DaskSource(),
+    StdinSource(), DockerSource(), GitHubSource(), MlflowSource(), DaskSource(), RaySource(),
     HistorySource(), LiveSource(),
     PylockSource(), CondaExplicitSource(), CondaLockSource(), PixiLockSource(),
     CondaEnvironmentSource(), RequirementsSource(), UvLockSource(), UnsupportedLockSource(),
