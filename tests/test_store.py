@@ -206,6 +206,29 @@ def test_summary_counts_the_other_changes_by_severity(fp: Fingerprint) -> None:
     assert EntryChange.from_dict(data.to_dict()).to_dict() == data.to_dict()
 
 
+def test_without_a_judge_or_when_it_fails_the_sections_that_differ_are_kept(
+        home: Path, fp: Fingerprint) -> None:
+    def broken(before: Fingerprint, after: Fingerprint) -> list[Change]:
+        raise RuntimeError("the rules could not be read")
+
+    changed = variant(fp, OMP_NUM_THREADS="8")
+    with History() as history:  # the store alone judges nothing
+        history.record(fp, "py")
+        history.record(changed, "py")
+        history.record(changed, "py")
+        [same, unjudged, first] = history.entries()
+        assert (unjudged.change.base, unjudged.change.sections, unjudged.change.counts) == (
+            first.number, ("env",), None)
+        assert [entry_line(e.change) for e in (same, unjudged, first)] == [
+            "no change", "changed: env", "first entry"]
+    with History(judge=broken) as history:
+        history.record(fp, "py")
+        newest = history.entries(limit=1)[0]
+        assert entry_line(newest.change) == "changed: env"
+        assert history.warnings == ["history: what changed was not judged for this entry "
+                                    "(the rules could not be read)"]
+
+
 # ---- references -----------------------------------------------------------------------
 
 def test_refs_last_prev_n_and_date(home: Path, fp: Fingerprint) -> None:
