@@ -37,6 +37,7 @@ from .rules.evaluate import judge
 # What installers bring along: never a difference unless the lock pins it.
 TOOLING = frozenset({"pip", "setuptools", "wheel", "distribute", "pkg-resources"})
 _VCS_URL = re.compile(r"^(?:git|hg|svn|bzr)\+")
+_HASH_NAMES = frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512"})
 
 
 def vcs_parts(url: str) -> tuple[str, str | None]:
@@ -47,6 +48,22 @@ def vcs_parts(url: str) -> tuple[str, str | None]:
     if not at or "/" in revision:
         return base, None  # no revision, or the '@' of user@host
     return f"{scheme}{sep}{path}", revision
+
+
+def archive_reference(url: str) -> tuple[str, frozenset[str]]:
+    """``file:///w/x.whl#sha256=HEX`` -> (``file:///w/x.whl``, {``sha256:hex``}).
+
+    ``pip freeze`` writes a wheel pip installed from a URL with its hash as a fragment
+    (``direct_url.json`` keeps the URL without it, the hash in ``archive_info``); other
+    fragments (``egg=``, ``subdirectory=``) name no file and are left out too.
+    """
+    base, _, fragment = url.partition("#")
+    hashes = set()
+    for part in fragment.split("&"):
+        algo, sep, digest = part.partition("=")
+        if sep and algo.lower() in _HASH_NAMES and digest:
+            hashes.add(f"{algo.lower()}:{digest.lower()}")
+    return base, frozenset(hashes)
 
 
 def _satisfied(pinned: str, installed: str) -> bool:
@@ -64,8 +81,13 @@ def _source_differences(name: str, pin: Pin, package: Mapping[str, Any]) -> Iter
     path = f"packages.{name}.direct_url"
     facts = package.get("direct_url")
     installed: Mapping[str, Any] = facts if isinstance(facts, dict) else {}
-    want_url, revision = vcs_parts(pin.url) if _VCS_URL.match(pin.url) else (pin.url, None)
-    have_url = str(installed.get("url") or "")
+    pinned_hashes = pin.hashes
+    if _VCS_URL.match(pin.url):
+        want_url, revision = vcs_parts(pin.url)
+    else:
+        want_url, fragment_hashes = archive_reference(pin.url)
+        pinned_hashes, revision = pinned_hashes | fragment_hashes, None
+    have_url = archive_reference(str(installed.get("url") or ""))[0]
     if have_url.rstrip("/") != want_url.rstrip("/"):
         yield Difference("packages", name, "build", f"{path}.url", want_url, have_url or None)
         return
@@ -77,9 +99,9 @@ def _source_differences(name: str, pin: Pin, package: Mapping[str, Any]) -> Iter
     archive = installed.get("archive_hashes")
     have = {f"{algo}:{digest}" for algo, digest in archive.items()} \
         if isinstance(archive, dict) else set()
-    if pin.hashes and have and not pin.hashes & have:
+    if pinned_hashes and have and not pinned_hashes & have:
         yield Difference("packages", name, "build", f"{path}.archive_hashes",
-                         sorted(pin.hashes), sorted(have))
+                         sorted(pinned_hashes), sorted(have))
 
 
 def pin_differences(pins: Mapping[str, Pin],
