@@ -170,6 +170,67 @@ def test_a_direct_reference_in_pip_freeze_is_compared_by_url(project: Project,
         project.run(UV, "sync", *OFFLINE, str(project.wheels), "--python", sys.executable)
 
 
+def test_a_wheel_pip_installed_from_a_file_url_satisfies_its_freeze_line(project: Project,
+                                                                          tmp_path: Path) -> None:
+    """pip keeps the archive's hash in direct_url.json and ``pip freeze`` writes it as a
+    ``#sha256=`` fragment: the line must pass as it stands, and fail once the wheel at that
+    path is another archive."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    gamma = build_wheel(elsewhere, "gamma", "1.0")
+    pip_install = (sys.executable, "-m", "pip", "--python", project.python, "install",
+                   "--quiet", "--no-index", "--no-deps", "--force-reinstall")
+    project.run(*pip_install, f"gamma @ {gamma.as_uri()}")
+    try:
+        frozen = project.run(sys.executable, "-m", "pip", "--python", project.python, "freeze")
+        assert f"gamma @ {gamma.as_uri()}#sha256=" in frozen
+        (project.root / "freeze-hashed.txt").write_text(frozen)
+        code, report = project.check("freeze-hashed.txt")
+        assert (code, report["changes"]) == (0, []), report
+        build_wheel(elsewhere, "gamma", "1.0", files={"gamma/__init__.py": b"OTHER = 1\n"})
+        project.run(*pip_install, f"gamma @ {gamma.as_uri()}")
+        code, report = project.check("freeze-hashed.txt")
+        assert code == 1
+        assert [c["path"] for c in report["changes"]] == [
+            "packages.gamma.direct_url.archive_hashes"]
+    finally:
+        project.run(UV, "sync", *OFFLINE, str(project.wheels), "--python", sys.executable)
+
+
+def test_pip_freeze_of_a_setup_py_only_develop_install_is_a_valid_lock(tmp_path: Path,
+                                                                       python38: str) -> None:
+    """``setup.py develop`` of a project that names itself only in setup.py: pip freeze
+    writes ``-e DIR`` under a comment that names it, and the project's egg-info names it too."""
+    venv_dir = tmp_path / "env"
+    subprocess.run([python38, "-m", "venv", str(venv_dir)], check=True)
+    python = str(venv_dir / "bin" / "python")
+    for name in ("legacy", "other"):
+        (tmp_path / name / "legpkg").mkdir(parents=True)
+        (tmp_path / name / "legpkg" / "__init__.py").write_text("")
+        (tmp_path / name / "setup.py").write_text(
+            'from setuptools import setup\nsetup(name="legpkg", version="0.2", '
+            'packages=["legpkg"])\n')
+    subprocess.run([python, "setup.py", "-q", "develop"], cwd=tmp_path / "legacy", check=True,
+                   capture_output=True)
+    frozen = subprocess.run([python, "-m", "pip", "freeze"], capture_output=True, text=True,
+                            check=True, cwd=tmp_path).stdout
+    assert f"-e {tmp_path / 'legacy'}" in frozen and "(legpkg==0.2)" in frozen
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(frozen)
+    for text in (frozen, f"-e {tmp_path / 'legacy'}\n"):  # with pip's comment, and without
+        lock.write_text(text)
+        result = run_envcheck("check", str(lock), "--python", python, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["changes"] == []
+    subprocess.run([python, "setup.py", "-q", "develop"], cwd=tmp_path / "other", check=True,
+                   capture_output=True)  # the same project name, developed from elsewhere
+    lock.write_text(frozen)
+    result = run_envcheck("check", str(lock), "--python", python, "--format", "json")
+    assert result.returncode == 1, result.stderr
+    assert [c["path"] for c in json.loads(result.stdout)["changes"]] == [
+        "packages.legpkg.direct_url.url"]
+
+
 @pytest.mark.parametrize("name, what", [("poetry.lock", "a Poetry lock"),
                                         ("Pipfile.lock", "a Pipenv lock"),
                                         ("pdm.lock", "a PDM lock")])

@@ -20,22 +20,28 @@ from .base import Markers, Request, pinned_fingerprint
 from .markers import marker_applies
 
 
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Requirement lines with continuations joined and comments removed, with line numbers."""
-    pending, start = "", 0
+def _logical_lines(text: str) -> Iterator[tuple[int, str, str | None]]:
+    """Requirement lines with continuations joined and comments removed, with line numbers
+    and the name ``pip freeze``'s comment just above gives an editable line (else None)."""
+    pending, start, named, comment_name = "", 0, None, None
     for number, raw in enumerate(text.splitlines(), 1):
+        comment = _EDITABLE_COMMENT.match(raw.strip())
+        if comment:
+            comment_name = comment.group(1)
+            continue
         line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
         if not pending:
-            start = number
+            start, named = number, comment_name
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
         pending += line
         if pending.strip():
-            yield start, pending.strip()
+            yield start, pending.strip(), named
+            comment_name = None
         pending = ""
     if pending.strip():
-        yield start, pending.strip()
+        yield start, pending.strip(), named
 
 
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?<=-r)|(?<=-c))(\S.*)$")
@@ -47,8 +53,25 @@ def _hashes(line: str) -> frozenset[str]:
                      for h in re.findall(r"--hash[=\s]+(\S+)", line))
 
 
+# pip freeze's comment above an editable line it cannot name from version control.
+_EDITABLE_COMMENT = re.compile(
+    r"^#\s*Editable .*\(([A-Za-z0-9][A-Za-z0-9._-]*)==[^)\s]+\)\s*$")
+
+
+def _egg_info_name(directory: Path) -> str | None:
+    """The name in the ``*.egg-info/PKG-INFO`` setuptools leaves in a project it installed
+    editable (beside setup.py, or under ``src/``): a setup.py-only project says it nowhere else."""
+    for parent in (directory, directory / "src"):
+        for info in sorted(parent.glob("*.egg-info/PKG-INFO")):
+            found = re.search(r"^Name:\s*(\S+)", read_text(info), re.MULTILINE)
+            if found:
+                return found.group(1)
+    return None
+
+
 def _project_name(directory: Path) -> str | None:
-    """The name a local project declares (pyproject.toml, or setup.cfg's metadata)."""
+    """The name a local project declares (pyproject.toml, setup.cfg's metadata, or the
+    egg-info an editable install left in it)."""
     from ..reader import load_toml
 
     pyproject = directory / "pyproject.toml"
@@ -61,10 +84,10 @@ def _project_name(directory: Path) -> str | None:
         found = re.search(r"^name\s*=\s*(\S+)", read_text(setup_cfg), re.MULTILINE)
         if found:
             return found.group(1)
-    return None
+    return _egg_info_name(directory)
 
 
-def _editable_pin(target: str, base: str, where: str) -> Pin:
+def _editable_pin(target: str, base: str, where: str, named: str | None = None) -> Pin:
     """``-e PATH``, ``-e file:///PATH`` or ``-e git+URL@REV#egg=NAME`` (as pip freeze writes)."""
     egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", target)
     if re.match(r"^(git|hg|svn|bzr)\+", target):
@@ -75,7 +98,7 @@ def _editable_pin(target: str, base: str, where: str) -> Pin:
 
     location = unquote(urlsplit(target).path) if target.startswith("file:") else target
     directory = Path(base, location).resolve()
-    name = egg.group(1) if egg else _project_name(directory)
+    name = egg.group(1) if egg else named or _project_name(directory)
     if name is None:
         raise InputError(f"{where}: cannot tell the name of the project in {directory}: "
                          "add #egg=NAME")
@@ -95,7 +118,7 @@ def requirement_pins(path: str, markers: Markers | None = None,
 
     text = read_text(path)
     pins: dict[str, Pin] = {}
-    for number, line in _logical_lines(text):
+    for number, line, named in _logical_lines(text):
         where = f"{path}:{number}"
         include = _INCLUDE.match(line)
         if include:
@@ -108,7 +131,7 @@ def requirement_pins(path: str, markers: Markers | None = None,
             continue
         editable = re.match(r"^(?:-e|--editable)(?:\s*=\s*|\s+)(\S+)", line)
         if editable:
-            pin = _editable_pin(editable.group(1), os.path.dirname(path), where)
+            pin = _editable_pin(editable.group(1), os.path.dirname(path), where, named)
             pins[normalize_name(pin.name)] = pin
             continue
         if line.startswith("-"):
