@@ -203,6 +203,28 @@ def test_snapshot_import_discipline(tmp_path: Path) -> None:
     assert len(set(warm) - set(bare)) <= SNAPSHOT_BUDGET
 
 
+SHIM = "TYPE_CHECKING = False"  # typing left unimported: worth it only where startup counts
+
+
+def test_the_typing_shim_only_where_snapshot_imports_it(tmp_path: Path) -> None:
+    """Modules that skip ``typing`` at run time are those ``envcheck snapshot`` loads (the
+    everyday forms, the one that records, --python) and the probe, which also runs in
+    other interpreters; everything else is ordinary Python."""
+    env = dict(os.environ, ENVCHECK_HOME=str(tmp_path))
+    snapshot = ["-m", "envcheck", "snapshot"]
+    loaded = {*_imported([*snapshot, "-o", os.devnull], env),  # records in the history
+              *_imported([*snapshot, "--no-save"], env),  # the text summary
+              *_imported([*snapshot, "--no-save", "--python", sys.executable, "-o",
+                          os.devnull], env)}
+    assert {"envcheck.store.history", "envcheck.render.snapshot_text",
+            "envcheck.remote"} <= loaded
+    shimmed = {name for name, path in _modules().items()
+               if SHIM in path.read_text(encoding="utf-8")}
+    assert "envcheck.console" in shimmed
+    assert sorted(name for name in shimmed - loaded
+                  if not name.startswith("envcheck.probe")) == []
+
+
 def test_renderers_import_only_model_types() -> None:
     graph = import_graph()
     allowed = ("envcheck.render", "envcheck.model", "envcheck.errors", "envcheck.verify.report",

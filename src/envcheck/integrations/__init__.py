@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..model import Fingerprint
 
