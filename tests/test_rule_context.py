@@ -93,3 +93,28 @@ def test_a_cuda_wheel_without_gpu_or_cuda_build_is_benign(numpy_venv: Path,
     assert (change["path"], change["severity"], change["reason"]) == (
         "packages.nvidia-cublas-cu12", "benign",
         "no GPU and no CUDA build of a framework on either side")
+
+
+def test_npy_promotion_state_fails_only_where_numpy_reads_it(numpy_venv: Path,
+                                                             tmp_path: Path) -> None:
+    """NumPy 1.24 to 2.1 switch promotion on NPY_PROMOTION_STATE; 2.2 and later warn that they
+    ignore it (numpy/numpy#27156). Each venv's numpy is asked what it does with the setting."""
+    old = tmp_path / "old"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(old)], check=True)
+    old_python = old / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(old_python), "install", "-q",
+                    "--no-deps", "numpy==1.24.4"], check=True)
+    probe = ("import numpy as np, warnings; warnings.simplefilter('ignore');"
+             "print((np.float32(3) + 3.0).dtype)")
+    for python, dtype, severity in ((numpy_venv, "float32", "benign"),
+                                    (old_python, "float64", "breaking")):
+        legacy = subprocess.run([str(python), "-c", probe], capture_output=True, text=True,
+                                check=True, env={"NPY_PROMOTION_STATE": "legacy"})
+        assert legacy.stdout.strip() == dtype  # float64: legacy promotion in effect
+        base = _snapshot(python, tmp_path / "base.json")
+        head = _snapshot(python, tmp_path / "head.json", NPY_PROMOTION_STATE="legacy")
+        result = run_envcheck("diff", str(base), str(head), "--format", "json")
+        [change] = json.loads(result.stdout)["changes"]
+        assert (change["path"], change["severity"]) == ("env.NPY_PROMOTION_STATE", severity)
+        assert change["rule"] == "env-numpy-promotion"
+        assert ("2.2 and later ignore it" in change["reason"]) == (severity == "benign")

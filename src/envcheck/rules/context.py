@@ -183,6 +183,33 @@ def _torch_mkl(sides: Sides) -> bool:
     return False
 
 
+def _numpy_versions(sides: Sides) -> Iterator[str]:
+    for side in sides:
+        for section in ("packages", "frameworks"):
+            numpy = _section(_section(side, section), "numpy")
+            if numpy.get("version") is not None:
+                yield str(numpy["version"])
+
+
+def _numpy_reads_promotion_state(sides: Sides) -> bool:
+    """NumPy 1.24 to 2.1 read ``NPY_PROMOTION_STATE``; 2.2 and later warn and ignore it
+    (numpy/__init__.py), earlier releases never knew it. A version that cannot be read
+    counts as one that reads it."""
+    for text in _numpy_versions(sides):
+        try:
+            release = Version(text).release
+        except ValueError:
+            return True
+        if (1, 24) <= release[:2] < (2, 2):
+            return True
+    return False
+
+
+NUMPY_PROMOTION_STATE = _about_sides(
+    "a NumPy that reads NPY_PROMOTION_STATE (1.24 to 2.1)", _numpy_reads_promotion_state,
+    "only NumPy 1.24 to 2.1 read NPY_PROMOTION_STATE (2.2 and later ignore it); no such "
+    "NumPy on either side")
+
 MKL = _present("MKL-backed library", ("mkl", "mkl-*", "intel-openmp"),
                lambda s: _blas_mentions(s, "mkl") or _torch_mkl(s))
 ONEDNN = _present("oneDNN-backed framework", ("torch", "onednn*", *TENSORFLOW_DISTS),
@@ -193,5 +220,5 @@ HOROVOD = _present("Horovod", ("horovod",))
 
 CONDITIONS: tuple[Condition, ...] = (
     AMPERE_GPU, MULTI_GPU, CPU_ONLY, GPU_OR_CUDA_BUILD, CROSSES_TF_2_9, CROSSES_CC_8,
-    TENSORFLOW, JAX, XLA, TORCH, NUMPY, MKL, ONEDNN, OPENBLAS, HOROVOD,
+    TENSORFLOW, JAX, XLA, TORCH, NUMPY, NUMPY_PROMOTION_STATE, MKL, ONEDNN, OPENBLAS, HOROVOD,
 )
