@@ -11,7 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, List
+    from typing import Any, Dict, List, Tuple
 
 _MASK = 0xFFFFFFFF
 _A, _B = 2654435761, 2246822519  # each below 2**32: products stay below 2**64
@@ -42,11 +42,22 @@ def np_ints(count: int, seed: int, modulus: int = 65521) -> Any:
     return (h % u(modulus)).astype(np.int64) - modulus // 2
 
 
+# The child's inputs by (count, seed, dtype, modulus): numpy's and torch's canaries share
+# some (a million floats for the long sums, the GEMM operands), made once per process.
+_MADE: Dict[Tuple[int, int, str, int], Any] = {}
+
+
 def np_floats(count: int, seed: int, dtype: Any, modulus: int = 65521) -> Any:
-    """``count`` floats of ``dtype``: the integers divided by 7 in float64, rounded once."""
+    """``count`` floats of ``dtype``: the integers divided by 7 in float64, rounded once.
+    The array is shared between callers: read it, never write to it."""
     import numpy as np
 
-    return (np_ints(count, seed, modulus).astype(np.float64) / 7.0).astype(dtype)
+    key = (count, seed, np.dtype(dtype).name, modulus)
+    made = _MADE.get(key)
+    if made is None:
+        made = (np_ints(count, seed, modulus).astype(np.float64) / 7.0).astype(dtype)
+        _MADE[key] = made
+    return made
 
 
 def floats(count: int, seed: int, modulus: int = 65521) -> List[float]:
