@@ -132,7 +132,7 @@ def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
 @pytest.mark.parametrize("args", [
     # Text collapses many package changes into one line; --all lists every name.
     ["diff", "BIG_A", "BIG_B", "--all"], ["diff", "BIG_A", "BIG_B", "--format", "json"],
-    ["compare", "BIG_A", "BIG_B"],
+    ["compare", "BIG_A", "BIG_B", "--all"],
     ["check", "BIG_A", "--fail-on", "never", "--all"], ["snapshot", "-o", "-", "--no-save"],
 ])
 def test_a_reader_that_goes_away_is_exit_141(tmp_path: Path, args: list[str]) -> None:
