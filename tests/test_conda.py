@@ -95,24 +95,28 @@ def test_native_rules_by_kind_of_change() -> None:
     nccl = Package("nccl", "2.21.5.1", "h3a97aeb_0")
     zlib = Package("libzlib", "1.3.1", "h4ab18f5_1", 1)
     mkl = Package("mkl", "2023.2.0", "h84fe81f_50496", 50496)
-    # Same version, another build string: breaking for cuDNN where a GPU is, risky for a
-    # library without a rule of its own.
+    # Same version, another build string: another build, risky, for cuDNN where a GPU is
+    # (its own rule: no "within one version" reason for one version) and for a library
+    # without a rule of its own.
     assert _judged((cudnn, zlib), (cudnn._replace(build="h7a3d1d2_1"),
                                    zlib._replace(build="h4ab18f5_2")), gpus=1) == {
-        "conda.cudnn.build": ("breaking", "conda-cudnn-version"),
+        "conda.cudnn.build": ("risky", "conda-cuda-build"),
         "conda.libzlib.build": ("risky", "conda-native-build"),
     }
     # A CPU-only job does not load cuDNN, as for the nvidia-cudnn wheels.
     assert _judged((cudnn,), (cudnn._replace(build="h7a3d1d2_1"),)) == {
-        "conda.cudnn.build": ("benign", "conda-cudnn-version")}
+        "conda.cudnn.build": ("benign", "conda-cuda-build")}
     # NCCL matters with several GPUs only, as for the nvidia-nccl wheels.
     newer = nccl._replace(version="2.22.3.1")
     assert _judged((nccl,), (newer,)) == {"conda.nccl.version": ("benign", "conda-nccl-version")}
     assert _judged((nccl,), (newer,), gpus=2) == {
         "conda.nccl.version": ("risky", "conda-nccl-version")}
-    # MKL's reproducibility needs the same MKL version; a patch-level bump included.
+    # MKL's reproducibility needs the same MKL version; a patch-level bump included. The
+    # same version in another build is another build.
     assert _judged((mkl,), (mkl._replace(version="2023.2.1"),)) == {
         "conda.mkl.version": ("breaking", "conda-mkl-version")}
+    assert _judged((mkl,), (mkl._replace(build="h84fe81f_50497"),)) == {
+        "conda.mkl.build": ("risky", "conda-native-build")}
     # The same build from another channel, identical archive hashes aside.
     moved = Package("libzlib", "1.3.1", "h4ab18f5_1", 1, channel="https://repo.example/main")
     same = _records(zlib)["libzlib"]

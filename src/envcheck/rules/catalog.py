@@ -123,6 +123,7 @@ CUDA_LIBRARIES = ("cuda-version", "cudatoolkit", "cuda-*", "libcublas*", "libcuf
                   "libnvjitlink*", "nvidia-cuda*")
 CONDA_BLAS = "https://conda-forge.org/docs/maintainer/knowledge_base/#switching-blas-implementation"
 CONDA_OPENMP = "https://conda-forge.org/docs/maintainer/knowledge_base/#openmp"
+NATIVE_BUILD = "https://docs.conda.io/projects/conda-build/en/stable/resources/package-spec.html"
 
 CATALOG: tuple[Rule, ...] = (
     # ---- packages: frameworks -------------------------------------------------------
@@ -398,31 +399,40 @@ CATALOG: tuple[Rule, ...] = (
     *_native("openmp-variant", OPENMP, frozenset({"variant"}), R,
              "another OpenMP runtime (GNU vs LLVM or Intel): thread scheduling and reduction "
              "order may differ", CONDA_OPENMP, system=False),
-    *_native("mkl-version", MKL_PACKAGES, VERSION_BUMPS | {"build"}, B,
+    *_native("mkl-version", MKL_PACKAGES, VERSION_BUMPS, B,
              "MKL's reproducible results (CBWR) hold only within one MKL version", ONEMKL_CBWR),
-    *_native("blas-library", (*MKL_PACKAGES, *BLAS_LIBRARIES), ANY, R,
+    *_native("blas-library", (*MKL_PACKAGES, *BLAS_LIBRARIES), VERSION_BUMPS | PRESENCE, R,
              "the BLAS/LAPACK library: kernels change between releases, and the one loaded "
              "may differ", "ContinuumIO/anaconda-issues#12308"),
-    *_native("openmp-runtime", OPENMP, ANY, R,
+    *_native("openmp-runtime", OPENMP, VERSION_BUMPS | PRESENCE, R,
              "the OpenMP runtime: thread scheduling and reduction order may differ",
              CONDA_OPENMP),
-    # The same context as the nvidia-* wheels: a CPU-only job does not load them.
-    *_native("cudnn-version", CUDNN, ANY, B,
+    # The same context as the nvidia-* wheels: a CPU-only job does not load them. A version
+    # rule says why versions differ; the same version in another build has rules of its own.
+    *_native("cudnn-version", CUDNN, VERSION_BUMPS | PRESENCE, B,
              "cuDNN guarantees bitwise results only within one version", CUDNN_REPRO,
              when=GPU_OR_CUDA_BUILD, otherwise=OK),
-    *_native("nccl-version", NCCL, ANY, R,
+    *_native("nccl-version", NCCL, VERSION_BUMPS | PRESENCE, R,
              "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
              when=MULTI_GPU, otherwise=OK),
     *_native("cuda-compiler", CUDA_COMPILER, ANY, OK,
              "the CUDA compiler only builds extensions; it is not loaded at run time",
              "discuss.pytorch.org: how does pytorch pick cuda versions"),
-    *_native("cuda-libraries", CUDA_LIBRARIES, ANY, B,
+    *_native("cuda-libraries", CUDA_LIBRARIES, VERSION_BUMPS | PRESENCE, B,
              "the CUDA runtime and math libraries frameworks load: cuBLAS results are "
              "reproducible only within one version", CUBLAS_REPRO,
              when=GPU_OR_CUDA_BUILD, otherwise=OK),
+    *_native("cuda-build", (*CUDNN, *CUDA_LIBRARIES), frozenset({"build"}), R,
+             "the same version of a CUDA library frameworks load, another build (build "
+             "string, build number, Debian revision or archive)",
+             NATIVE_BUILD + "; " + CUDNN_REPRO, when=GPU_OR_CUDA_BUILD, otherwise=OK),
+    *_native("nccl-build", NCCL, frozenset({"build"}), R,
+             "the same NCCL version, another build (build string, build number, Debian "
+             "revision or archive)", NATIVE_BUILD + "; " + NCCL_ALGO, when=MULTI_GPU,
+             otherwise=OK),
     *_native("native-build", ("*",), frozenset({"build", "variant"}), R,
              "same version, another build (build string, build number or archive)",
-             "https://docs.conda.io/projects/conda-build/en/stable/resources/package-spec.html"),
+             NATIVE_BUILD),
     *_native("native-channel", ("*",), frozenset({"channel"}), R,
              "the same build string from another channel may be another build",
              "https://docs.conda.io/projects/conda/en/stable/user-guide/concepts/channels.html",
