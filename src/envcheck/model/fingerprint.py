@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from ..errors import InputError
 from ..reader import parse_json, read_bytes
@@ -23,7 +23,7 @@ from ..safetext import is_safe, safe_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
-    from typing import Any, Callable
+    from typing import Any, Callable, Literal
 
     from .sections import (
         CpuSection,
@@ -33,8 +33,12 @@ if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
         Gpus,
         OsSection,
         Packages,
+        ProbeError,
         PythonSection,
     )
+
+    # VOLATILE as a tree of path parts; None marks a dropped leaf.
+    VolatileTree = dict[str, "VolatileTree | None"]
 
     Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -72,23 +76,25 @@ VOLATILE: tuple[str, ...] = (
 MIGRATIONS: dict[int, Migration] = {}
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: object) -> str:
     """The one serialisation digests are computed over: sorted keys, no whitespace."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _digest(value: Any) -> str:
+def _digest(value: object) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-def _volatile_tree() -> dict[str, Any]:
+def _volatile_tree() -> VolatileTree:
     """VOLATILE as a tree: {"packages": {"*": {"location": None}}}; None marks a dropped leaf."""
-    tree: dict[str, Any] = {}
+    tree: VolatileTree = {}
     for pattern in VOLATILE:
         node = tree
         *parents, leaf = pattern.split(".")
         for part in parents:
-            node = node.setdefault(part, {})
+            child = node.setdefault(part, {})
+            assert child is not None, pattern  # no pattern drops a parent of another
+            node = child
         node[leaf] = None
     return tree
 
@@ -96,28 +102,30 @@ def _volatile_tree() -> dict[str, Any]:
 _VOLATILE_TREE = _volatile_tree()
 
 
-def _without(node: Any, tree: dict[str, Any], dropped: list[Any]) -> Any:
+def _without(node: object, tree: VolatileTree, dropped: list[object]) -> object:
     """``node`` minus the volatile leaves in ``tree`` (appended to ``dropped``); shares,
     never copies, what it keeps."""
     if isinstance(node, dict):
         kept = {}
         for key, value in node.items():
-            sub = tree[key] if key in tree else tree.get("*", False)
+            sub: VolatileTree | Literal[False] | None = (
+                tree[key] if key in tree else tree.get("*", False))
             if sub is None:
                 dropped.append(value)
                 continue
             kept[key] = value if sub is False else _without(value, sub, dropped)
         return kept
-    if isinstance(node, list) and tree.get("*") is not None:
-        return [_without(item, tree["*"], dropped) for item in node]
+    items = tree.get("*")
+    if isinstance(node, list) and items is not None:
+        return [_without(item, items, dropped) for item in node]
     return node
 
 
-def identity_view(document: Mapping[str, Any],
-                  dropped: list[Any] | None = None) -> dict[str, Any]:
+def identity_view(document: Mapping[str, object],
+                  dropped: list[object] | None = None) -> dict[str, object]:
     """The sections with everything volatile removed: what ``id`` is computed over."""
-    sink: list[Any] = [] if dropped is None else dropped
-    return {name: _without(document.get(name), _VOLATILE_TREE.get(name, {}), sink)
+    sink: list[object] = [] if dropped is None else dropped
+    return {name: _without(document.get(name), _VOLATILE_TREE.get(name) or {}, sink)
             for name in SECTIONS}
 
 
@@ -157,7 +165,7 @@ def _set_digests(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def numerics_id(numerics: Mapping[str, Any]) -> str:
+def numerics_id(numerics: Mapping[str, object]) -> str:
     """A digest over the canaries' output digests alone: two environments share it when
     they computed the same bits (times, flags and runtime facts left out)."""
     canaries = numerics.get("canaries")
@@ -184,7 +192,7 @@ class Fingerprint:
     __hash__ = None  # type: ignore[assignment]
 
     @classmethod
-    def from_probe(cls, raw: Mapping[str, Any], envcheck_version: str) -> Fingerprint:
+    def from_probe(cls, raw: Mapping[str, object], envcheck_version: str) -> Fingerprint:
         document: dict[str, Any] = {"schema": SCHEMA_VERSION}
         document.update({key: raw.get(key) for key in (*SECTIONS, "errors", "meta")})
         document.update({key: raw[key] for key in (*TARGET_KEYS, *MEASURED_KEYS)
@@ -196,7 +204,8 @@ class Fingerprint:
         return cls(with_digests(validate(document, "probe output")))
 
     @classmethod
-    def packages_only(cls, packages: dict[str, Any], source: str, kind: str) -> Fingerprint:
+    def packages_only(cls, packages: Mapping[str, object], source: str,
+                      kind: str) -> Fingerprint:
         """A partial fingerprint of packages alone (pip inspect, requirements.txt, pylock):
         the other sections are absent, so diff reports them as not compared."""
         document = {"schema": SCHEMA_VERSION, "packages": dict(sorted(packages.items())),
@@ -204,7 +213,7 @@ class Fingerprint:
         return cls.from_dict(document, source)
 
     @classmethod
-    def from_dict(cls, document: Any, source: str = "input") -> Fingerprint:
+    def from_dict(cls, document: object, source: str = "input") -> Fingerprint:
         return cls(with_digests(validate(document, source)))
 
     @property
@@ -257,12 +266,12 @@ class Fingerprint:
         found: Environment | None = self.data.get("env")
         return found or {}
 
-    def section(self, name: str) -> Any:
+    def section(self, name: str) -> Any:  # any section: its view says its type
         return self.data.get(name)
 
     @property
-    def errors(self) -> list[dict[str, Any]]:
-        errors: list[dict[str, Any]] = self.data.get("errors") or []
+    def errors(self) -> list[ProbeError]:
+        errors: list[ProbeError] = self.data.get("errors") or []
         return errors
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -278,7 +287,7 @@ class _NotPlainJSON(Exception):
     """A value that json.dumps treats in a way of its own (or refuses)."""
 
 
-def indented_json(value: Any, indent: int) -> str:
+def indented_json(value: object, indent: int) -> str:
     """``json.dumps(value, sort_keys=True, indent=indent, ensure_ascii=False)``, the same
     text twice as fast: json indents with its pure-Python encoder (26 ms for a fingerprint
     of 2,000 packages), this writes the same pieces without its generators. Anything but
@@ -289,7 +298,7 @@ def indented_json(value: Any, indent: int) -> str:
     parts: list[str] = []
     add = parts.append
 
-    def encode(node: Any, newline: str) -> None:
+    def encode(node: object, newline: str) -> None:
         if isinstance(node, str):
             add(quote(node))
         elif node is None:
@@ -368,7 +377,7 @@ def _migrate(document: dict[str, Any], source: str) -> dict[str, Any]:
     return document
 
 
-def validate(document: Any, source: str) -> dict[str, Any]:
+def validate(document: object, source: str) -> dict[str, Any]:
     """Check that ``document`` is a fingerprint this envcheck understands; migrate old ones."""
     if not isinstance(document, dict):
         raise InputError(f"{source}: not a fingerprint (a JSON object was expected)")
@@ -471,14 +480,14 @@ def _shape_tree() -> dict[str | None, Any]:
 _SHAPE_TREE = _shape_tree()
 
 
-def _conforms(node: Any, tree: dict[str | None, Any]) -> bool:
+def _conforms(node: object, tree: dict[str | None, Any]) -> bool:
     """Whether every value that _SHAPES names has its shape: the verdict of validate's
     loop over the patterns, in one walk and without the paths its messages need (the
     loop took 20 ms of a fingerprint of 2,000 packages)."""
     for part, sub in tree.items():
         if part is None:
             continue
-        children: Any
+        children: Iterable[object]
         if part == "*":
             if isinstance(node, dict):
                 children = node.values()
@@ -506,13 +515,13 @@ def _conforms(node: Any, tree: dict[str | None, Any]) -> bool:
     return True
 
 
-def _matches(node: Any, parts: list[str], path: str = "") -> Iterator[tuple[str, Any]]:
+def _matches(node: object, parts: list[str], path: str = "") -> Iterator[tuple[str, object]]:
     """(path, value) of every node that a dotted pattern with ``*`` names."""
     if not parts:
         yield path, node
         return
     head, rest = parts[0], parts[1:]
-    items: list[tuple[Any, Any]]
+    items: list[tuple[object, object]]
     if isinstance(node, dict):
         items = list(node.items()) if head == "*" else (
             [(head, node[head])] if head in node else [])

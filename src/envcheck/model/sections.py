@@ -19,7 +19,21 @@ values may be null (a probe that could not tell), so every view is
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Union
+
+# A parsed JSON document, before anything has checked its shape. Use it (or ``object``)
+# for input not yet validated, and narrow with isinstance; ``Fingerprint.data`` stays a
+# ``dict[str, Any]`` because it *is* validated, by shape, and the views below type it.
+JSONValue = Union[str, int, float, bool, None, list["JSONValue"], dict[str, "JSONValue"]]
+JSONObject = dict[str, JSONValue]
+
+
+class ProbeError(TypedDict, total=False):
+    """One item of ``errors``: what a probe could not find out, and why."""
+
+    section: str | None  # the section it concerns: gpus, cuda, ...
+    kind: str | None  # error, warning
+    message: str | None
 
 
 class Libc(TypedDict, total=False):

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         Gpus,
         OsSection,
         Packages,
+        ProbeError,
     )
 
 _ISA_SHOWN = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
@@ -96,7 +97,7 @@ def _system_packages_line(system: dict[str, Any]) -> str:
     return ", ".join(shown + chosen) or "none that carry CUDA, BLAS or OpenMP libraries"
 
 
-def _gpu_lines(gpus: Gpus, errors: list[dict[str, Any]]) -> list[str]:
+def _gpu_lines(gpus: Gpus, errors: list[ProbeError]) -> list[str]:
     if not gpus:
         reason = next((e.get("message") for e in errors if e.get("section") == "gpus"), None)
         return [f"none ({reason})" if reason else "none"]
