@@ -282,7 +282,10 @@ def test_yaml_subset_reads_what_pyyaml_reads() -> None:
 
 
 @pytest.mark.parametrize(("spec", "pin"), [
-    ("libblas=3.9.0=*mkl", ("libblas", "3.9.0*", "*mkl", None)),
+    ("libblas=3.9.0=*mkl", ("libblas", "3.9.0", "*mkl", None)),
+    # conda env export: with a build the version is exact, without one it is fuzzy
+    ("llvm-openmp=18.1.8=hf5423f3_0", ("llvm-openmp", "18.1.8", "hf5423f3_0", None)),
+    ("numpy=1.26", ("numpy", "1.26*", None, None)),
     ("numpy==1.26.4", ("numpy", "==1.26.4", None, None)),
     ("conda-forge::cudnn 9.1.1.17 hbc370b7_0", ("cudnn", "9.1.1.17", "hbc370b7_0",
                                                 "conda-forge")),

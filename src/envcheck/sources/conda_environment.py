@@ -45,8 +45,9 @@ def parse_match_spec(spec: str, source: str) -> CondaPin:
         version = "==" + rest[2:].strip()
     elif rest.startswith("="):
         version, _, build_text = rest[1:].partition("=")
-        # name=1.26 means 1.26.*: conda's fuzzy pin.
-        version = None if version in ("", "*") else (version if any(
+        # name=1.26 means 1.26.*: conda's fuzzy pin; with a build (name=1.26.4=py311_0, as
+        # conda env export writes), the version is exact (conda's MatchSpec).
+        version = None if version in ("", "*") else (version if build_text or any(
             c in version for c in "*<>!|,") else version + "*")
         build = build_text or None
     elif rest[:1] in ("<", ">", "!", "~"):
