@@ -231,6 +231,23 @@ def test_pip_freeze_of_a_setup_py_only_develop_install_is_a_valid_lock(tmp_path:
         "packages.legpkg.direct_url.url"]
 
 
+def test_a_pep_751_lock_under_any_name_pip_lock_gives_it(project: Project) -> None:
+    lock = project.root / "locked-by-pip.toml"
+    project.run(sys.executable, "-m", "pip", "lock", "--quiet", *OFFLINE, str(project.wheels),
+                "-r", str(project.root / "requirements.in"), "-o", str(lock))
+    code, report = project.check(lock.name)
+    assert (code, report["changes"], report["unlocked"]) == (0, [], ["devtool"]), report
+    project.uv_pip("install", "beta==2.0")
+    try:
+        code, report = project.check(lock.name)
+        assert code == 1 and [c["path"] for c in report["changes"]] == ["packages.beta.version"]
+    finally:
+        project.run(UV, "sync", *OFFLINE, str(project.wheels), "--python", sys.executable)
+    other = run_envcheck("check", str(project.root / "trainer" / "pyproject.toml"))
+    assert other.returncode == 3 and other.stderr.count("\n") == 1
+    assert "not a pylock.toml" in other.stderr and "JSON" not in other.stderr
+
+
 @pytest.mark.parametrize("name, what", [("poetry.lock", "a Poetry lock"),
                                         ("Pipfile.lock", "a Pipenv lock"),
                                         ("pdm.lock", "a PDM lock")])

@@ -80,9 +80,10 @@ class PylockSource:
     expected_only = True
 
     def claims(self, spec: str) -> bool:
-        name = Path(spec).name
-        return os.path.exists(spec) and name.endswith(".toml") and (
-            name == "pylock.toml" or name.startswith("pylock."))
+        # PEP 751 names the file pylock[.NAME].toml, but ``pip lock -o`` writes any name:
+        # every TOML file on the expected side is read as one (and refused in one line if
+        # it is not), never as a fingerprint that is "not JSON".
+        return Path(spec).name.endswith(".toml") and os.path.isfile(spec)
 
     def pins(self, spec: str, request: Request) -> PinnedLock:
         return PinnedLock(spec, self.kind, pylock_pins(spec, request.markers, request.selection))
