@@ -66,6 +66,12 @@ def _add_package(name: str, version: str) -> Callable[[Doc], None]:
     return _set(f"packages.{name}", {"name": name, "version": version})
 
 
+def _add_wheel(name: str, version: str) -> Callable[[Doc], None]:
+    """A package as the probe describes an installed wheel: with its RECORD's digest."""
+    return _set(f"packages.{name}", {"name": name, "version": version,
+                                     "record_digest": "sha256:" + "ab" * 32})
+
+
 def _drop(path: str) -> Callable[[Doc], None]:
     def apply(document: Doc) -> None:
         section, _, key = path.partition(".")
@@ -184,6 +190,22 @@ SCENARIOS: list[tuple[str, Doc, Callable[[Doc], None], str, Severity, str, str]]
      "packages.nvidia-nccl-cu12.version", R, "nvidia-nccl-wheel", "cost model"),
     ("NCCL wheel, no GPU", CPU, _add_package("nvidia-nccl-cu12", "2.20.5"),
      "packages.nvidia-nccl-cu12", OK, "nvidia-nccl-wheel", "more than one GPU"),
+    # The same version in another build, judged as a conda or Debian build of it is.
+    ("cuDNN wheel rebuilt, GPU", _with(GPU, _add_wheel("nvidia-cudnn-cu12", "9.1.0.70")),
+     _set("packages.nvidia-cudnn-cu12.record_digest", "sha256:00"),
+     "packages.nvidia-cudnn-cu12.record_digest", R, "nvidia-wheel-build", "another build"),
+    ("cuDNN wheel rebuilt, numpy only",
+     _with(NUMPY_ONLY, _add_wheel("nvidia-cudnn-cu12", "9.1.0.70")),
+     _set("packages.nvidia-cudnn-cu12.record_digest", "sha256:00"),
+     "packages.nvidia-cudnn-cu12.record_digest", OK, "nvidia-wheel-build",
+     "no GPU and no CUDA build"),
+    ("NCCL wheel rebuilt, two GPUs", _with(GPU, _add_wheel("nvidia-nccl-cu12", "2.20.5")),
+     _set("packages.nvidia-nccl-cu12.record_digest", "sha256:00"),
+     "packages.nvidia-nccl-cu12.record_digest", R, "nvidia-nccl-wheel-build", "another build"),
+    ("NCCL wheel rebuilt, one GPU", _with(ONE_GPU, _add_wheel("nvidia-nccl-cu12", "2.20.5")),
+     _set("packages.nvidia-nccl-cu12.record_digest", "sha256:00"),
+     "packages.nvidia-nccl-cu12.record_digest", OK, "nvidia-nccl-wheel-build",
+     "more than one GPU"),
     ("nvidia-ml-py", CPU, _set("packages.nvidia-ml-py.version", "13.580.0"),
      "packages.nvidia-ml-py.version", OK, "nvidia-ml-py", "monitoring only"),
     ("pynvml", CPU, _add_package("pynvml", "11.5.0"), "packages.pynvml", OK,

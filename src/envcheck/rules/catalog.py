@@ -176,14 +176,21 @@ CATALOG: tuple[Rule, ...] = (
          "transformers minors change defaults (4.36 made SDPA attention the default)",
          "huggingface/trl#1080"),
     # ---- packages: CUDA libraries ---------------------------------------------------
-    _pkg("nvidia-nccl-wheel", ("nvidia-nccl-*",), ANY, R,
+    _pkg("nvidia-nccl-wheel", ("nvidia-nccl-*",), VERSION_BUMPS | PRESENCE, R,
          "NCCL picks algorithms by a cost model that changes between versions", NCCL_ALGO,
+         when=MULTI_GPU, otherwise=OK),
+    # The same version with other files: another build, as for conda and Debian packages.
+    _pkg("nvidia-nccl-wheel-build", ("nvidia-nccl-*",), frozenset({"build"}), R,
+         "the same NCCL version, other files installed (another build)", NCCL_ALGO,
          when=MULTI_GPU, otherwise=OK),
     _pkg("nvidia-ml-py", ("nvidia-ml-py", "nvidia-ml-py3"), ANY, OK,
          "NVML bindings: monitoring only, no effect on numerics", "NVIDIA nvidia-ml-py"),
     _pkg("pynvml-deprecated", ("pynvml",), ANY, OK,
          "NVML bindings (deprecated distribution): monitoring only",
          "https://pypi.org/project/pynvml/"),
+    _pkg("nvidia-wheel-build", ("nvidia-*",), frozenset({"build"}), R,
+         "the same version of a CUDA library frameworks load, other files installed "
+         "(another build)", "pytorch/pytorch#103091", when=GPU_OR_CUDA_BUILD, otherwise=OK),
     _pkg("nvidia-wheel", ("nvidia-*",), ANY, B,
          "the CUDA libraries (cuBLAS, cuDNN, runtime) frameworks actually load",
          "pytorch/pytorch#103091", when=GPU_OR_CUDA_BUILD, otherwise=OK),
