@@ -25,14 +25,23 @@ from envcheck.integrations.mlflow import ARTIFACT, ID_TAG, log_fingerprint  # no
 ODD_SETTING = {"TF_DETERMINISTIC_OPS": "1"}
 WAIT_S = 180.0  # a bound on hanging on a loaded machine, not a timing assertion
 
-LOG_RUN = r'''
-import sys, mlflow
+# Runs logged one after another by one process, as a training job would log them; a run's
+# settings are set in the process before it logs, so its probe (a child) sees them.
+LOG_RUNS = r'''
+import json, os, sys, mlflow
 from envcheck.integrations.mlflow import log_fingerprint
-mlflow.set_tracking_uri(sys.argv[1])
-mlflow.set_experiment(sys.argv[2])
-with mlflow.start_run(run_name=sys.argv[3]) as run:
-    log_fingerprint()
-    print("RUN_ID=" + run.info.run_id)  # MLflow prints lines of its own on stdout
+uri, experiment, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+mlflow.set_tracking_uri(uri)
+mlflow.set_experiment(experiment)
+ids = {}
+for name, settings in runs:
+    os.environ.update(settings)
+    with mlflow.start_run(run_name=name) as run:
+        log_fingerprint()
+        ids[name] = run.info.run_id
+    for key in settings:
+        del os.environ[key]
+print("RUN_IDS=" + json.dumps(ids))  # MLflow prints lines of its own on stdout
 '''
 
 
@@ -42,14 +51,17 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return dict(env, **(extra or {}))
 
 
-def _log_run(uri: str, experiment: str, name: str, extra: dict[str, str] | None = None) -> str:
-    """A run logged by another process, as a training job would, with its own environment."""
-    done = subprocess.run([sys.executable, "-c", LOG_RUN, uri, experiment, name],
-                          env=_env(extra), capture_output=True, text=True, timeout=WAIT_S,
+def _log_runs(uri: str, experiment: str, runs: list[tuple[str, dict[str, str]]]
+              ) -> dict[str, str]:
+    """Each run's id by name, logged by another process with each run's own settings."""
+    done = subprocess.run([sys.executable, "-c", LOG_RUNS, uri, experiment, json.dumps(runs)],
+                          env=_env(), capture_output=True, text=True, timeout=WAIT_S,
                           check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    return next(line[len("RUN_ID="):] for line in done.stdout.splitlines()
-                if line.startswith("RUN_ID="))
+    ids: dict[str, str] = next(json.loads(line[len("RUN_IDS="):])
+                               for line in done.stdout.splitlines()
+                               if line.startswith("RUN_IDS="))
+    return ids
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +71,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=uri)
     client.create_experiment("training", artifact_location=(tmp / "artifacts").as_uri())
-    runs = {name: _log_run(uri, "training", name, extra)
-            for name, extra in (("first", None), ("second", None), ("odd", ODD_SETTING))}
+    runs = _log_runs(uri, "training", [("first", {}), ("second", {}), ("odd", ODD_SETTING)])
     bare = client.create_run(client.get_experiment_by_name("training").experiment_id,
                              run_name="bare").info.run_id
     client.set_terminated(bare)
@@ -83,10 +94,18 @@ def test_diff_of_two_runs_shows_what_changed(store: dict[str, Any]) -> None:
     assert done.returncode == 1, done.stderr
     assert f"mlflow:{first}" in done.stdout and f"mlflow:runs:/{odd}" in done.stdout
     assert "env.TF_DETERMINISTIC_OPS: (none) -> 1" in done.stdout
-    same = run_envcheck("diff", f"mlflow:{first}", f"mlflow:{store['runs']['second']}",
-                        "--format", "json", env=_env({"MLFLOW_TRACKING_URI": store["uri"]}))
-    assert same.returncode == 0, same.stderr
-    assert json.loads(same.stdout)["summary"]["breaking"] == 0
+
+
+
+def test_two_runs_of_one_environment_do_not_differ(
+        store: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import envcheck
+    from envcheck.sources.registry import resolve
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store["uri"])  # as the CLI's --mlflow-uri does
+    first, second = (resolve(f"mlflow:{store['runs'][name]}") for name in ("first", "second"))
+    assert first.id == second.id
+    assert not envcheck.diff(first, second).fails("any")
 
 
 def test_compare_an_experiment_names_the_odd_run(store: dict[str, Any]) -> None:
@@ -107,12 +126,21 @@ def test_a_run_without_a_fingerprint_is_an_input_error(store: dict[str, Any]) ->
                         "--mlflow-uri", store["uri"], env=_env())
     assert done.returncode == 3
     assert done.stderr.count("\n") == 1 and "has no envcheck fingerprint" in done.stderr
-    missing = run_envcheck("diff", "mlflow:" + "0" * 32, f"mlflow:{store['runs']['first']}",
-                           "--mlflow-uri", store["uri"], env=_env())
-    assert missing.returncode == 3 and "no such run" in missing.stderr
-    experiment = run_envcheck("diff", "mlflow:training", f"mlflow:{store['runs']['first']}",
-                              "--mlflow-uri", store["uri"], env=_env())
-    assert experiment.returncode == 2 and "envcheck compare mlflow:training" in experiment.stderr
+
+
+
+def test_a_missing_run_and_an_experiment_where_a_run_is_wanted(
+        store: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from envcheck.errors import InputError, UsageError
+    from envcheck.sources.registry import resolve
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store["uri"])
+    with pytest.raises(InputError, match="no such run") as missing:
+        resolve("mlflow:" + "0" * 32)
+    assert missing.value.exit_code == 3
+    with pytest.raises(UsageError, match="envcheck compare mlflow:training") as experiment:
+        resolve("mlflow:training")
+    assert experiment.value.exit_code == 2
 
 
 def test_log_fingerprint_needs_a_run(store: dict[str, Any]) -> None:
@@ -134,14 +162,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`mlflow server` on 127.0.0.1 with its own SQLite store and artifact directory."""
+def server(store: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`mlflow server` on 127.0.0.1 over the module's SQLite store (its schema is made
+    already) with its own artifact directory for runs logged through it."""
     tmp = tmp_path_factory.mktemp("mlflow-server")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
                "--port", str(port), "--workers", "1",
-               "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}",
+               "--backend-store-uri", store["uri"],
                "--artifacts-destination", str(tmp / "artifacts")]
     process = subprocess.Popen(command, env=_env(), stdout=(tmp / "server.log").open("wb"),
                                stderr=subprocess.STDOUT, start_new_session=True)
@@ -168,8 +197,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_runs_through_the_rest_api(server: str) -> None:
-    plain = _log_run(server, "rest", "plain")
-    odd = _log_run(server, "rest", "odd", ODD_SETTING)
+    runs = _log_runs(server, "rest", [("plain", {}), ("odd", ODD_SETTING)])
+    plain, odd = runs["plain"], runs["odd"]
     done = run_envcheck("diff", f"mlflow:{plain}", f"mlflow:{odd}", env=_env(
         {"MLFLOW_TRACKING_URI": server}))
     assert done.returncode == 1, done.stderr
