@@ -16,9 +16,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from . import remote
 from .errors import TargetError
@@ -47,6 +47,43 @@ class _Run(NamedTuple):
 
 
 # ---- the engine ----------------------------------------------------------------------
+
+# The docker SDK has no type hints: these say what this module calls on it. What the
+# engine answers (``inspect``, ``wait``) is its JSON, read with .get and checked where used.
+class _Stream(Protocol):
+    """An attached socket (a socket.socket, an SSL socket, paramiko's channel)."""
+
+    def settimeout(self, timeout: float | None, /) -> None: ...
+    def sendall(self, data: bytes, /) -> None: ...
+    def recv(self, size: int, /) -> bytes: ...
+    def close(self) -> None: ...
+
+
+class _Api(Protocol):
+    """The low-level ``docker.APIClient`` calls made here."""
+
+    def inspect_image(self, image: str) -> dict[str, Any]: ...
+    def inspect_container(self, container: str) -> dict[str, Any]: ...
+    def create_container(self, image: str, **options: object) -> dict[str, Any]: ...
+    def create_host_config(self, **options: object) -> dict[str, Any]: ...
+    def attach_socket(self, container: str, params: dict[str, int]) -> _Stream: ...
+    def start(self, container: str) -> None: ...
+    def wait(self, container: str, timeout: float) -> dict[str, Any]: ...
+    def remove_container(self, container: str, force: bool) -> None: ...
+    def exec_create(self, container: str, cmd: list[str], stdin: bool, stdout: bool,
+                    stderr: bool) -> dict[str, Any]: ...
+    def exec_start(self, exec_id: str, socket: bool) -> _Stream: ...
+    def exec_inspect(self, exec_id: str) -> dict[str, Any]: ...
+
+
+class DockerClient(Protocol):
+    """What is used of a ``docker.DockerClient``."""
+
+    @property
+    def api(self) -> _Api: ...
+    def ping(self) -> bool: ...
+    def close(self) -> None: ...
+
 
 def _docker_host() -> str:
     return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
@@ -96,7 +133,7 @@ def _last_line(text: str) -> str:
     return remote.last_line(text, empty="no details")
 
 
-def connect() -> Any:
+def connect() -> DockerClient:
     """A ``docker.DockerClient`` from the environment (DOCKER_HOST & co.), known to answer."""
     try:
         import docker
@@ -105,7 +142,8 @@ def connect() -> Any:
     host = _docker_host()
     try:
         # from_env asks the daemon for its API version, so an unreachable one fails here.
-        return docker.from_env(timeout=API_TIMEOUT)
+        client: DockerClient = docker.from_env(timeout=API_TIMEOUT)
+        return client
     except docker.errors.DockerException as exc:
         raise TargetError(_unreachable(host, exc)) from exc
 
@@ -124,13 +162,13 @@ def _engine_errors(what: str) -> Iterator[None]:
         raise TargetError(_unreachable(_docker_host(), exc)) from exc
 
 
-def _explanation(exc: Any) -> str:
+def _explanation(exc: BaseException) -> str:
     return _last_line(str(getattr(exc, "explanation", None) or exc))
 
 
 # ---- facts about images and containers -----------------------------------------------
 
-def _env_mapping(entries: Any) -> dict[str, str]:
+def _env_mapping(entries: Iterable[object] | None) -> dict[str, str]:
     """An image config's ``Env`` (``["K=V", ...]``) as a mapping."""
     mapping: dict[str, str] = {}
     for entry in entries or []:
@@ -139,7 +177,7 @@ def _env_mapping(entries: Any) -> dict[str, str]:
     return mapping
 
 
-def image_facts(attrs: Mapping[str, Any], python: str | None) -> dict[str, Any]:
+def image_facts(attrs: Mapping[str, Any], python: str | None) -> dict[str, object]:
     """What identifies an image, from ``docker image inspect``; nothing secret.
 
     The environment goes through the probe's own allow-list; labels come from
@@ -164,7 +202,7 @@ def image_facts(attrs: Mapping[str, Any], python: str | None) -> dict[str, Any]:
     }
 
 
-def _inspect_image(api: Any, image: str) -> dict[str, Any]:
+def _inspect_image(api: _Api, image: str) -> dict[str, Any]:
     import docker
 
     try:
@@ -176,7 +214,7 @@ def _inspect_image(api: Any, image: str) -> dict[str, Any]:
     return attrs
 
 
-def _interpreter_used(document: Mapping[str, Any], command: str) -> str:
+def _interpreter_used(document: Mapping[str, object], command: str) -> str:
     """The interpreter's path as the probe saw it (``sys.executable``), else the command."""
     python = document.get("python")
     executable = python.get("executable") if isinstance(python, dict) else None
@@ -208,12 +246,13 @@ def demultiplex(data: bytes) -> tuple[bytes, bytes]:
     return bytes(out), bytes(err)
 
 
-def _raw_socket(sock: Any) -> Any:
+def _raw_socket(sock: _Stream) -> _Stream:
     """The object to send and receive on: docker-py hands back a SocketIO for unix sockets."""
-    return getattr(sock, "_sock", sock)
+    raw: _Stream = getattr(sock, "_sock", sock)
+    return raw
 
 
-def _close_write(raw: Any) -> None:
+def _close_write(raw: _Stream) -> None:
     """End the process's stdin while still reading its output (a half-close)."""
     if hasattr(raw, "shutdown_write"):  # paramiko's channel, for ssh:// hosts
         raw.shutdown_write()
@@ -229,7 +268,7 @@ def _remaining(deadline: float, what: str, timeout: float) -> float:
     return left
 
 
-def _communicate(sock: Any, data: bytes, deadline: float, what: str,
+def _communicate(sock: _Stream, data: bytes, deadline: float, what: str,
                  timeout: float) -> tuple[bytes, bytes]:
     """Write ``data`` to the process's stdin, close it, and read both streams to the end."""
     raw = _raw_socket(sock)
@@ -284,7 +323,7 @@ def _probe_command(python: str, probe_args: list[str]) -> list[str]:
 
 # ---- images --------------------------------------------------------------------------
 
-def _remove(api: Any, ref: str) -> None:
+def _remove(api: _Api, ref: str) -> None:
     import docker
     import requests
 
@@ -297,7 +336,7 @@ def _remove(api: Any, ref: str) -> None:
                           f"remove it with: docker rm -f {ref}") from exc
 
 
-def _run_in_new_container(api: Any, image_id: str, what: str, python: str,
+def _run_in_new_container(api: _Api, image_id: str, what: str, python: str,
                           probe_args: list[str], gpus: bool, deadline: float,
                           timeout: float) -> _Run | None:
     """Run the probe with ``python`` in a new container of ``image_id``; None if no such file."""
@@ -322,8 +361,8 @@ def _run_in_new_container(api: Any, image_id: str, what: str, python: str,
     return run
 
 
-def _probe_in(api: Any, name: str, image_id: str, what: str, python: str,
-              probe_args: list[str], device_requests: list[Any] | None, deadline: float,
+def _probe_in(api: _Api, name: str, image_id: str, what: str, python: str,
+              probe_args: list[str], device_requests: list[object] | None, deadline: float,
               timeout: float) -> _Run | None:
     import docker
 
@@ -399,7 +438,7 @@ def snapshot_image(image: str, python: str | None = None, timeout: float = 120.0
 
 # ---- running containers --------------------------------------------------------------
 
-def _exec(api: Any, container_id: str, what: str, python: str, probe_args: list[str],
+def _exec(api: _Api, container_id: str, what: str, python: str, probe_args: list[str],
           deadline: float, timeout: float) -> _Run | None:
     """Run the probe with ``python`` through ``docker exec``; None if no such file."""
     import docker
