@@ -8,6 +8,10 @@ engine's errors become one-line ``TargetError``s; nothing is ever pulled.
 
 The ``docker`` package is imported inside the functions: it costs tens of
 milliseconds that no other command should pay.
+
+Why one long module: images and running containers share one conversation with the
+engine (the typed surface of its SDK, the attached socket, the error wording and the
+cleanup), and splitting it would put each half's failure modes out of sight of the other.
 """
 
 from __future__ import annotations
