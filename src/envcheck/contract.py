@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
-from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -74,13 +73,13 @@ def _satisfied(pinned: str, installed: str) -> bool:
         return pinned == installed
 
 
-def _source_differences(name: str, pin: Pin, package: Mapping[str, Any]) -> Iterator[Difference]:
+def _source_differences(name: str, pin: Pin, package: Mapping[str, object]) -> Iterator[Difference]:
     """Where an installed package came from, against the lock's direct reference."""
     if pin.url is None:
         return
     path = f"packages.{name}.direct_url"
     facts = package.get("direct_url")
-    installed: Mapping[str, Any] = facts if isinstance(facts, dict) else {}
+    installed: Mapping[str, object] = facts if isinstance(facts, dict) else {}
     pinned_hashes = pin.hashes
     if _VCS_URL.match(pin.url):
         want_url, revision = vcs_parts(pin.url)
@@ -105,7 +104,7 @@ def _source_differences(name: str, pin: Pin, package: Mapping[str, Any]) -> Iter
 
 
 def pin_differences(pins: Mapping[str, Pin],
-                    packages: Mapping[str, Any]) -> Iterator[Difference]:
+                    packages: Mapping[str, object]) -> Iterator[Difference]:
     """Every way the installed ``packages`` fail the ``pins``, pin by pin."""
     for name in sorted(pins):
         pin = pins[name]
@@ -172,7 +171,7 @@ def _spec_kind(spec: str, version: str) -> str:
 
 
 def record_differences(records: Mapping[str, CondaPin],
-                       installed: Mapping[str, Any]) -> Iterator[Difference]:
+                       installed: Mapping[str, object]) -> Iterator[Difference]:
     """Every way the installed conda ``installed`` records fail the lock's pins, pin by pin.
 
     A record that installed a Python distribution (numpy, torch) is judged by that
@@ -214,9 +213,9 @@ def record_differences(records: Mapping[str, CondaPin],
                              record["channel"])
 
 
-def unlocked(pins: Mapping[str, Pin], packages: Mapping[str, Any],
+def unlocked(pins: Mapping[str, Pin], packages: Mapping[str, object],
              records: Mapping[str, CondaPin] | None = None,
-             installed_records: Mapping[str, Any] | None = None) -> list[str]:
+             installed_records: Mapping[str, object] | None = None) -> list[str]:
     """Installed packages the lock does not name, installer tooling left out.
 
     With conda's locks (``records``), the environment's conda records count: one the lock
@@ -245,9 +244,9 @@ def check_pins(lock: PinnedLock, current: Fingerprint, config: Config | None = N
     """
     config = config or Config()
     packages = current.data.get("packages")
-    installed: Mapping[str, Any] = packages if isinstance(packages, dict) else {}
+    installed: Mapping[str, object] = packages if isinstance(packages, dict) else {}
     conda = current.data.get("conda")
-    installed_records: Mapping[str, Any] = conda if isinstance(conda, dict) else {}
+    installed_records: Mapping[str, object] = conda if isinstance(conda, dict) else {}
     expected = lock_document(lock)
     sides = Sides(expected, current.data)
     differences = list(pin_differences(lock.pins, installed))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from fnmatch import fnmatchcase
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from packaging.version import Version
 
@@ -23,17 +23,20 @@ from ..probe.frameworks import TENSORFLOW_DISTS
 class Sides:
     """Both fingerprints' documents; either may lack a section (a pip inspect report).
 
+    The documents are read as ``object`` all the way down: a condition checks each
+    value's type before it relies on it, whatever the document claimed.
+
     Facts about the two sides (is TensorFlow installed?) are computed once per diff and
     remembered here: a diff of 50,000 changes must not scan the packages 50,000 times.
     """
 
     __slots__ = ("_memo", "a", "b")
 
-    def __init__(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
+    def __init__(self, a: Mapping[str, object], b: Mapping[str, object]) -> None:
         self.a, self.b = a, b
         self._memo: dict[str, bool] = {}
 
-    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+    def __iter__(self) -> Iterator[Mapping[str, object]]:
         yield self.a
         yield self.b
 
@@ -47,7 +50,7 @@ class Condition(NamedTuple):
     """A fact about both sides that decides whether a rule applies."""
 
     name: str
-    holds: Callable[[Sides, Any, Any], bool]  # (sides, before, after) -> applies?
+    holds: Callable[[Sides, object, object], bool]  # (sides, before, after) -> applies?
     absent: str  # why the rule does not apply where the condition fails
 
 
@@ -56,25 +59,25 @@ def _about_sides(name: str, fact: Callable[[Sides], bool], absent: str) -> Condi
     return Condition(name, lambda sides, _before, _after: sides.fact(name, fact), absent)
 
 
-def gpus_of(side: Mapping[str, Any]) -> list[dict[str, Any]]:
+def gpus_of(side: Mapping[str, object]) -> list[Mapping[str, object]]:
     gpus = side.get("gpus")
     return [g for g in gpus if isinstance(g, dict)] if isinstance(gpus, list) else []
 
 
-def compute_capability(value: Any) -> float | None:
+def compute_capability(value: object) -> float | None:
     try:
         return float(str(value))
     except ValueError:
         return None
 
 
-def ampere_gpus(side: Mapping[str, Any]) -> list[dict[str, Any]]:
+def ampere_gpus(side: Mapping[str, object]) -> list[Mapping[str, object]]:
     """GPUs of compute capability 8.0 or newer: where TF32 math exists."""
     return [g for g in gpus_of(side) if (compute_capability(g.get("compute_capability")) or 0)
             >= 8.0]
 
 
-def _section(side: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def _section(side: Mapping[str, object], name: str) -> Mapping[str, object]:
     value = side.get(name)
     return value if isinstance(value, dict) else {}
 
@@ -85,7 +88,7 @@ def _installed(sides: Sides, patterns: tuple[str, ...]) -> bool:
                for name in _section(side, "packages") for pattern in patterns)
 
 
-def _framework_facts(sides: Sides) -> Iterator[Mapping[str, Any]]:
+def _framework_facts(sides: Sides) -> Iterator[Mapping[str, object]]:
     for side in sides:
         for facts in _section(side, "frameworks").values():
             if isinstance(facts, dict):
@@ -97,7 +100,7 @@ def _blas_mentions(sides: Sides, library: str) -> bool:
                for facts in _framework_facts(sides) for field in ("blas", "lapack"))
 
 
-def _x86_side(side: Mapping[str, Any]) -> bool:
+def _x86_side(side: Mapping[str, object]) -> bool:
     return str(_section(side, "cpu").get("architecture")).lower() in ("x86_64", "amd64")
 
 
@@ -125,7 +128,7 @@ def _cuda_build(sides: Sides) -> bool:
                for facts in _framework_facts(sides)) or _conda_cuda_build(sides)
 
 
-def _crosses_tf_2_9(sides: Sides, before: Any, after: Any) -> bool:
+def _crosses_tf_2_9(sides: Sides, before: object, after: object) -> bool:
     try:
         old, new = Version(str(before)), Version(str(after))
     except ValueError:  # InvalidVersion, or a number too long for int()
@@ -133,7 +136,7 @@ def _crosses_tf_2_9(sides: Sides, before: Any, after: Any) -> bool:
     return _x86(sides) and (old.release[:2] < (2, 9)) != (new.release[:2] < (2, 9))
 
 
-def _crosses_cc_8(sides: Sides, before: Any, after: Any) -> bool:
+def _crosses_cc_8(sides: Sides, before: object, after: object) -> bool:
     old, new = compute_capability(before), compute_capability(after)
     return old is not None and new is not None and (old >= 8.0) != (new >= 8.0)
 
