@@ -69,8 +69,26 @@ def test_blas_switched_from_mkl_to_openblas_is_breaking(python38: str, tmp_path:
     assert changes["conda._openmp_mutex.build"]["rule"] == "conda-openmp-variant"
     assert changes["conda.libopenblas"]["before"] is None
     assert mkl["id"] != openblas["id"]
+    # libcblas and liblapack switch with libblas: one decision, shown once, named as the cause.
+    for effect in ("conda.libcblas.build", "conda.liblapack.build"):
+        assert (changes[effect]["cause"], changes[effect]["rule"], changes[effect]["severity"]) \
+            == ("conda.libblas.build", "follows-blas-switch", "breaking")
+    assert switch["cause"] is None
     text = run_envcheck("diff", str(tmp_path / "mkl.json"), str(tmp_path / "openblas.json"))
     assert "conda.libblas.build: 20_linux64_mkl -> 20_linux64_openblas" in text.stdout
+    assert "with it: conda.libcblas.build, conda.liblapack.build" in text.stdout
+    assert "\n  conda.libcblas.build" not in text.stdout
+
+
+def test_a_blas_record_that_switches_alone_is_its_own_cause() -> None:
+    """libcblas switched while libblas did not (a broken environment): nothing to follow."""
+    libblas = Package("libblas", "3.9.0", "20_linux64_mkl", 20)
+    libcblas = Package("libcblas", "3.9.0", "20_linux64_mkl", 20)
+    report = diff(_fingerprint(_records(libblas, libcblas)),
+                  _fingerprint(_records(libblas, libcblas._replace(build="20_linux64_openblas"))))
+    [change] = report.changes
+    assert (change.path, change.rule, change.cause) == (
+        "conda.libcblas.build", "conda-blas-variant", None)
 
 
 def _fingerprint(records: dict[str, Any], gpus: int = 0) -> Fingerprint:

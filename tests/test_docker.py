@@ -816,8 +816,12 @@ def test_debian_numpy_blas_is_the_alternatives_choice(engine: Any,
         capture_output=True, text=True, timeout=300, check=False)
     changes = {c["path"]: c for c in json.loads(result.stdout)["changes"]}
     blas = changes["frameworks.numpy.blas"]
-    assert (blas["before"], blas["after"], blas["severity"], blas["rule"]) == (
-        "reference", "openblas-pthread", "breaking", "framework-blas")
+    assert (blas["before"], blas["after"], blas["severity"]) == (
+        "reference", "openblas-pthread", "breaking")
+    # numpy's BLAS follows the alternatives' switch: one decision, judged under its cause.
+    assert (blas["rule"], blas["cause"]) == (
+        "follows-blas-switch", "system_packages.alternatives.libblas.so.3")
+    assert changes["system_packages.alternatives.libblas.so.3"]["rule"] == "system-blas-variant"
 
 
 def platform_architecture() -> str:

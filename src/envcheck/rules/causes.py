@@ -78,6 +78,27 @@ def _framework_pinning(effect: Change, changes: Mapping[str, Change],
     return None
 
 
+# The switch every other part of a BLAS switch follows: conda's libblas build variant
+# (libcblas, liblapack and the blas metapackage move with it), Debian's libblas.so.3
+# alternative (liblapack.so.3 follows it in every Debian BLAS package).
+_BLAS_SWITCHES = ("conda.libblas.build", "system_packages.alternatives.libblas.so.3")
+_BLAS_EFFECTS = ("conda.libcblas.build", "conda.liblapack.build", "conda.liblapacke.build",
+                 "conda.blas.build", "system_packages.alternatives.liblapack.so.3",
+                 "system_packages.alternatives.libcblas.so.3", "frameworks.*.blas",
+                 "frameworks.*.lapack", "cuda.framework_libraries.*")
+
+
+def _blas_switch(effect: Change, changes: Mapping[str, Change],
+                 sides: Sides) -> Change | None:
+    """Another part of the one BLAS switch: a conda BLAS record's variant, another Debian BLAS
+    alternative, a framework's BLAS, or the BLAS library file a framework resolves."""
+    if effect.kind != "variant" and effect.rule not in ("framework-blas",
+                                                        "framework-library-blas"):
+        return None
+    return next((changes[path] for path in _BLAS_SWITCHES
+                 if path in changes and changes[path].kind == "variant"), None)
+
+
 CAUSES: tuple[Cause, ...] = (
     Cause("follows-python", "packages.*.wheel.tags", _python_of_wheel_tags,
           "the same release built for the other Python", "PEP 425"),
@@ -85,6 +106,9 @@ CAUSES: tuple[Cause, ...] = (
           "a framework's build facts change with its version", "envcheck default"),
     Cause("follows-framework-pins", "packages.nvidia-*", _framework_pinning,
           "the framework pins these CUDA library wheels", "pytorch/pytorch#114952"),
+    *(Cause("follows-blas-switch", effect, _blas_switch,
+            "part of the same BLAS switch", "https://wiki.debian.org/DebianScience/"
+            "LinearAlgebraLibraries") for effect in _BLAS_EFFECTS),
 )
 
 
