@@ -49,6 +49,9 @@ data = DataLoader(TensorDataset(torch.randn(16, 4), torch.randn(16, 1)), batch_s
 if options.get("mlflow"):
     logger = MLFlowLogger(experiment_name="lightning", tracking_uri=options["mlflow"],
                           artifact_location=options["artifacts"])
+elif options.get("wandb"):
+    from lightning.pytorch.loggers import WandbLogger
+    logger = WandbLogger(project="envcheck-test", offline=True, save_dir=options["logs"])
 else:
     logger = CSVLogger(options["logs"], name="tiny")
 callback = EnvcheckCallback(lock=options.get("lock"), timeout=120)
@@ -112,6 +115,25 @@ def test_the_mlflow_logger_gets_the_fingerprint_on_its_run(tmp_path: Path) -> No
     client = mlflow.MlflowClient(tracking_uri=uri)
     assert client.get_run(run_id).data.tags[ID_TAG] == result["id"]
     assert load_run(run_id, client=client).id == result["id"]
+
+
+def test_the_wandb_logger_gets_the_fingerprint_on_its_offline_run(tmp_path: Path) -> None:
+    pytest.importorskip("wandb")
+    from test_integration_wandb import _records
+
+    settings = {"WANDB_MODE": "offline", "WANDB_SILENT": "true",
+                **{f"WANDB_{d}_DIR": str(tmp_path / d.lower()) for d in ("CACHE", "DATA",
+                                                                        "CONFIG")}}
+    [result] = _fit(tmp_path, wandb=True, extra_env={0: settings}).values()
+    assert result["outcome"] == "ok", result
+    [where] = result["logged"]
+    [run_dir] = (tmp_path / "logs" / "wandb").glob("offline-run-*")
+    assert where == "wandb:" + run_dir.name.rsplit("-", 1)[1]
+    records = _records(run_dir)
+    [artifact] = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"
+                  and r.artifact.type == "envcheck-fingerprint"]
+    entries = {entry.path: entry for entry in artifact.manifest.contents}
+    assert envcheck.load(entries["envcheck/fingerprint.json"].local_path).id == result["id"]
 
 
 def test_ddp_job_with_one_drifted_rank_stops_on_every_rank_naming_it(tmp_path: Path) -> None:
