@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .errors import UsageError
 from .model.severity import Severity
@@ -48,14 +48,14 @@ class Config(NamedTuple):
         return any(fnmatchcase(package, p) for p in self.tolerate_patch)
 
 
-def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+def _strings(table: Mapping[str, object], key: str, where: str) -> tuple[str, ...]:
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise UsageError(f"{where}: '{key}' must be a list of strings")
     return tuple(value)
 
 
-def parse(table: Mapping[str, Any], where: str, source: str | None = None) -> Config:
+def parse(table: Mapping[str, object], where: str, source: str | None = None) -> Config:
     """Validate one configuration table; ``where`` names it in errors."""
     from .rules.catalog import rule_ids
 
@@ -85,7 +85,7 @@ def parse(table: Mapping[str, Any], where: str, source: str | None = None) -> Co
     )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> dict[str, object]:
     """The configuration document; a file that cannot be read or parsed is a usage error."""
     if not path.exists():
         raise UsageError(f"{path}: no such configuration file")
@@ -101,7 +101,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(str(exc)) from exc
 
 
-def _tool_table(document: dict[str, Any], path: Path) -> Any:
+def _tool_table(document: Mapping[str, object], path: Path) -> object:
     """``[tool.envcheck]`` of a pyproject document, or None when it has none."""
     tool = document.get("tool")
     if tool is not None and not isinstance(tool, dict):
@@ -109,11 +109,12 @@ def _tool_table(document: dict[str, Any], path: Path) -> Any:
     return (tool or {}).get("envcheck")
 
 
-def _pasted_tool_table(document: dict[str, Any], where: str) -> dict[str, Any]:
+def _pasted_tool_table(document: dict[str, object], where: str) -> Mapping[str, object]:
     """envcheck.toml holding the README's ``[tool.envcheck]`` block as pasted: its table."""
     if set(document) == {"tool"}:
         table = _tool_table(document, Path(where))
-        if isinstance(table, dict) and set(document["tool"]) == {"envcheck"}:
+        tool = document["tool"]  # a table: _tool_table said so, else there is no table
+        if isinstance(table, dict) and isinstance(tool, dict) and set(tool) == {"envcheck"}:
             return table
     return document
 
