@@ -252,6 +252,10 @@ def test_pixi_environment_and_platform_selection(envs: dict[str, Path], tmp_path
     code, _, stderr = check(f"{lock}#gpu", envs["mkl"])
     assert code == 3
     assert stderr.strip() == f"envcheck: {lock}: no environment 'gpu' (it locks cuda, default)"
+    # A copy kept beside it under another pixi name is the same lock.
+    copy = write(tmp_path, "pixi-gpu.lock", lock.read_text())
+    code, report, _ = check(f"{copy}#cuda", envs["openblas"])
+    assert code == 1 and "conda.libblas.build" in paths(report)
     osx = write(tmp_path, "osx/conda-lock.yml", conda_lock(MKL_STACK, "osx-arm64"))
     code, _, stderr = check(osx, envs["mkl"])
     assert code == 3 and "no platform linux-64 (it locks osx-arm64)" in stderr

@@ -250,7 +250,8 @@ def test_a_pep_751_lock_under_any_name_pip_lock_gives_it(project: Project) -> No
 
 @pytest.mark.parametrize("name, what", [("poetry.lock", "a Poetry lock"),
                                         ("Pipfile.lock", "a Pipenv lock"),
-                                        ("pdm.lock", "a PDM lock")])
+                                        ("pdm.lock", "a PDM lock"),
+                                        ("Cargo.lock", "does not know by its name")])
 def test_a_lock_format_envcheck_does_not_read_is_named(tmp_path: Path, name: str,
                                                        what: str) -> None:
     (tmp_path / name).write_text("{}\n")

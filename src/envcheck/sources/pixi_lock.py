@@ -114,7 +114,13 @@ def _text(value: Any) -> str | None:
 def _split(spec: str) -> tuple[str, str | None]:
     """``pixi.lock#cuda`` -> (``pixi.lock``, ``cuda``)."""
     path, sep, environment = spec.rpartition("#")
-    return (path, environment) if sep and os.path.basename(path) == "pixi.lock" else (spec, None)
+    return (path, environment) if sep and _pixi_name(path) else (spec, None)
+
+
+def _pixi_name(path: str) -> bool:
+    """pixi writes pixi.lock; a copy kept beside it (pixi-gpu.lock) is read too."""
+    name = os.path.basename(path)
+    return name.startswith("pixi") and name.endswith(".lock")
 
 
 class PixiLockSource:
@@ -123,7 +129,7 @@ class PixiLockSource:
 
     def claims(self, spec: str) -> bool:
         path, _ = _split(spec)
-        return os.path.basename(path) == "pixi.lock" and os.path.isfile(path)
+        return _pixi_name(path) and os.path.isfile(path)
 
     def pins(self, spec: str, request: Request) -> PinnedLock:
         path, environment = _split(spec)

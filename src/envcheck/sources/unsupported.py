@@ -25,8 +25,13 @@ class UnsupportedLockSource:
     expected_only = False  # diff of a poetry.lock deserves the same answer
 
     def claims(self, spec: str) -> bool:
-        return Path(spec).name in FORMATS and os.path.exists(spec)
+        # Any other *.lock too (a renamed uv.lock or pixi.lock, a lock of another tool):
+        # never read as a fingerprint and refused as "not JSON".
+        name = Path(spec).name
+        return (name in FORMATS or name.endswith(".lock")) and os.path.isfile(spec)
 
     def load(self, spec: str, request: Request) -> Fingerprint:
-        raise InputError(f"{spec}: {FORMATS[Path(spec).name]}, which envcheck does not read; "
-                         f"it reads {SUPPORTED}")
+        name = Path(spec).name
+        what = FORMATS.get(name, "a lock envcheck does not know by its name (uv.lock and "
+                                 "pixi.lock are read under those names)")
+        raise InputError(f"{spec}: {what}, which envcheck does not read; it reads {SUPPORTED}")
