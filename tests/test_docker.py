@@ -412,6 +412,7 @@ def test_diff_of_two_images(snapshots: dict[str, dict[str, Any]]) -> None:
     report = diff(a, b)
     changes = {change.path: change for change in report.changes}
     version = changes["python.version"]
+    assert isinstance(version.before, str) and isinstance(version.after, str)
     assert (version.before[:4], version.after[:3]) == ("3.11", "3.9")
     assert version.kind == "minor"
     assert version.severity.value == "risky"

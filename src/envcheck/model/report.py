@@ -6,7 +6,7 @@ Model-level so that ``rules`` (which judges a Difference into a Change),
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .evidence import Evidence
 from .severity import ORDER, FailOn, Severity
@@ -19,16 +19,16 @@ class Difference(NamedTuple):
     subject: str  # what rules match on: a package name, a field, a variable
     kind: str  # added, removed, major, minor, patch, local, build, shadowed, changed
     path: str
-    before: Any
-    after: Any
+    before: object  # a JSON value from either document, as found there
+    after: object
 
 
 class Change(NamedTuple):
     """One judged difference: the public contract of ``diff --format json``."""
 
     path: str
-    before: Any
-    after: Any
+    before: object  # a JSON value from either document, as found there
+    after: object
     severity: Severity
     reason: str
     reference: str
@@ -36,7 +36,7 @@ class Change(NamedTuple):
     kind: str
     cause: str | None = None  # the path of the change this one follows from
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"path": self.path, "before": self.before, "after": self.after,
                 "severity": self.severity.value, "reason": self.reason,
                 "reference": self.reference, "rule": self.rule, "kind": self.kind,
@@ -95,7 +95,7 @@ class Report:
                 bool(self.changes) or (self.strict and bool(self.unlocked)))
         return threshold.fails(self.worst())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "schema": 1,
             "kind": self.kind,
