@@ -3,6 +3,7 @@ another setting (TF_DETERMINISTIC_OPS, which a rule judges breaking)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 
 from envcheck.errors import DriftError, UsageError
 from envcheck.fleet import FleetReport
+
+from conftest import run_envcheck
 
 distributed = pytest.importorskip("distributed")
 from envcheck.integrations.dask import EnvcheckPlugin, check_cluster  # noqa: E402
@@ -94,6 +97,22 @@ def test_check_cluster_against_the_majority_reports_without_raising(
     assert report.outliers and report.outliers[0].group.members[0].startswith("worker odd (")
     with pytest.raises(UsageError, match="baseline must be one of"):
         check_cluster(client, baseline="nobody")
+
+
+def test_compare_dask_address_from_the_cli(cluster: tuple[Any, Any, Path]) -> None:
+    client, local, _ = cluster
+    odd_address = next(address for address, info in
+                       client.scheduler_info(n_workers=-1)["workers"].items()
+                       if info["name"] == "odd")
+    spec = local.scheduler_address.replace("tcp://", "dask://")
+    done = run_envcheck("compare", spec, "--format", "json")
+    assert done.returncode == 1, done.stderr  # drift at breaking
+    report = json.loads(done.stdout)
+    assert report["members"] == 4  # the scheduler and three workers
+    [outlier] = report["outliers"]
+    assert outlier["members"] == [f"worker odd ({odd_address})"]
+    assert {c["path"]: c["severity"] for c in outlier["changes"]}[
+        "env.TF_DETERMINISTIC_OPS"] == "breaking"
 
 
 def test_plugin_refuses_a_worker_that_joins_with_another_setting(

@@ -160,3 +160,15 @@ def test_ddp_job_of_alike_ranks_trains_and_logs_once(tmp_path: Path) -> None:
     assert results[0]["steps"] == 2  # 16 samples, 2 ranks, batches of 4
     assert len(results[0]["logged"]) == 1 and results[1]["logged"] == []
     assert envcheck.load(results[0]["logged"][0]).id == results[0]["id"]
+
+
+def test_ddp_job_both_of_whose_ranks_differ_from_the_lock_stops_on_every_rank(
+        tmp_path: Path) -> None:
+    lock = snapshot_with(tmp_path, "odd.json", ODD)
+    results = _fit(tmp_path, world=2, lock=str(lock))
+    assert sorted(results) == [0, 1]
+    for rank, result in results.items():
+        assert (result["rank"], result["outcome"]) == (rank, "drift"), result
+        assert result["steps"] == 0
+        assert result["message"].startswith(f"the environment differs from {lock}")
+        assert "env.TF_DETERMINISTIC_OPS: 1 -> (none) [breaking]" in result["message"]
