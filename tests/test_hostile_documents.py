@@ -9,7 +9,8 @@ command line itself, in this process: ``diff`` in every format, ``audit``, ``com
 The second half does the same for every other place a document comes from outside:
 standard input, pylock.toml, uv.lock and its pyproject.toml, requirements.txt (with
 includes of itself and of a FIFO), conda and pixi formats, the configuration, the
-GitHub event file and the API's answers (a real server on 127.0.0.1), the probe's
+GitHub event file and the API's answers (comments, and a fingerprint read as
+``github:REF:PATH``; a real server on 127.0.0.1), the probe's
 output from --python (a program in the interpreter's place) and the package cache
 (which must be rebuilt, not fail). Besides wrong values anywhere: 100,000 levels of
 nesting, NaN and Infinity, lone surrogates, bytes that are not UTF-8, NUL, 3 MB strings.
@@ -618,3 +619,21 @@ def test_what_the_hunt_found(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     code, err = _check_lock(capsys, tmp_path / name)
     _contract(code, err, name)
     assert code == ExitCode.INPUT
+
+
+@HYPOTHESIS
+@given(st.one_of(_hostile_texts(BASE, lambda d: json.dumps(d).encode(), VALUES),
+                 st.sampled_from(HOSTILE_JSON)))
+def test_a_fingerprint_read_through_the_github_api(
+        workdir: Path, github_server: Any, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """``github:REF:PATH``: the contents API (a real server on 127.0.0.1) serves ``data``."""
+    from test_github import REPO
+
+    github_server.hook = None
+    github_server.files[("main", "fp.json")] = data
+    for name, value in (("GITHUB_TOKEN", "t"), ("GITHUB_REPOSITORY", REPO),
+                        ("GITHUB_API_URL", github_server.url)):
+        monkeypatch.setenv(name, value)
+    code = _run(["diff", "github:main:fp.json", str(workdir / "base.json")])
+    _contract(code, capsys.readouterr().err, data[:200], allowed=(0, 1, 3, 4))
