@@ -38,7 +38,14 @@ from .model.severity import FAIL_ON, ORDER, FailOn
 from .sources.live import live
 
 if TYPE_CHECKING:
+    import torch
+    from torch.distributed.distributed_c10d import ProcessGroup, Store
+
     from .config import Config
+
+# ``dist`` below is the torch.distributed module, passed along rather than imported in
+# each helper so that a test can stand in for a backend it cannot start (NCCL): Any,
+# since a module cannot be annotated but by a Protocol no stand-in would satisfy.
 
 __all__ = ["FAIL_ON", "NotInitializedError", "RankTimeoutError", "drift_summary",
            "verify_ranks"]
@@ -81,7 +88,8 @@ def member_name(rank: int, host: str) -> str:
     return rank_member(rank, host)
 
 
-def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, timeout: float = 120.0,
+def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: ProcessGroup | None = None,
+                 timeout: float = 120.0,
                  fingerprint: Fingerprint | None = None,
                  config: Config | None = None, numerics: bool = False,
                  numerics_timeout: float = 120.0) -> FleetReport:
@@ -154,7 +162,7 @@ def verify_ranks(fail_on: FailOn | str = FailOn.BREAKING, group: Any = None, tim
 
 # ---- torch.distributed ----------------------------------------------------------------
 
-def _device(dist: Any, group: Any) -> Any:
+def _device(dist: Any, group: ProcessGroup | None) -> torch.device:
     """Where collective tensors live: the current CUDA device for NCCL, else the CPU."""
     import torch
 
@@ -166,7 +174,8 @@ def _device(dist: Any, group: Any) -> Any:
 # Bytes through plain tensor collectives: torch's *_object collectives need numpy to
 # turn tensors back into bytes, and a torch job need not have numpy. JSON, not pickle.
 
-def _all_gather_bytes(dist: Any, payload: bytes, group: Any, size: int) -> list[bytes]:
+def _all_gather_bytes(dist: Any, payload: bytes, group: ProcessGroup | None,
+                      size: int) -> list[bytes]:
     import torch
 
     device = _device(dist, group)
@@ -182,7 +191,8 @@ def _all_gather_bytes(dist: Any, payload: bytes, group: Any, size: int) -> list[
     return [bytes(t[:int(n.item())].cpu().tolist()) for t, n in zip(gathered, lengths)]
 
 
-def _broadcast_bytes(dist: Any, payload: bytes, source: int, group: Any) -> bytes:
+def _broadcast_bytes(dist: Any, payload: bytes, source: int,
+                     group: ProcessGroup | None) -> bytes:
     import torch
 
     device = _device(dist, group)
@@ -212,7 +222,8 @@ def _distributed() -> Any:
     return dist
 
 
-def _arrive(dist: Any, group: Any, ranks: list[int], rank: int, timeout: float) -> None:
+def _arrive(dist: Any, group: ProcessGroup | None, ranks: list[int], rank: int,
+            timeout: float) -> None:
     """Wait until every rank of the group has reached verify_ranks, or name those that did not.
 
     Each rank leaves a key in the job's store on arrival, so that every rank, not
@@ -242,15 +253,16 @@ def _arrive(dist: Any, group: Any, ranks: list[int], rank: int, timeout: float) 
                                missing) from exc
 
 
-def _store(dist: Any) -> Any:
+def _store(dist: Any) -> Store | None:
     """The job's key-value store, or None where this torch does not expose it."""
     try:
-        return dist.distributed_c10d._get_default_store()
+        store: Store = dist.distributed_c10d._get_default_store()
     except (AttributeError, RuntimeError, ValueError):
         return None
+    return store
 
 
-def _missing(store: Any, keys: list[str], ranks: list[int]) -> list[int]:
+def _missing(store: Store | None, keys: list[str], ranks: list[int]) -> list[int]:
     if store is None:
         return []
     try:
