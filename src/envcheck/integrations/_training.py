@@ -3,8 +3,8 @@
 1. Fingerprint this rank (with measured numerics when asked).
 2. Check it against the lock, when one is given.
 3. When the job is distributed (an initialised ``torch.distributed`` group of more
-   than one rank): tell every rank which ranks failed the lock, then compare every
-   rank with :func:`envcheck.distributed.verify_ranks`.
+   than one rank): compare every rank with :func:`envcheck.distributed.verify_ranks`
+   (which names ranks that never arrive), then tell every rank which ranks failed the lock.
 
 Every rank reaches the same verdict and raises :class:`~envcheck.errors.DriftError`
 together, so a job never hangs with one rank stopped and the others waiting in a
@@ -70,7 +70,7 @@ def start_of_training(lock: str | None = None, fail_on: FailOn | str = FailOn.BR
         if problem:
             raise DriftError(problem, report)
         return Outcome(fingerprint, report, None)
-    failing = _ranks_where(dist, bool(problem))
+    # verify_ranks first: it names ranks that never arrive instead of waiting in a collective.
     try:
         ranks = verify_ranks(threshold, fingerprint=fingerprint, config=config,
                              numerics=numerics, timeout=timeout)
@@ -78,6 +78,7 @@ def start_of_training(lock: str | None = None, fail_on: FailOn | str = FailOn.BR
         if not isinstance(exc.report, FleetReport):
             raise
         raise DriftError(drift_message(exc.report), exc.report) from None
+    failing = _ranks_where(dist, bool(problem))
     if failing:
         rank = int(dist.get_rank())
         names = f"rank{'s' if len(failing) > 1 else ''} {', '.join(map(str, failing))}"
