@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ..model.report import Change
 from .context import Sides
@@ -24,7 +24,7 @@ class Cause(NamedTuple):
     reference: str
 
 
-def _platforms(tags: Any) -> set[str] | None:
+def _platforms(tags: object) -> set[str] | None:
     if not isinstance(tags, list):
         return None
     return {str(tag).split("-", 2)[-1] for tag in tags}
@@ -40,8 +40,8 @@ def _python_of_wheel_tags(effect: Change, changes: Mapping[str, Change],
     return python if same is not None and same == _platforms(effect.after) else None
 
 
-def _frameworks(sides: Sides) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def _frameworks(sides: Sides) -> dict[str, dict[str, object]]:
+    found: dict[str, dict[str, object]] = {}
     for side in sides:
         section = side.get("frameworks")
         for name, facts in (section.items() if isinstance(section, dict) else ()):
@@ -50,7 +50,7 @@ def _frameworks(sides: Sides) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _version_change(framework: str, facts: Mapping[str, Any],
+def _version_change(framework: str, facts: Mapping[str, object],
                     changes: Mapping[str, Change]) -> Change | None:
     distribution = str(facts.get("distribution") or framework)
     return changes.get(f"packages.{distribution}.version")

@@ -9,21 +9,24 @@ from ..model import Fingerprint
 from ..probe.packages import direct_url_from_dict, normalize_name
 
 
-def is_report(document: Any) -> bool:
+def is_report(document: object) -> bool:
     """Whether a JSON document is a ``pip inspect`` report rather than a fingerprint."""
     return isinstance(document, dict) and isinstance(document.get("installed"), list) \
         and "pip_version" in document
 
 
 def from_pip_inspect(report: dict[str, Any], source: str) -> Fingerprint:
-    """A partial fingerprint from ``pip inspect``: packages known, every other section unknown."""
-    packages: dict[str, Any] = {}
+    """A partial fingerprint from ``pip inspect``: packages known, every other section unknown.
+
+    ``report`` is one that ``is_report`` accepted: its entries are checked here, one by one.
+    """
+    packages: dict[str, dict[str, object]] = {}
     for entry in report["installed"]:
         metadata = entry.get("metadata") if isinstance(entry, dict) else None
         if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) \
                 or not isinstance(metadata.get("version"), str):
             raise InputError(f"{source}: not a pip inspect report (an entry lacks name/version)")
-        facts: dict[str, Any] = {"name": metadata["name"], "version": metadata["version"],
+        facts: dict[str, object] = {"name": metadata["name"], "version": metadata["version"],
                                  "installer": entry.get("installer"),
                                  "requested": entry.get("requested")}
         direct_url = direct_url_from_dict(entry.get("direct_url"))

@@ -11,7 +11,8 @@ platforms (``platforms: [{name, subdir}]``): the environments list packages by t
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..model import Fingerprint
@@ -20,10 +21,13 @@ from ..reader import load_yaml
 from .base import Request, pinned_fingerprint
 from .conda_pins import CondaPin, conda_lock, pin_from_url, platform_subdir
 
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
 VERSIONS = (5, 6, 7)
 
 
-def is_pixi_lock(document: Any) -> bool:
+def is_pixi_lock(document: object) -> TypeGuard[dict[str, Any]]:  # YAML, checked below
     return isinstance(document, dict) and isinstance(document.get("environments"), dict) \
         and isinstance(document.get("packages"), list)
 
@@ -37,7 +41,7 @@ def environment_of(current: Fingerprint | None) -> str:
     return "default"
 
 
-def parse(document: Any, source: str, current: Fingerprint | None,
+def parse(document: object, source: str, current: Fingerprint | None,
           environment: str | None = None, platform: str | None = None) -> PinnedLock:
     if not is_pixi_lock(document):
         raise InputError(f"{source}: not a pixi lockfile (no environments or packages)")
@@ -89,14 +93,14 @@ def parse(document: Any, source: str, current: Fingerprint | None,
     return conda_lock(f"{source} ({environment}, {platform})", "pixi.lock", pins, pypi)
 
 
-def _location(entry: dict[str, Any], version: Any) -> str:
+def _location(entry: Mapping[str, object], version: object) -> str:
     """Where a package's data says it comes from: the key the environments refer to it by."""
     if version == 5:
         return str(entry.get("url") or entry.get("path"))
     return str(entry.get("conda") or entry.get("pypi"))
 
 
-def _platform_name(document: dict[str, Any], subdir: str | None) -> str | None:
+def _platform_name(document: Mapping[str, object], subdir: str | None) -> str | None:
     """Version 7 names its platforms (``{name: linux-cuda, subdir: linux-64}``); the name of
     the one for this conda subdir, else the subdir itself (what earlier versions use)."""
     platforms = document.get("platforms")
@@ -107,7 +111,7 @@ def _platform_name(document: dict[str, Any], subdir: str | None) -> str | None:
     return subdir
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 # --------------------------------------------------------------------------- results
 
@@ -21,7 +20,7 @@ class Modified:
     expected_size: int | None
     size: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"path": self.path, "expected": self.expected, "actual": self.actual,
                 "expected_size": self.expected_size, "size": self.size}
 
@@ -33,7 +32,7 @@ class Unchecked:
     path: str
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"path": self.path, "reason": self.reason}
 
 
@@ -64,7 +63,7 @@ class PackageResult:
         return (self.unverifiable is None and not self.modified and not self.missing
                 and not self.added and not self.unchecked)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "version": self.version,
@@ -122,7 +121,7 @@ class VerifyReport:
             "not_found": len(self.not_found),
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "clean": self.clean,
             "counts": self.counts,
