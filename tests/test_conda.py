@@ -194,3 +194,36 @@ def test_a_conda_cuda_build_of_a_framework_makes_cuda_libraries_matter() -> None
         "conda.cudnn.version": ("breaking", "conda-cudnn-version")}
     assert _judged((cudnn, cpu_torch), (newer, cpu_torch)) == {
         "conda.cudnn.version": ("benign", "conda-cudnn-version")}
+
+
+def test_a_conda_record_that_installed_a_removed_distribution_is_shown_under_it() -> None:
+    """A conda environment against a plain venv: numpy gone from both conda-meta and
+    site-packages is one decision, shown on numpy's line; other packages gone are one line,
+    their conda records under it."""
+    dist = "lib/python3.11/site-packages/{}-{}.dist-info/METADATA"
+    numpy = Package("numpy", "1.26.4", "py311h64a7726_0", files=(dist.format("numpy", "1.26.4"),))
+    pandas = Package("pandas", "2.2.2", "py311h14de704_1", 1,
+                     files=(dist.format("pandas", "2.2.2"),))
+    zlib = Package("libzlib", "1.3.1", "h4ab18f5_1", 1)
+    records = _records(numpy, pandas, zlib)
+    assert records["numpy"]["python"] == "numpy" and records["pandas"]["python"] == "pandas"
+    conda = Fingerprint.from_dict({"schema": 1, "conda": records, "errors": [], "gpus": [],
+                                   "packages": {"numpy": {"name": "numpy", "version": "1.26.4"},
+                                                "pandas": {"name": "pandas", "version": "2.2.2"}}},
+                                  "conda")
+    plain = Fingerprint.from_dict({"schema": 1, "conda": {}, "errors": [], "gpus": [],
+                                   "packages": {}}, "venv")
+    report = diff(conda, plain, labels=("conda.json", "venv.json"))
+    changes = {c.path: c for c in report.changes}
+    for name in ("numpy", "pandas"):
+        assert (changes[f"conda.{name}"].cause, changes[f"conda.{name}"].rule) == (
+            f"packages.{name}", "follows-python-distribution")
+    assert changes["conda.libzlib"].cause is None  # installed no Python distribution
+    from envcheck.render import ReportFormat
+    from envcheck.render.report import RenderOptions, render_report
+
+    text = render_report(report, ReportFormat.TEXT, RenderOptions())
+    assert "      with it: conda.numpy\n" in text
+    assert "1 package only in conda.json: pandas 2.2.2" in text
+    assert "      with it: conda.pandas\n" in text
+    assert "\n  conda.numpy" not in text and "\n  conda.pandas" not in text

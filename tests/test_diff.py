@@ -470,6 +470,36 @@ def test_an_effect_is_judged_under_its_cause(before: Doc, after: Doc, effect: st
     assert changes[cause].cause is None
 
 
+def _numpy_resolves(version: str, library: str, directory: str) -> Callable[[Doc], None]:
+    """numpy at ``version`` resolving its BLAS to ``library`` in ``directory``."""
+    def apply(document: Doc) -> None:
+        document["packages"]["numpy"]["version"] = version
+        document["frameworks"]["numpy"]["version"] = version
+        document["cuda"]["framework_libraries"] = {"numpy": {library: {
+            "kind": "blas", "file": library, "directory": directory, "via": "rpath"}}}
+    return apply
+
+
+def test_a_library_a_framework_bundles_follows_its_version() -> None:
+    """numpy 2.3 -> 2.4 bundles another OpenBLAS under another hashed name (numpy.libs):
+    both names are numpy's doing. A library outside site-packages (a conda or system lib
+    directory) is not, and keeps its own rule."""
+    wheel = "/venv/lib/python3.11/site-packages/numpy.libs"
+    before = _with(CPU, _numpy_resolves("2.3.5", "libscipy_openblas64_-6cdc3b4a.so", wheel))
+    after = _with(CPU, _numpy_resolves("2.4.6", "libscipy_openblas64_-32a4b2a6.so", wheel))
+    changes = {c.path: c for c in diff(_fp(before), _fp(after)).changes}
+    for name in ("libscipy_openblas64_-6cdc3b4a.so", "libscipy_openblas64_-32a4b2a6.so"):
+        found = changes[f"cuda.framework_libraries.numpy.{name}"]
+        assert (found.cause, found.rule) == ("packages.numpy.version",
+                                             "follows-framework-version")
+    before = _with(CPU, _numpy_resolves("2.3.5", "libcblas.so.3", "/opt/conda/lib"))
+    after = _with(CPU, _numpy_resolves("2.4.6", "libcblas.so.3", "/opt/conda/lib"))
+    after["cuda"]["framework_libraries"]["numpy"]["libcblas.so.3"]["file"] = "libmkl_rt.so.2"
+    found = {c.path: c for c in diff(_fp(before), _fp(after)).changes}[
+        "cuda.framework_libraries.numpy.libcblas.so.3"]
+    assert (found.cause, found.rule, found.severity) == (None, "framework-library-blas", B)
+
+
 def test_wheel_tags_of_another_platform_are_not_blamed_on_python() -> None:
     after = _with(CPU, _python_minor, lambda d: d["packages"]["numpy"]["wheel"].update(
         tags=["cp312-cp312-musllinux_1_2_x86_64"]))

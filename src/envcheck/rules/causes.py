@@ -63,6 +63,26 @@ def _framework_of_facts(effect: Change, changes: Mapping[str, Change],
     return _version_change(name, _frameworks(sides).get(name, {}), changes)
 
 
+def _bundled_with_framework(effect: Change, changes: Mapping[str, Change],
+                            sides: Sides) -> Change | None:
+    """``cuda.framework_libraries.scipy.libscipy_openblas-5f890258.so``: a library the
+    framework's wheel bundles (or the wheels it pins), found in site-packages on both sides,
+    changed with the framework's version. One in a system or conda ``lib`` directory is not
+    the framework's doing."""
+    parts = effect.path.split(".", 3)
+    if len(parts) < 4:
+        return None
+    framework, library = parts[2], parts[3]
+    for side in sides:
+        cuda = side.get("cuda")
+        libraries = cuda.get("framework_libraries") if isinstance(cuda, dict) else None
+        entries = libraries.get(framework) if isinstance(libraries, dict) else None
+        entry = entries.get(library) if isinstance(entries, dict) else None
+        if isinstance(entry, dict) and "site-packages" not in str(entry.get("directory")):
+            return None
+    return _version_change(framework, _frameworks(sides).get(framework, {}), changes)
+
+
 def _framework_pinning(effect: Change, changes: Mapping[str, Change],
                        sides: Sides) -> Change | None:
     """An ``nvidia-*`` wheel that a changed framework pins on either side."""
@@ -99,13 +119,36 @@ def _blas_switch(effect: Change, changes: Mapping[str, Change],
                  if path in changes and changes[path].kind == "variant"), None)
 
 
+def _python_distribution(effect: Change, changes: Mapping[str, Change],
+                         sides: Sides) -> Change | None:
+    """A conda record added or removed with the Python distribution it installed: the
+    distribution's own line (``packages.numpy``) says it."""
+    if effect.kind not in ("added", "removed"):
+        return None
+    name = effect.path.split(".", 1)[1]
+    for side in sides:
+        records = side.get("conda")
+        record = records.get(name) if isinstance(records, dict) else None
+        if isinstance(record, dict) and record.get("python"):
+            cause = changes.get(f"packages.{record['python']}")
+            if cause is not None and cause.kind == effect.kind:
+                return cause
+    return None
+
+
 CAUSES: tuple[Cause, ...] = (
     Cause("follows-python", "packages.*.wheel.tags", _python_of_wheel_tags,
           "the same release built for the other Python", "PEP 425"),
     Cause("follows-framework-version", "frameworks.*", _framework_of_facts,
           "a framework's build facts change with its version", "envcheck default"),
+    Cause("follows-framework-version", "cuda.framework_libraries.*", _bundled_with_framework,
+          "a framework's wheel bundles these libraries (or pins the wheels that do)",
+          "envcheck default"),
     Cause("follows-framework-pins", "packages.nvidia-*", _framework_pinning,
           "the framework pins these CUDA library wheels", "pytorch/pytorch#114952"),
+    Cause("follows-python-distribution", "conda.*", _python_distribution,
+          "the conda package that installed this Python distribution",
+          "https://docs.conda.io/projects/conda/en/stable/user-guide/concepts/packages.html"),
     *(Cause("follows-blas-switch", effect, _blas_switch,
             "part of the same BLAS switch", "https://wiki.debian.org/DebianScience/"
             "LinearAlgebraLibraries") for effect in _BLAS_EFFECTS),
