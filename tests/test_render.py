@@ -76,6 +76,29 @@ def test_a_diff_between_very_different_environments_fits_one_screen() -> None:
     assert markdown.count("\n| ") < 40
 
 
+def test_many_effects_of_one_cause_are_cut_like_any_list_of_names() -> None:
+    """A Python minor rebuilds every binary wheel: the cause's line names the first few of
+    its effects and says how many more (all of them with --all), in every format."""
+    base, after = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    after["python"]["version"] = "3.12.7"
+    for index in range(20):
+        name = f"ext-{index:02d}"
+        for document, tag in ((base, "cp311"), (after, "cp312")):
+            document["packages"][name] = {"name": name, "version": "1.0", "wheel": {
+                "tags": [f"{tag}-{tag}-manylinux_2_17_x86_64"]}}
+    report = _report(after, base)
+    effects = [c.path for c in report.changes if c.cause == "python.version"]
+    assert len(effects) >= 20
+    more = f"(+{len(effects) - 8} more; --all lists them)"
+    text = render_report(report, ReportFormat.TEXT, RenderOptions())
+    [line] = [line for line in text.splitlines() if "with it:" in line]
+    assert line.count(".wheel.tags") == 8 and line.endswith(more), line
+    markdown = render_report(report, ReportFormat.MARKDOWN, RenderOptions())
+    assert more in markdown and markdown.count("wheel&#46;tags") == 8
+    everything = render_report(report, ReportFormat.TEXT, RenderOptions(show_all=True))
+    assert all(path in everything for path in effects) and "more; --all" not in everything
+
+
 def test_every_format_has_a_renderer() -> None:
     assert set(RENDERERS) == set(ReportFormat)
 

@@ -14,7 +14,7 @@ from ..model.fleet import FleetReport
 from ..model.severity import ORDER, Severity
 from . import ReportFormat
 from .escape import markdown_code, markdown_text, terminal
-from .layout import Item, layout
+from .layout import Item, layout, more_effects
 from .report_markdown import LIMIT, marker
 
 _SHOWN_MEMBERS = 8
@@ -57,7 +57,8 @@ def render_fleet_text(report: FleetReport, show_benign: bool = False,
                              f"see {terminal(item.reference)})")
                 if item.effects:
                     lines.append("      with it: "
-                                 + ", ".join(terminal(e.path) for e in item.effects))
+                                 + ", ".join(terminal(e.path) for e in item.effects)
+                                 + more_effects(item))
     if not report.outliers:
         lines += ["", "All fingerprints match the baseline."]
     summary = report.summary()
@@ -84,7 +85,7 @@ def render_fleet_markdown(report: FleetReport, show_all: bool = False) -> str:
             for item in items.get(level, []):
                 effects = ("; with it: " + ", ".join(markdown_code(e.path)
                                                      for e in item.effects)
-                           if item.effects else "")
+                           + more_effects(item) if item.effects else "")
                 out.append(f"| {level.value} | {markdown_code(item.title)} | "
                            f"{'' if item.before is None else markdown_code(item.before)} | "
                            f"{markdown_code(item.after)} | "

@@ -33,7 +33,19 @@ class Item(NamedTuple):
     reason: str
     rule: str
     reference: str
-    effects: tuple[Change, ...] = ()  # changes that follow from this one
+    effects: tuple[Change, ...] = ()  # changes that follow from this one (the first shown)
+    effects_left: int = 0  # how many more follow from it, not shown (without --all)
+
+
+def more_effects(item: Item) -> str:
+    """`` (+N more; --all lists them)`` after the effects shown, where some are not."""
+    return f" (+{item.effects_left} more; --all lists them)" if item.effects_left else ""
+
+
+def _capped(effects: tuple[Change, ...], show_all: bool) -> tuple[tuple[Change, ...], int]:
+    if show_all or len(effects) <= NAMES_SHOWN:
+        return effects, 0
+    return effects[:NAMES_SHOWN], len(effects) - NAMES_SHOWN
 
 
 def impact(path: str) -> int:
@@ -59,15 +71,18 @@ def names_line(names: list[str], show_all: bool) -> str:
     return ", ".join(names[:NAMES_SHOWN]) + f" (+{len(names) - NAMES_SHOWN} more; --all lists them)"
 
 
-def _single(change: Change, effects: tuple[Change, ...]) -> Item:
+def _single(change: Change, effects: tuple[Change, ...], show_all: bool) -> Item:
     return Item(change.severity, change.path, value_text(change.before),
-                value_text(change.after), change.reason, change.rule, change.reference, effects)
+                value_text(change.after), change.reason, change.rule, change.reference,
+                *_capped(effects, show_all))
 
 
-def _group(changes: list[Change], title: str, members: list[str], show_all: bool) -> Item:
+def _group(changes: list[Change], title: str, members: list[str], show_all: bool,
+           effects: dict[str, list[Change]]) -> Item:
     first = changes[0]
+    followers = tuple(e for c in changes for e in effects.get(c.path, ()))
     return Item(first.severity, title, None, names_line(members, show_all), first.reason,
-                first.rule, first.reference)
+                first.rule, first.reference, *_capped(followers, show_all))
 
 
 def _package(change: Change) -> str:
@@ -90,9 +105,9 @@ def _items_of(changes: list[Change], report: Report, show_all: bool) -> Iterable
             continue  # shown under its cause
         group = _group_of(change)
         if group is None:
-            yield _single(change, tuple(effects.get(change.path, ())))
+            yield _single(change, tuple(effects.get(change.path, ())), show_all)
         elif groups[group][0] is change:
-            yield _fill(group, groups[group], report, show_all)
+            yield _fill(group, groups[group], report, show_all, effects)
 
 
 def _group_of(change: Change) -> tuple[str, str] | None:
@@ -106,7 +121,9 @@ def _group_of(change: Change) -> tuple[str, str] | None:
     return None
 
 
-def _fill(key: tuple[str, str], members: list[Change], report: Report, show_all: bool) -> Item:
+def _fill(key: tuple[str, str], members: list[Change], report: Report, show_all: bool,
+          effects: dict[str, list[Change]]) -> Item:
+    """The item of a group; the changes that follow from its members are shown under it."""
     kind, detail = key
     if kind == "flags":
         added = [c.path.split(".", 2)[2] for c in members if c.after == "present"]
@@ -122,12 +139,13 @@ def _fill(key: tuple[str, str], members: list[Change], report: Report, show_all:
         noun = "package" if len(members) == 1 else "packages"
         if report.kind == "lock" and detail == "removed":
             return _group(members, f"{len(members)} pinned {noun} not installed", versions,
-                          show_all)
-        return _group(members, f"{len(members)} {noun} only in {side}", versions, show_all)
+                          show_all, effects)
+        return _group(members, f"{len(members)} {noun} only in {side}", versions, show_all,
+                      effects)
     if len(members) == 1:
-        return _single(members[0], ())
+        return _single(members[0], tuple(effects.get(members[0].path, ())), show_all)
     pairs = [f"{_package(c)} {value_text(c.before)} -> {value_text(c.after)}" for c in members]
-    return _group(members, f"{len(members)} other packages", pairs, show_all)
+    return _group(members, f"{len(members)} other packages", pairs, show_all, effects)
 
 
 def layout(report: Report, show_all: bool = False) -> dict[Severity, list[Item]]:

@@ -11,7 +11,7 @@ from ..model.audit import AuditReport
 from ..model.report import Report
 from ..model.severity import Severity
 from .escape import markdown_code, markdown_text
-from .layout import Item, audit_layout, layout, names_line
+from .layout import Item, audit_layout, layout, more_effects, names_line
 
 
 def marker(kind: str, use: str = "") -> str:
@@ -43,7 +43,8 @@ def _row(item: Item, with_severity: bool, own: frozenset[str], quote_reason: boo
     reason = markdown_code(item.reason, limit=400) if quote_reason else markdown_text(item.reason)
     why = f"{reason} ({_reference(item, own)})"
     if item.effects:
-        why += "; with it: " + ", ".join(markdown_code(e.path) for e in item.effects)
+        why += ("; with it: " + ", ".join(markdown_code(e.path) for e in item.effects)
+                + more_effects(item))
     cells += [markdown_code(item.title),
               "" if item.before is None else markdown_code(item.before),
               markdown_code(item.after), why]

@@ -8,7 +8,7 @@ from ..model.audit import AuditReport
 from ..model.report import Report
 from ..model.severity import ORDER, Severity
 from .escape import terminal
-from .layout import Item, audit_layout, layout, names_line
+from .layout import Item, audit_layout, layout, more_effects, names_line
 
 _COLOURS = {Severity.BREAKING: "\x1b[1;31m", Severity.RISKY: "\x1b[1;33m",
             Severity.BENIGN: "\x1b[2m"}
@@ -27,7 +27,8 @@ def _item_lines(item: Item, values: str) -> list[str]:
         f"      see {terminal(item.reference)}",
     ]
     if item.effects:
-        lines.append("      with it: " + ", ".join(terminal(e.path) for e in item.effects))
+        lines.append("      with it: " + ", ".join(terminal(e.path) for e in item.effects)
+                     + more_effects(item))
     return lines
 
 
