@@ -23,14 +23,16 @@ from ..reader import load_toml
 from .base import Markers, Request, pinned_fingerprint
 from .markers import marker_applies
 
+# The lock's TOML, checked where it is read (a name is a string, a source a table): its
+# values stay Any, as load_toml gives them.
 Entry = Mapping[str, Any]
 
 
-def _list(value: Any) -> list[Any]:
+def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _table(value: Any) -> Mapping[str, Any]:
+def _table(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -57,7 +59,7 @@ class _Lock:
                 raise InputError(f"{path}: package[{index}] has no name")
             self.entries.setdefault(normalize_name(entry["name"]), []).append(entry)
 
-    def applies(self, marker: Any, where: str) -> bool:
+    def applies(self, marker: object, where: str) -> bool:
         return not isinstance(marker, str) or marker_applies(marker, self.markers, where)
 
     def resolve(self, dependency: Entry, where: str) -> Entry:

@@ -92,7 +92,7 @@ def _parse_stamp(text: object) -> datetime:
         raise _Damaged(f"a time that is not one ({str(text)[:40]!r})") from exc
 
 
-def _pack(value: Any) -> bytes:
+def _pack(value: object) -> bytes:
     return zlib.compress(canonical_json(value).encode("utf-8"), _COMPRESSION)
 
 

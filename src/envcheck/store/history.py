@@ -119,14 +119,14 @@ class _State:
 
     __slots__ = ("digests", "meta")
 
-    def __init__(self, digests: dict[str, bytes], meta: dict[str, Any]) -> None:
+    def __init__(self, digests: dict[str, bytes], meta: dict[str, object]) -> None:
         self.digests = digests
         self.meta = meta
 
 
 def _same_for_diff(a: _State, b: _State) -> bool:
     """Whether ``diff`` gives the same result against either (it reads sections and meta)."""
-    def comparable(state: _State) -> tuple[dict[str, bytes], dict[str, Any]]:
+    def comparable(state: _State) -> tuple[dict[str, bytes], dict[str, object]]:
         meta = {k: v for k, v in state.meta.items() if k not in PER_RUN_META}
         return {k: v for k, v in state.digests.items() if k in SECTIONS}, meta
 
