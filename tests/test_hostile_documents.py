@@ -102,7 +102,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=max(150, int(os.environ.get("ENVCHECK_HOSTILE_EXAMPLES", "0"))),
+          deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(PATHS), VALUES), min_size=1, max_size=3))
 @example([(("packages", "numpy"), None)])  # the issue's reproducers, always tried
@@ -564,7 +565,8 @@ def small_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(root / "bin" / "python")
 
 
-@settings(max_examples=15, deadline=None,
+@settings(max_examples=max(15, int(os.environ.get("ENVCHECK_HOSTILE_EXAMPLES", "0")) // 10),
+          deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(st.data())
@@ -637,3 +639,23 @@ def test_a_fingerprint_read_through_the_github_api(
         monkeypatch.setenv(name, value)
     code = _run(["diff", "github:main:fp.json", str(workdir / "base.json")])
     _contract(code, capsys.readouterr().err, data[:200], allowed=(0, 1, 3, 4))
+
+
+@pytest.mark.parametrize("damage", [HOSTILE_JSON[0], b"NaN", b"[]", b"\xff",
+                                    b'{"entries": {"x": {"version": 5}}}'])
+def test_this_interpreters_package_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch, damage: bytes) -> None:
+    """The cache of the interpreter envcheck runs in (the probe in this process)."""
+    from envcheck.paths import package_cache_file
+
+    monkeypatch.setenv("ENVCHECK_HOME", str(tmp_path))
+    out = tmp_path / "fp.json"
+    assert _run(["snapshot", "--no-save", "-o", str(out)]) == 0
+    cache = Path(package_cache_file(None))
+    assert cache.exists()
+    cache.write_bytes(damage)
+    capsys.readouterr()
+    code = _run(["snapshot", "--no-save", "-o", str(out)])
+    _contract(code, capsys.readouterr().err, damage[:100], allowed=(0,))
+    assert "numpy" in json.loads(out.read_text())["packages"]
+    json.loads(cache.read_text())  # rebuilt whole
