@@ -45,14 +45,27 @@ def test_only_installed_packages_of_interest() -> None:
         "Package: libnccl2\nStatus: install ok installed\nArchitecture: amd64\n"
         "Version: 2.21.5-1+cuda12.4\n\n"
         "Package: libnccl2\nStatus: install ok installed\nArchitecture: arm64\n"
-        "Version: 2.21.5-1+cuda12.4\n"
+        "Version: 2.21.5-1+cuda12.4\n\n"
+        # Debian's names for nvJitLink and NVBLAS, and its cuDNN installer (contrib)
+        "Package: libnvjitlink12\nStatus: install ok installed\nArchitecture: amd64\n"
+        "Version: 12.4.127~12.4.1-1\n\n"
+        "Package: libnvblas12\nStatus: install ok installed\nArchitecture: amd64\n"
+        "Version: 12.4.5.8~12.4.1-1\n\n"
+        "Package: nvidia-cudnn\nStatus: install ok installed\nArchitecture: amd64\n"
+        "Version: 8.9.2.26~cuda12+3\n"
     )
     assert parse_dpkg_status(status) == {
         "libnccl2": {"version": "2.21.5-1+cuda12.4", "architecture": "amd64", "manager": "dpkg"},
         "libnccl2:arm64": {"version": "2.21.5-1+cuda12.4", "architecture": "arm64",
                            "manager": "dpkg"},
+        "libnvblas12": {"version": "12.4.5.8~12.4.1-1", "architecture": "amd64",
+                        "manager": "dpkg"},
+        "libnvjitlink12": {"version": "12.4.127~12.4.1-1", "architecture": "amd64",
+                           "manager": "dpkg"},
         "libopenblas0-pthread": {"version": "0.3.21+ds-4", "architecture": "amd64",
                                  "manager": "dpkg"},
+        "nvidia-cudnn": {"version": "8.9.2.26~cuda12+3", "architecture": "amd64",
+                         "manager": "dpkg"},
     }
 
 
@@ -96,6 +109,8 @@ def test_one_library_judged_alike_as_wheel_conda_record_and_debian_package(
         gpus: int, cuda: str, nccl: str) -> None:
     cudnns = [_judge("packages", "nvidia-cudnn-cu12", "9.1.0.70", "9.2.1.18", gpus),
               _judge("conda", "cudnn", "9.1.0.70", "9.2.1.18", gpus),
+              _judge("system_packages", "nvidia-cudnn", "8.9.2.26~cuda12+3", "9.2.1.18~cuda12+1",
+                     gpus),
               _judge("system_packages", "libcudnn9-cuda-12", "9.1.0.70-1", "9.2.1.18-1", gpus)]
     assert {severity for severity, _ in cudnns} == {cuda}
     runtimes = [_judge("packages", "nvidia-cuda-runtime-cu12", "12.4.127", "12.6.77", gpus),

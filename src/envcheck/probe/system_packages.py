@@ -30,8 +30,10 @@ ALTERNATIVES = "/etc/alternatives"
 # libblas3, libmkl-rt, libgomp1, libomp5-16, ...).
 # Only their paragraphs are parsed: most of a status file (hundreds of KB) is never split.
 _INTERESTING = re.compile(
-    r"(libcudnn\S*|libnccl\S*|cuda-(?:cudart|libraries|runtime|toolkit|nvrtc|cccl)\S*"
+    r"(libcudnn\S*|libnccl\S*|cuda-(?:cudart|libraries|runtime|toolkit|nvrtc|cccl|nvjitlink)\S*"
     r"|libcu(?:blas|fft|rand|solver|sparse|dart|da)\S*|libnvrtc\S*|nvidia-cuda\S*"
+    # Debian's libnvjitlink12 and libnvblas12, its contrib installer of cuDNN (nvidia-cudnn).
+    r"|libnvjitlink\S*|libnvblas\S*|nvidia-cudnn\S*"
     r"|libblas\S*|libcblas\S*|liblapack\S*|libopenblas\S*|libblis\S*|libatlas\S*|libmkl\S*"
     r"|intel-mkl\S*|intel-oneapi-mkl\S*|libgomp\d*|libomp\S*|libiomp\S*|intel-openmp\S*"
     # RPM names: openblas-openmp, flexiblas-netlib, blas, lapack, atlas, libgomp.

@@ -115,12 +115,12 @@ MKL_PACKAGES = ("mkl", "mkl-*", "libmkl*", "intel-mkl*", "intel-oneapi-mkl*")
 BLAS_LIBRARIES = ("libopenblas*", "openblas", "libblis*", "blis", "libblas*", "libcblas*",
                   "liblapack*", "libatlas*", "libflexiblas*")
 OPENMP = ("_openmp_mutex", "llvm-openmp", "intel-openmp", "libgomp*", "libomp*", "libiomp*")
-CUDNN = ("cudnn", "libcudnn*")
+CUDNN = ("cudnn", "libcudnn*", "nvidia-cudnn")
 NCCL = ("nccl", "libnccl*")
 CUDA_COMPILER = ("cuda-nvcc*", "cuda-compiler*")
 CUDA_LIBRARIES = ("cuda-version", "cudatoolkit", "cuda-*", "libcublas*", "libcufft*",
                   "libcurand*", "libcusolver*", "libcusparse*", "libnvrtc*", "libcudart*",
-                  "libnvjitlink*", "nvidia-cuda*")
+                  "libnvjitlink*", "libnvblas*", "nvidia-cuda*")
 CONDA_BLAS = "https://conda-forge.org/docs/maintainer/knowledge_base/#switching-blas-implementation"
 CONDA_OPENMP = "https://conda-forge.org/docs/maintainer/knowledge_base/#openmp"
 NATIVE_BUILD = "https://docs.conda.io/projects/conda-build/en/stable/resources/package-spec.html"
