@@ -60,11 +60,11 @@ def version_kind(before: str, after: str) -> str | None:
 
 # ---- extraction per section -----------------------------------------------------------
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: object) -> dict[str, Any]:  # a validated section: shapes checked
     return value if isinstance(value, dict) else {}
 
 
-def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
+def _packages(a: Mapping[str, object], b: Mapping[str, object],
               unknown: frozenset[str] = frozenset()) -> Iterator[Difference]:
     for name in sorted(set(a) | set(b)):
         pa, pb = _dict(a.get(name)), _dict(b.get(name))
@@ -86,7 +86,7 @@ def _packages(a: Mapping[str, Any], b: Mapping[str, Any],
                              shadow_a or None, shadow_b or None)
 
 
-def _package_build(name: str, path: str, pa: dict[str, Any], pb: dict[str, Any],
+def _package_build(name: str, path: str, pa: Mapping[str, object], pb: Mapping[str, object],
                    compare_urls: bool) -> Iterator[Difference]:
     """Same version on both sides: is it the same build?"""
     tags_a, tags_b = _dict(pa.get("wheel")).get("tags"), _dict(pb.get("wheel")).get("tags")
@@ -113,7 +113,7 @@ def _package_build(name: str, path: str, pa: dict[str, Any], pb: dict[str, Any],
 _FRAMEWORK_SKIP = frozenset({"version", "distribution", "jaxlib", "plugins", "debug"})
 
 
-def _frameworks(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _frameworks(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     # Presence and versions come from the packages section; here, the build facts.
     for name in sorted(set(a) & set(b)):
         fa, fb = _dict(a.get(name)), _dict(b.get(name))
@@ -128,13 +128,13 @@ def _frameworks(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Differen
                                  f"frameworks.{name}.{field}", fa.get(field), fb.get(field))
 
 
-def _presence(before: Any, after: Any) -> str:
+def _presence(before: object, after: object) -> str:
     if before is None:
         return "added"
     return "removed" if after is None else "changed"
 
 
-def _cuda(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _cuda(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     for field in ("driver_version", "driver_cuda_version"):
         if a.get(field) != b.get(field):
             yield Difference("cuda", field, _presence(a.get(field), b.get(field)),
@@ -152,7 +152,7 @@ def _cuda(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
                                     _dict(b.get("framework_libraries")))
 
 
-def _framework_libraries(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _framework_libraries(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     """The file each framework's DT_NEEDED name resolves to, and how it was found."""
     for framework in sorted(set(a) & set(b)):
         la, lb = _dict(a.get(framework)), _dict(b.get(framework))
@@ -165,7 +165,7 @@ def _framework_libraries(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator
                                  f"cuda.framework_libraries.{framework}.{name}", before, after)
 
 
-def _resolved(entry: dict[str, Any]) -> str | None:
+def _resolved(entry: Mapping[str, object]) -> str | None:
     if not entry:
         return None
     return f"{entry.get('file') or 'not found'} ({entry.get('via') or 'nowhere'})"
@@ -173,14 +173,14 @@ def _resolved(entry: dict[str, Any]) -> str | None:
 
 # ---- conda records and system packages ------------------------------------------------
 
-def _record_text(record: dict[str, Any]) -> str | None:
+def _record_text(record: Mapping[str, object]) -> str | None:
     if not record:
         return None
     build = record.get("build")
     return f"{record.get('version')}={build}" if build else str(record.get("version"))
 
 
-def _conda(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _conda(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     for name in sorted(set(a) | set(b)):
         ra, rb = _dict(a.get(name)), _dict(b.get(name))
         path = f"conda.{name}"
@@ -220,7 +220,7 @@ def debian_upstream(version: str) -> str:
     return upstream.rsplit("-", 1)[0] if "-" in upstream else upstream
 
 
-def _system_packages(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _system_packages(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     pa, pb = _dict(a.get("packages")), _dict(b.get("packages"))
     for name in sorted(set(pa) | set(pb)):
         ea, eb = _dict(pa.get(name)), _dict(pb.get(name))
@@ -284,7 +284,7 @@ def _cpu(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
                          "present" if present else "absent")
 
 
-def _fields(section: str, a: Mapping[str, Any], b: Mapping[str, Any],
+def _fields(section: str, a: Mapping[str, object], b: Mapping[str, object],
             fields: tuple[str, ...]) -> Iterator[Difference]:
     """Compare dotted fields (``libc.version``) of one section."""
     for field in fields:
@@ -293,14 +293,14 @@ def _fields(section: str, a: Mapping[str, Any], b: Mapping[str, Any],
             yield Difference(section, field, _presence(va, vb), f"{section}.{field}", va, vb)
 
 
-def _get(node: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = node
+def _get(node: Mapping[str, object], dotted: str) -> object:
+    value: object = node
     for part in dotted.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
 
 
-def _python(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _python(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     va, vb = a.get("version"), b.get("version")
     kind = version_kind(str(va), str(vb)) if va and vb else (None if va == vb else "changed")
     if kind:
@@ -309,12 +309,12 @@ def _python(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
                                         "build.date", "wheel_tag", "platform"))
 
 
-def _os(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _os(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     yield from _fields("os", a, b, ("system", "libc.name", "libc.version", "distribution.id",
                                     "distribution.version", "kernel", "container"))
 
 
-def _env(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Difference]:
+def _env(a: Mapping[str, object], b: Mapping[str, object]) -> Iterator[Difference]:
     for name in sorted(set(a) | set(b)):
         va, vb = a.get(name), b.get(name)
         if va != vb:
@@ -358,11 +358,11 @@ def _unrecorded(difference: Difference) -> bool:
 # What a document records is read from its shape, never from claims in its own
 # ``meta``, which a stranger's file could use to switch comparisons off.
 
-def _packages_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _packages_of(document: Mapping[str, object]) -> list[dict[str, Any]]:
     return [p for p in _dict(document.get("packages")).values() if isinstance(p, dict)]
 
 
-def _probed(document: Mapping[str, Any]) -> bool:
+def _probed(document: Mapping[str, object]) -> bool:
     """Packages read by the probe (a fingerprint or lock), not a pip inspect or requirements
     list: every probed package has a ``format``."""
     packages = _packages_of(document)
