@@ -241,6 +241,9 @@ def test_any_pinned_record_that_differs_fails_with_its_rule(python38: str, tmp_p
         assert severity is None or change["severity"] == severity, (label, change)
         if label == "no-nccl":
             assert change["kind"] == "removed" and change["after"] is None
+            # environment.yml pins nccl without a version: "*", never "(none) -> (none)"
+            assert change["before"] == ("*" if fmt == "environment.yml" else
+                                        "2.21.5.1=h3a97aeb_0"), change
 
 
 def test_pixi_environment_and_platform_selection(envs: dict[str, Path], tmp_path: Path) -> None:

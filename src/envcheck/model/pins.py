@@ -58,11 +58,12 @@ class Selection(NamedTuple):
 DEFAULT_SELECTION = Selection()  # no extras; the lock's default groups
 
 
-def record_text(pin: CondaPin) -> str | None:
-    """``3.9.0=20_linux64_mkl`` as a diff shows a conda record; the spec where not exact."""
+def record_text(pin: CondaPin) -> str:
+    """``3.9.0=20_linux64_mkl`` as a diff shows a conda record; the spec where not exact
+    (``*`` where it pins any version: shown, never as "(none)")."""
     if pin.version is None and pin.build is None:
-        return None
-    return f"{pin.version or '*'}={pin.build}" if pin.build else pin.version
+        return "*"
+    return f"{pin.version or '*'}={pin.build}" if pin.build else (pin.version or "*")
 
 
 def lock_document(lock: PinnedLock) -> dict[str, object]:
