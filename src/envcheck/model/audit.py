@@ -9,7 +9,7 @@ and each finding is a change whose ``before`` is now and ``after`` the suggestio
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .report import Side, severity_counts
 from .severity import FailOn, Severity
@@ -26,7 +26,7 @@ class AuditFinding(NamedTuple):
     reference: str
     check: str  # the id of the catalog check that found it
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """As a change of the audit's JSON report (the public contract)."""
         return {"path": self.path, "before": self.now, "after": self.suggested,
                 "severity": self.severity.value, "reason": self.reason,
@@ -55,7 +55,7 @@ class AuditReport:
         """Whether anything is at or above ``fail_on`` (breaking, risky, any, never)."""
         return FailOn.parse(fail_on).fails(self.worst())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "schema": 1,
             "kind": "audit",

@@ -3,7 +3,7 @@ BASE's bits, or none, and what was tried. Model-level so renderers import only m
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 
 class Candidate(NamedTuple):
@@ -40,7 +40,7 @@ class Explanation:
         # A canary that computes other bits is a breaking difference, as in ``diff``.
         return fail_on != "never" and bool(self.canaries)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "schema": 1, "kind": "explain",
             "base": {"label": self.base_label, "numerics_id": self.base_id},

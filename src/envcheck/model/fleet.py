@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .report import Report
 from .severity import ORDER, FailOn, Severity
@@ -56,7 +56,7 @@ class FleetReport:
                 counts[worst.value] += len(outlier.group.members)
         return counts
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "schema": 1,
             "members": self.members,

@@ -9,7 +9,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
     from collections.abc import Sequence
-    from typing import Any, TypedDict
+    from typing import TypedDict
 
     from .report import Change
 
@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
         """The most severe change: enough to name it, not the whole judgement."""
 
         path: str
-        before: Any
-        after: Any
+        before: object
+        after: object
         severity: str  # a Severity's value
         rule: str
 
@@ -62,9 +62,9 @@ class EntryChange:
                     "severity": first.severity.value, "rule": first.rule}
         return cls(base, sections, counts, head)
 
-    def to_dict(self) -> dict[str, Any]:
-        document: dict[str, Any] = {"base": self.base, "sections": list(self.sections),
-                                    "counts": self.counts, "head": self.head}
+    def to_dict(self) -> dict[str, object]:
+        document: dict[str, object] = {"base": self.base, "sections": list(self.sections),
+                                       "counts": self.counts, "head": self.head}
         if self.recorded is not None:
             document["recorded"] = self.recorded
         return document

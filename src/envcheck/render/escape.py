@@ -10,10 +10,6 @@ from __future__ import annotations
 import json
 import re
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Characters that carry no Markdown or HTML meaning anywhere in a line. ':', '/' and
 # '.' are left out too: GitHub turns text like https://x or www.x into links even
@@ -23,7 +19,7 @@ _MARKDOWN_SAFE = re.compile(r"[A-Za-z0-9 ,+=_-]")
 _AT = "&#64;&#8288;"
 
 
-def value_text(value: Any) -> str:
+def value_text(value: object) -> str:
     """A value as one line of text: strings as they are, everything else as JSON."""
     if value is None:
         return "(none)"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..model.history import LEVELS, EntryChange
 from .escape import terminal, value_text
 
 _VALUE_LIMIT = 40  # characters per value
 
 
-def _value(value: Any) -> str:
+def _value(value: object) -> str:
     text = value_text(value)
     return text if len(text) <= _VALUE_LIMIT else text[: _VALUE_LIMIT - 3] + "..."
 

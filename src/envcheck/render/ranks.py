@@ -4,7 +4,6 @@ for logs and for the message a training callback raises."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from ..model.fleet import RANK_MEMBER, FleetReport, rank_ranges
 from ..model.report import Change
@@ -35,7 +34,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def _short(value: object, limit: int = 80) -> str:
     text = terminal(value_text(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
