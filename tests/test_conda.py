@@ -50,6 +50,7 @@ def test_every_record_of_a_real_prefix_is_read(python38: str, tmp_path: Path) ->
            "mkl 2023.2.0=h84fe81f_50496, OpenMP llvm" in text.stdout, text.stdout
     assert "cuda-version 12.4=h3060b56_3, cudnn 9.1.1.17=hbc370b7_0, " \
            "nccl 2.21.5.1=h3a97aeb_0" in text.stdout
+    assert "  packages    1 distribution\n" in text.stdout  # numpy alone, said in English
 
 
 def test_blas_switched_from_mkl_to_openblas_is_breaking(python38: str, tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
                     + (", virtualenv" if python.get("virtualenv") else "")
                     + (f", conda env {python.get('conda_env')}" if python.get("conda_env")
                        else "")]),
-        ("packages", [f"{len(packages)} distributions"
+        ("packages", [f"{len(packages)} distribution{'' if len(packages) == 1 else 's'}"
                       + (f", {shadowed} with shadowed copies" if shadowed else ""),
                       *_edited_lines(packages)]),
         *([("conda", _conda_lines(data["conda"]))] if data.get("conda") else []),
