@@ -19,7 +19,7 @@ values may be null (a probe that could not tell), so every view is
 
 from __future__ import annotations
 
-from typing import Any, TypedDict, Union
+from typing import TypedDict, Union
 
 # A parsed JSON document, before anything has checked its shape. Use it (or ``object``)
 # for input not yet validated, and narrow with isinstance; ``Fingerprint.data`` stays a
@@ -58,6 +58,14 @@ class OsSection(TypedDict, total=False):
     libc: Libc | None
 
 
+class PythonBuild(TypedDict, total=False):
+    """``python.build``: how the interpreter was built, from platform.python_build()."""
+
+    number: str | None  # the build's tag or branch: "main", "tags/v3.12.3"
+    date: str | None
+    compiler: str | None  # "GCC 12.2.0"
+
+
 class PythonSection(TypedDict, total=False):
     """``python``: the interpreter."""
 
@@ -72,7 +80,7 @@ class PythonSection(TypedDict, total=False):
     wheel_tag: str | None
     free_threaded: bool | None
     sys_path: list[str] | None
-    build: dict[str, Any] | None  # sysconfig facts: compiler, flags
+    build: PythonBuild | None
 
 
 class CpuSection(TypedDict, total=False):
@@ -171,6 +179,25 @@ class ShadowedCopy(TypedDict, total=False):
     location: str | None
 
 
+class WheelFacts(TypedDict, total=False):
+    """``packages.*.wheel``: what the distribution's WHEEL file says."""
+
+    tags: list[str]  # py3-none-any, cp312-cp312-manylinux_2_28_x86_64, ...
+    root_is_purelib: bool | None
+    build: str | None  # the build tag, if any
+
+
+class DirectUrl(TypedDict, total=False):
+    """``packages.*.direct_url``: PEP 610's direct_url.json, credentials removed."""
+
+    url: str | None
+    editable: bool | None  # dir_info
+    vcs: str | None  # vcs_info: git, hg, ...
+    commit_id: str | None
+    requested_revision: str | None
+    archive_hashes: dict[str, str] | None  # archive_info: algorithm -> digest
+
+
 class PackageEntry(TypedDict, total=False):
     """One value of ``packages``: an installed distribution (``version`` always a string)."""
 
@@ -182,10 +209,39 @@ class PackageEntry(TypedDict, total=False):
     format: str | None  # dist-info, egg-info, egg
     files: int | None
     record_digest: str | None
-    wheel: dict[str, Any] | None  # WHEEL: tags, generator, root-is-purelib
-    direct_url: dict[str, Any] | None  # PEP 610
+    wheel: WheelFacts | None
+    direct_url: DirectUrl | None
     shadowed: list[ShadowedCopy] | None
     files_changed: dict[str, list[str]] | None  # deep snapshots: modified, missing, added
+
+
+class CondaRecord(TypedDict, total=False):
+    """One value of ``conda``: an installed conda package, from its conda-meta record."""
+
+    name: str
+    version: str
+    build: str | None
+    build_number: int | None
+    channel: str | None
+    subdir: str | None  # linux-64, noarch, ...
+    md5: str | None
+    sha256: str | None
+    python: str | None  # the Python distribution it installed, if any
+
+
+class SystemPackage(TypedDict, total=False):
+    """One value of ``system_packages.packages``: a dpkg or RPM package."""
+
+    version: str | None
+    architecture: str | None
+    manager: str | None  # dpkg, rpm
+
+
+class SystemPackagesSection(TypedDict, total=False):
+    """``system_packages``: the OS packages that carry CUDA, BLAS or OpenMP libraries."""
+
+    packages: dict[str, SystemPackage] | None
+    alternatives: dict[str, str] | None  # Debian alternatives: link -> chosen file
 
 
 # ``packages``: normalised name -> entry; ``frameworks``: name -> info (None: unreadable);
@@ -194,3 +250,4 @@ Packages = dict[str, PackageEntry]
 Frameworks = dict[str, "FrameworkInfo | None"]
 Gpus = list[GpuInfo]
 Environment = dict[str, "str | None"]
+Conda = dict[str, CondaRecord]  # conda record name -> record

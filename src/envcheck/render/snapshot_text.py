@@ -8,9 +8,8 @@ from .escape import terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from ..model.sections import (
+        Conda,
         CpuSection,
         CudaSection,
         FrameworkInfo,
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
         OsSection,
         Packages,
         ProbeError,
+        SystemPackagesSection,
     )
 
 _ISA_SHOWN = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
@@ -66,7 +66,7 @@ def _cuda_lines(cuda: CudaSection) -> list[str]:
     return lines or ["none found"]
 
 
-def _conda_lines(records: dict[str, Any]) -> list[str]:
+def _conda_lines(records: Conda) -> list[str]:
     """The records that decide numerics, in two lines: BLAS and OpenMP, then CUDA."""
     def show(name: str) -> str | None:
         record = records.get(name)
@@ -88,7 +88,7 @@ def _conda_lines(records: dict[str, Any]) -> list[str]:
     return [", ".join(first)] + ([", ".join(cuda)] if cuda else [])
 
 
-def _system_packages_line(system: dict[str, Any]) -> str:
+def _system_packages_line(system: SystemPackagesSection) -> str:
     packages = system.get("packages") or {}
     shown = [f"{name} {info.get('version')}" for name, info in sorted(packages.items())
              if isinstance(info, dict)]
