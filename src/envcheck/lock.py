@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
 
 from .errors import UsageError
 from .model import SCHEMA_VERSION, Fingerprint, identity_view
@@ -30,9 +29,9 @@ def lock_path(name: str, directory: str = LOCK_DIR) -> str:
     return os.path.join(directory, name if name.endswith(".json") else f"{name}.json")
 
 
-def lock_document(fingerprint: Fingerprint) -> dict[str, Any]:
+def lock_document(fingerprint: Fingerprint) -> dict[str, object]:
     """The stable part of a fingerprint, ready to commit."""
-    document: dict[str, Any] = {"schema": SCHEMA_VERSION}
+    document: dict[str, object] = {"schema": SCHEMA_VERSION}
     document.update(identity_view(fingerprint.data))
     document["errors"] = []
     document["id"] = fingerprint.id

@@ -9,8 +9,8 @@ pin where the package comes from. Only as the expected side of ``check``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..errors import InputError
 from ..model import Fingerprint
@@ -21,12 +21,12 @@ from .base import Markers, Request, pinned_fingerprint
 from .markers import marker_applies
 
 
-def _strings(value: Any) -> frozenset[str]:
+def _strings(value: object) -> frozenset[str]:
     return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) \
         else frozenset()
 
 
-def _source_pin(name: str, version: str | None, entry: dict[str, Any], base: str) -> Pin:
+def _source_pin(name: str, version: str | None, entry: Mapping[str, object], base: str) -> Pin:
     """Where a non-registry entry comes from."""
     vcs, archive, directory = entry.get("vcs"), entry.get("archive"), entry.get("directory")
     if isinstance(vcs, dict):
