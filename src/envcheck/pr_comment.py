@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .errors import UsageError
 from .github import (
@@ -69,7 +69,7 @@ def _comment_fields(comment: object) -> tuple[int, str, str | None] | None:
             login if isinstance(login, str) else None)
 
 
-def _written(client: Client, method: str, url: str, payload: Mapping[str, Any]) -> Upserted:
+def _written(client: Client, method: str, url: str, payload: Mapping[str, object]) -> Upserted:
     answer, _ = client.json(method, url, payload)
     fields = _comment_fields(answer)
     if fields is None:
