@@ -129,6 +129,25 @@ def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
     assert result.stderr == "envcheck: aborted\n"
 
 
+def test_a_real_ctrl_c_while_the_console_module_loads_is_exit_130() -> None:
+    """SIGINT itself (not a raised KeyboardInterrupt) during ``from envcheck.entry import
+    main``, the console script's first line: one line and exit 130, no traceback."""
+    program = (
+        "import os, signal, sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'envcheck.console':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from envcheck.entry import main\n"
+        "sys.exit(main(['rules']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "envcheck: aborted\n"
+
+
 @pytest.mark.parametrize("args", [
     # Text collapses many package changes into one line; --all lists every name.
     ["diff", "BIG_A", "BIG_B", "--all"], ["diff", "BIG_A", "BIG_B", "--format", "json"],
