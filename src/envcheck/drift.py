@@ -11,7 +11,7 @@ judged by the rule catalog with context from both sides.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -248,7 +248,7 @@ _GPU_FIELDS = ("compute_capability", "name", "multiprocessors", "mig_mode", "mem
                "ecc", "visible_as")
 
 
-def _gpus(a: list[Any], b: list[Any]) -> Iterator[Difference]:
+def _gpus(a: Sequence[object], b: Sequence[object]) -> Iterator[Difference]:
     ga = [g for g in a if isinstance(g, dict)]
     gb = [g for g in b if isinstance(g, dict)]
     if len(ga) != len(gb):
@@ -358,7 +358,7 @@ def _unrecorded(difference: Difference) -> bool:
 # What a document records is read from its shape, never from claims in its own
 # ``meta``, which a stranger's file could use to switch comparisons off.
 
-def _packages_of(document: Mapping[str, object]) -> list[dict[str, Any]]:
+def _packages_of(document: Mapping[str, object]) -> list[dict[str, object]]:
     return [p for p in _dict(document.get("packages")).values() if isinstance(p, dict)]
 
 
