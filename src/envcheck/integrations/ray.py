@@ -33,6 +33,9 @@ __all__ = ["BASELINES", "check_cluster", "cluster_members", "connected", "consta
 
 BASELINES = ("client", "majority")
 CLIENT_ATTEMPTS = 3
+# How Ray Client reports that the head's server for this connection died as it started
+# (psutil's error when the proxy looks at the server it just forked, already a zombie).
+_SERVER_DIED = ("client server failed", "ZombieProcess", "Proxy failed to Connect to backend")
 
 
 def node_label(node_id: str, address: str) -> str:
@@ -56,7 +59,7 @@ def connected(address: str | None) -> Iterator[None]:
             break
         except (ConnectionError, RuntimeError, ValueError) as exc:
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            if attempt < attempts and "client server failed" in str(exc):
+            if attempt < attempts and any(sign in str(exc) for sign in _SERVER_DIED):
                 ray.shutdown()
                 time.sleep(attempt)
                 continue
