@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
     from typing import Any, Callable, Literal
 
     from .sections import (
+        Conda,
         CpuSection,
         CudaSection,
         Environment,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # typing costs milliseconds on every snapshot
         Packages,
         ProbeError,
         PythonSection,
+        SystemPackagesSection,
     )
 
     # VOLATILE as a tree of path parts; None marks a dropped leaf.
@@ -264,6 +266,16 @@ class Fingerprint:
     @property
     def env(self) -> Environment:
         found: Environment | None = self.data.get("env")
+        return found or {}
+
+    @property
+    def conda(self) -> Conda:
+        found: Conda | None = self.data.get("conda")
+        return found or {}
+
+    @property
+    def system_packages(self) -> SystemPackagesSection:
+        found: SystemPackagesSection | None = self.data.get("system_packages")
         return found or {}
 
     def section(self, name: str) -> Any:  # any section: its view says its type

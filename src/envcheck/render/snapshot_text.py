@@ -155,7 +155,7 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
         ("packages", [f"{len(packages)} distribution{'' if len(packages) == 1 else 's'}"
                       + (f", {shadowed} with shadowed copies" if shadowed else ""),
                       *_edited_lines(packages)]),
-        *([("conda", _conda_lines(data["conda"]))] if data.get("conda") else []),
+        *([("conda", _conda_lines(fingerprint.conda))] if fingerprint.conda else []),
         ("frameworks", [_framework_line(name, info)
                         for name, info in sorted(fingerprint.frameworks.items()) if info]
          or ["none found"]),
@@ -163,8 +163,8 @@ def render_snapshot(fingerprint: Fingerprint) -> str:
         ("gpus", _gpu_lines(fingerprint.gpus, fingerprint.errors)),
         ("cpu", [_cpu_line(fingerprint.cpu)]),
         ("os", [_os_line(fingerprint.os)]),
-        *([("system", [_system_packages_line(data["system_packages"])])]
-          if data.get("system_packages") else []),
+        *([("system", [_system_packages_line(fingerprint.system_packages)])]
+          if fingerprint.system_packages else []),
         ("settings", [f"{k}={v}" for k, v in sorted(settings.items())]
          or ["none of the numerics settings are set"]),
     ]
