@@ -23,7 +23,7 @@ from ..reader import DocumentError, parse_json
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, datetime and pathlib cost milliseconds on every snapshot
     from datetime import datetime
-    from typing import Any, Callable, TypeVar
+    from typing import Callable, TypeVar
 
 
     _T = TypeVar("_T")
@@ -96,7 +96,7 @@ def _pack(value: object) -> bytes:
     return zlib.compress(canonical_json(value).encode("utf-8"), _COMPRESSION)
 
 
-def _unpack(data: object) -> Any:
+def _unpack(data: object) -> object:
     if not isinstance(data, bytes):
         raise _Damaged(f"a stored value is {type(data).__name__}, not a blob")
     try:

@@ -63,7 +63,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, datetime and pathlib cost milliseconds on every snapshot
     from collections.abc import Sequence
     from datetime import datetime
-    from typing import Any, Callable, TypeVar
+    from typing import Callable, TypeVar
 
     from ..model.report import Change
 
@@ -100,7 +100,7 @@ class Entry:
 
 # ---- the store ------------------------------------------------------------------------
 
-def _entry(row: tuple[Any, ...], version: int) -> Entry:
+def _entry(row: tuple[object, ...], version: int) -> Entry:
     number, taken_at, interpreter, fingerprint_id, change = row
     if not (isinstance(number, int) and isinstance(interpreter, str)
             and isinstance(fingerprint_id, str)):
@@ -167,7 +167,7 @@ class History(Store):
         meta = rest.get("meta") if isinstance(rest, dict) else None
         return _State(digests, meta if isinstance(meta, dict) else {})
 
-    def _document(self, conn: sqlite3.Connection, number: int) -> dict[str, Any] | None:
+    def _document(self, conn: sqlite3.Connection, number: int) -> dict[str, object] | None:
         row = conn.execute("SELECT rest FROM entries WHERE number = ?", (number,)).fetchone()
         if row is None:
             return None
@@ -217,7 +217,7 @@ class History(Store):
         if limit is not None and limit < 0:
             raise UsageError(f"history: limit must be 0 or more, not {limit}")
         sql = f"SELECT {self._columns} FROM entries"
-        params: list[Any] = []
+        params: list[str | int] = []
         if interpreter is not None:
             sql += " WHERE interpreter = ?"
             params.append(interpreter)

@@ -12,7 +12,6 @@ from ..errors import InputError
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # datetime and typing cost milliseconds on every snapshot
     from datetime import date
-    from typing import Any
 
 _DATE_REF = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_INT = 2**62  # below SQLite's 64-bit integer limit
@@ -46,7 +45,7 @@ class Reference:
                              "N-th most recent, or @YYYY-MM-DD)")
 
     def lookup(self, conn: sqlite3.Connection, columns: str, interpreter: str | None
-               ) -> tuple[Any, ...] | int:
+               ) -> tuple[object, ...] | int:
         """The entry's ``columns``, or how many entries there are when none matches."""
         from datetime import date, timedelta
 
