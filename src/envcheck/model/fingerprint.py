@@ -117,9 +117,10 @@ def _without(node: object, tree: VolatileTree, dropped: list[object]) -> object:
                 continue
             kept[key] = value if sub is False else _without(value, sub, dropped)
         return kept
-    items = tree.get("*")
-    if isinstance(node, list) and items is not None:
-        return [_without(item, items, dropped) for item in node]
+    if isinstance(node, list):
+        items = tree.get("*")
+        if items is not None:
+            return [_without(item, items, dropped) for item in node]
     return node
 
 
