@@ -31,6 +31,11 @@ def home(tmp_path: Path) -> Path:
 
 DAMAGE: dict[str, Callable[[sqlite3.Connection], object]] = {
     "blob stored as text": lambda db: db.execute("UPDATE blobs SET data = 'not a blob'"),
+    # The compressed bytes kept but typed TEXT: not UTF-8, so sqlite3 fails to read the row.
+    "compressed blob typed as text": lambda db: db.execute(
+        "UPDATE blobs SET data = CAST(data AS TEXT)"),
+    "compressed rest typed as text": lambda db: db.execute(
+        "UPDATE entries SET rest = CAST(rest AS TEXT)"),
     "rest is null": lambda db: db.execute("UPDATE entries SET rest = ?",
                                           (zlib.compress(b"null"),)),
     "rest is a list": lambda db: db.execute("UPDATE entries SET rest = ?",

@@ -23,6 +23,7 @@ from .database import (
     _recovery_lock,
     _retry,
     _still_corrupt,
+    _unreadable_text,
     _why,
     default_path,
 )
@@ -219,7 +220,7 @@ class Store:
             return exc
         if _is_corrupt(exc) or isinstance(exc, _Damaged):
             return HistoryCorrupt(f"history: {self.path}: corrupt ({_why(exc)})",
-                                  logical=isinstance(exc, _Damaged))
+                                  logical=isinstance(exc, _Damaged) or _unreadable_text(exc))
         return kind(f"history: {self.path}: {doing} ({_why(exc)})")
 
     @contextlib.contextmanager

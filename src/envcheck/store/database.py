@@ -120,11 +120,23 @@ def _is_busy(exc: BaseException) -> bool:
     return "locked" in text or "busy" in text
 
 
+# sqlite3's own error for a TEXT value that is not UTF-8: compressed bytes typed as TEXT.
+# SQLite finds nothing wrong, so there is no SQLite error code; it is damage all the same.
+_NOT_UTF8 = "could not decode to utf-8"
+
+
+def _unreadable_text(exc: BaseException) -> bool:
+    """Damage SQLite cannot see: sqlite3 could not decode a TEXT value (compressed bytes)."""
+    return isinstance(exc, sqlite3.DatabaseError) and str(exc).lower().startswith(_NOT_UTF8)
+
+
 def _is_corrupt(exc: BaseException) -> bool:
     if isinstance(exc, HistoryCorrupt):
         return True
     if not isinstance(exc, sqlite3.DatabaseError):
         return False
+    if _unreadable_text(exc):
+        return True
     code = _code(exc)
     if code is not None:
         return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
@@ -157,6 +169,8 @@ def _why(exc: BaseException) -> str:
         return exc.strerror.lower() if exc.strerror[:1].isupper() else exc.strerror
     if isinstance(exc, EnvcheckError):
         return str(exc)
+    if _unreadable_text(exc):
+        return "a value stored as text that is not UTF-8"  # sqlite3 quotes the raw bytes
     return str(exc) or type(exc).__name__
 
 
