@@ -51,7 +51,7 @@ def _default_groups(directory: str) -> frozenset[str]:
 class _Lock:
     """The lock's package entries, and how a dependency names one of them."""
 
-    def __init__(self, path: str, document: Mapping[str, Any], markers: Markers | None) -> None:
+    def __init__(self, path: str, document: Mapping[str, object], markers: Markers | None) -> None:
         self.path, self.markers = path, markers
         self.entries: dict[str, list[Entry]] = {}
         for index, entry in enumerate(_list(document.get("package"))):
@@ -88,7 +88,7 @@ class _Lock:
             yield from _list(dev.get(group))
 
 
-def _roots(lock: _Lock, document: Mapping[str, Any]) -> list[Entry]:
+def _roots(lock: _Lock, document: Mapping[str, object]) -> list[Entry]:
     """The workspace's projects: the manifest's members, or the project at the lock's root."""
     members = {normalize_name(str(m)) for m in _list(_table(document.get("manifest"))
                                                         .get("members"))}
