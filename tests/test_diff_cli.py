@@ -83,6 +83,11 @@ def test_git_revision_inputs(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("<!-- envcheck-report:diff -->")
     assert "packages&#46;torch&#46;version" in result.stdout
+    # check's report has its own comment on the pull request, not the diff's.
+    checked = run_envcheck("check", "lockfiles/train.json", "--format", "markdown",
+                           "--fail-on", "never", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("<!-- envcheck-report:check -->")
     missing = run_envcheck("diff", "HEAD:nope.json", "lockfiles/train.json", cwd=tmp_path)
     assert missing.returncode == 3
     assert missing.stderr.startswith("envcheck: HEAD:nope.json: not found in git")

@@ -472,3 +472,18 @@ def test_gpu_canaries_on_a_real_gpu() -> None:
         assert tf32["runtime"]["gpu"]["tf32_matmul_effective"] is True
         assert digests(tf32)["torch.cuda.matmul_float32"] != \
             digests(strict)["torch.cuda.matmul_float32"]
+
+
+def test_explain_markdown_has_its_own_comment_marker() -> None:
+    """``envcheck comment`` finds a comment by the report's first line: an explain posted
+    to a pull request must not overwrite the diff's comment there (issue 13, finding 10)."""
+    from envcheck.model.explanation import CanaryExplanation, Candidate, Explanation
+    from envcheck.pr_comment import comment_marker
+    from envcheck.render.explain import render_explanation
+
+    explanation = Explanation("a.json", "0" * 64, "1" * 64, [CanaryExplanation(
+        "numpy.dot_float64", "1 of 1 samples differ", Candidate("OPENBLAS_NUM_THREADS", "1"))],
+        [Candidate("OPENBLAS_NUM_THREADS", "1")], 3, [])
+    markdown = render_explanation(explanation, ReportFormat.MARKDOWN)
+    assert markdown.startswith("<!-- envcheck-report:explain -->\n")
+    assert comment_marker(markdown) == "<!-- envcheck-report:explain -->"

@@ -7,6 +7,7 @@ import json
 from ..model.explanation import Explanation
 from . import ReportFormat
 from .escape import github_data, markdown_code, markdown_text, terminal
+from .report_markdown import marker
 
 
 def _verdict(explanation: Explanation, canary: str) -> str:
@@ -49,7 +50,8 @@ def render_text(explanation: Explanation) -> str:
 
 
 def render_markdown(explanation: Explanation) -> str:
-    lines = ["### envcheck explain", "",
+    # Its own hidden marker: ``envcheck comment`` must not overwrite a diff's comment with it.
+    lines = [marker("explain"), "### envcheck explain", "",
              f"Here vs {markdown_code(explanation.base_label)}: "
              f"{markdown_text(summary(explanation))}.", ""]
     if explanation.canaries:

@@ -16,7 +16,8 @@ from .layout import Item, audit_layout, layout, more_effects, names_line
 
 def marker(kind: str, use: str = "") -> str:
     """The hidden first line by which ``envcheck comment`` finds its own comment again:
-    one per report kind (diff, audit, compare) and, with ``use``, per use in one PR."""
+    one per report kind (diff, check, audit, compare, explain) and, with ``use``, per use
+    in one pull request."""
     return f"<!-- envcheck-report:{kind}{':' + use if use else ''} -->"
 
 
@@ -87,7 +88,8 @@ def _evidence(report: Report) -> str:
 def render_markdown(report: Report, limit: int = LIMIT, show_all: bool = False) -> str:
     counts = report.summary()
     out = [
-        marker(report.kind),
+        # check's report is a diff's (kind "diff" or "lock"), but its comment is its own.
+        marker("check" if report.command == "check" else report.kind),
         "### envcheck",
         "",
         verdict(report),
