@@ -99,8 +99,9 @@ class Client:
             target = urljoin(url, headers.get("location", ""))
             if origin(target) != origin(self.api_url):
                 # The token must never reach another origin, nor its answer be trusted.
-                raise self._fail(method, url, f"refusing a redirect to another origin "
-                                              f"({origin(target)[0]}://{origin(target)[1]})")
+                scheme, host, port = origin(target)  # the port too: it may be all that differs
+                raise self._fail(method, url, "refusing a redirect to another origin "
+                                              f"({scheme}://{host}:{port})")
             if status == 303:
                 method, data = "GET", None
             url = target
