@@ -34,7 +34,7 @@ from ..render.escape import terminal, value_text
 from ..render.ranks import drift_message
 from . import ARTIFACT, fingerprint_now
 
-__all__ = ["Outcome", "log_to_directory", "start_of_training"]
+__all__ = ["Outcome", "TrainingCheck", "log_to_directory", "start_of_training"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,30 @@ class Outcome:
     fingerprint: Fingerprint
     lock: Report | None  # this rank against the lock; None without a lock
     ranks: FleetReport | None  # every rank compared; None when the job is not distributed
+
+
+class TrainingCheck:
+    """What every training-loop callback takes and keeps; each loop's callback inherits it
+    beside that loop's own callback base and calls :meth:`check` from its start hook."""
+
+    def __init__(self, lock: str | None = None, fail_on: FailOn | str = "breaking",
+                 numerics: bool = False, log: bool = True, config: Config | None = None,
+                 timeout: float = 120.0) -> None:
+        super().__init__()
+        self.lock = lock
+        self.fail_on = FailOn.parse(fail_on)
+        self.numerics = numerics
+        self.log = log
+        self.config = config
+        self.timeout = timeout
+        self.outcome: Outcome | None = None
+        self.logged: list[str] = []
+
+    def check(self) -> Outcome:
+        """:func:`start_of_training` with these options, kept in ``outcome``."""
+        self.outcome = start_of_training(self.lock, self.fail_on, self.numerics, self.config,
+                                         self.timeout)
+        return self.outcome
 
 
 def start_of_training(lock: str | None = None, fail_on: FailOn | str = FailOn.BREAKING,

@@ -24,10 +24,8 @@ import importlib
 import logging
 from typing import Any
 
-from ..config import Config
-from ..model.severity import FailOn
 from . import MissingExtraError
-from ._training import Outcome, log_to_directory, start_of_training
+from ._training import Outcome, TrainingCheck, log_to_directory
 
 __all__ = ["EnvcheckCallback"]
 
@@ -49,7 +47,7 @@ _loggers: Any = importlib.import_module(f"{pl.__name__}.loggers")
 _log = logging.getLogger("envcheck.integrations")
 
 
-class EnvcheckCallback(pl.Callback):  # type: ignore[misc]  # Lightning's base, imported above
+class EnvcheckCallback(TrainingCheck, pl.Callback):  # type: ignore[misc]  # Lightning, imported above
     """Check the environment of every rank at the start of fit; stop all of them on drift.
 
     ``lock``: a lockfile, fingerprint or user's lock the ranks must match (as
@@ -59,29 +57,15 @@ class EnvcheckCallback(pl.Callback):  # type: ignore[misc]  # Lightning's base, 
     ``outcome`` holds what was found and ``logged`` where the fingerprint went.
     """
 
-    def __init__(self, lock: str | None = None, fail_on: FailOn | str = "breaking",
-                 numerics: bool = False, log: bool = True, config: Config | None = None,
-                 timeout: float = 120.0) -> None:
-        super().__init__()
-        self.lock = lock
-        self.fail_on = FailOn.parse(fail_on)
-        self.numerics = numerics
-        self.log = log
-        self.config = config
-        self.timeout = timeout
-        self.outcome: Outcome | None = None
-        self.logged: list[str] = []
-
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         # log_dir broadcasts from rank 0: every rank asks, before any rank can stop.
         directory = (trainer.log_dir or trainer.default_root_dir) if self.log else None
-        self.outcome = start_of_training(self.lock, self.fail_on, self.numerics, self.config,
-                                         self.timeout)
+        outcome = self.check()
         if self.log and trainer.is_global_zero:
-            self.logged = log_fingerprint(trainer.loggers, str(directory), self.outcome)
-        if self.outcome.ranks is not None:
+            self.logged = log_fingerprint(trainer.loggers, str(directory), outcome)
+        if outcome.ranks is not None:
             _log.info("envcheck: %d ranks checked, %d distinct environments",
-                      self.outcome.ranks.members, len(self.outcome.ranks.groups))
+                      outcome.ranks.members, len(outcome.ranks.groups))
 
 
 def log_fingerprint(loggers: list[Any], directory: str, outcome: Outcome) -> list[str]:

@@ -24,10 +24,8 @@ import logging
 import sys
 from typing import Any
 
-from ..config import Config
-from ..model.severity import FailOn
 from . import require
-from ._training import Outcome, log_to_directory, start_of_training
+from ._training import Outcome, TrainingCheck, log_to_directory
 
 __all__ = ["EnvcheckCallback"]
 
@@ -35,7 +33,7 @@ transformers: Any = require("transformers", "transformers")
 _log = logging.getLogger("envcheck.integrations")
 
 
-class EnvcheckCallback(transformers.TrainerCallback):  # type: ignore[misc]  # imported above
+class EnvcheckCallback(TrainingCheck, transformers.TrainerCallback):  # type: ignore[misc]  # imported above
     """Check the environment of every rank at the start of training; stop all on drift.
 
     ``lock``: a lockfile, fingerprint or user's lock the ranks must match (as
@@ -45,27 +43,14 @@ class EnvcheckCallback(transformers.TrainerCallback):  # type: ignore[misc]  # i
     starts, ``outcome`` holds what was found and ``logged`` where the fingerprint went.
     """
 
-    def __init__(self, lock: str | None = None, fail_on: FailOn | str = "breaking",
-                 numerics: bool = False, log: bool = True, config: Config | None = None,
-                 timeout: float = 120.0) -> None:
-        self.lock = lock
-        self.fail_on = FailOn.parse(fail_on)
-        self.numerics = numerics
-        self.log = log
-        self.config = config
-        self.timeout = timeout
-        self.outcome: Outcome | None = None
-        self.logged: list[str] = []
-
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self.outcome = start_of_training(self.lock, self.fail_on, self.numerics, self.config,
-                                         self.timeout)
+        outcome = self.check()
         if self.log and state.is_world_process_zero:
             self.logged = log_fingerprint(list(args.report_to or []), str(args.output_dir),
-                                          self.outcome)
-        if self.outcome.ranks is not None:
+                                          outcome)
+        if outcome.ranks is not None:
             _log.info("envcheck: %d ranks checked, %d distinct environments",
-                      self.outcome.ranks.members, len(self.outcome.ranks.groups))
+                      outcome.ranks.members, len(outcome.ranks.groups))
 
 
 def log_fingerprint(report_to: list[str], directory: str, outcome: Outcome) -> list[str]:
