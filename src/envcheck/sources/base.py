@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from ..errors import UsageError
 from ..model import SCHEMA_VERSION, Fingerprint
 from ..model.pins import PinnedLock, Selection, lock_document
 from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
-__all__ = ["DEFAULT_NVML_TIMEOUT", "DEFAULT_TIMEOUT", "LockSource", "Markers", "Request", "Source",
-           "pinned_fingerprint"]
+__all__ = ["DEFAULT_NVML_TIMEOUT", "DEFAULT_TIMEOUT", "ClusterSource", "LockSource", "Markers",
+           "Request", "Source", "pinned_fingerprint"]
 
 # PEP 508 marker values of the interpreter a lock is checked against.
 Markers = dict[str, str]
@@ -67,6 +68,20 @@ class FleetSource(Protocol):
 
     def members(self, spec: str, request: Request) -> list[Member]:
         """Each member's label (as a person finds it there) and how to load it."""
+
+
+class ClusterSource:
+    """A running cluster named by ``PREFIX`` + address: many environments, one per node,
+    so a member source of ``compare`` only; ``diff`` and ``check`` are told so."""
+
+    prefix = ""
+    expected_only = False
+
+    def claims(self, spec: str) -> bool:
+        return spec.startswith(self.prefix)
+
+    def load(self, spec: str, request: Request) -> Fingerprint:
+        raise UsageError(f"{spec}: a cluster is many environments: envcheck compare {spec}")
 
 
 @runtime_checkable

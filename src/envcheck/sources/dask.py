@@ -4,21 +4,14 @@ fingerprinted through Dask itself (``envcheck compare``; workers labelled by nam
 from __future__ import annotations
 
 from ..errors import TargetError, UsageError
-from ..model import Fingerprint
-from .base import Member, Request
+from .base import ClusterSource, Member, Request
 
 PREFIX = "dask://"
 
 
-class DaskSource:
+class DaskSource(ClusterSource):
+    prefix = PREFIX
     kind = "Dask cluster: its scheduler and every worker"
-    expected_only = False
-
-    def claims(self, spec: str) -> bool:
-        return spec.startswith(PREFIX)
-
-    def load(self, spec: str, request: Request) -> Fingerprint:
-        raise UsageError(f"{spec}: a cluster is many environments: envcheck compare {spec}")
 
     def members(self, spec: str, request: Request) -> list[Member]:
         from ..integrations import dask

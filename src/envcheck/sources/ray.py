@@ -5,21 +5,14 @@ Client server (the address as Ray spells it) and fingerprinted by a task pinned 
 from __future__ import annotations
 
 from ..errors import UsageError
-from ..model import Fingerprint
-from .base import Member, Request
+from .base import ClusterSource, Member, Request
 
 PREFIX = "ray://"
 
 
-class RaySource:
+class RaySource(ClusterSource):
+    prefix = PREFIX
     kind = "Ray cluster: every alive node"
-    expected_only = False
-
-    def claims(self, spec: str) -> bool:
-        return spec.startswith(PREFIX)
-
-    def load(self, spec: str, request: Request) -> Fingerprint:
-        raise UsageError(f"{spec}: a cluster is many environments: envcheck compare {spec}")
 
     def members(self, spec: str, request: Request) -> list[Member]:
         from ..integrations import ray
