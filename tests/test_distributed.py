@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from envcheck.errors import UsageError
 from envcheck.fleet import FleetReport, compare
 from envcheck.model import Fingerprint
 from envcheck.render.ranks import describe_ranks, drift_message, render_ranks
+from training import free_port
 
 from conftest import ROOT
 from distbuild import make_dist
@@ -104,13 +104,6 @@ def gloo() -> None:
         pytest.skip("this torch has no gloo backend")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("TF_DETERMINISTIC_OPS", "PYTHONPATH", "RANK", "WORLD_SIZE",
@@ -126,7 +119,7 @@ def run_ranks(tmp_path: Path, world: int, *, mode: str = "all", verify_timeout: 
     """Start ``world`` ranks; wait for the ``finishing`` ones; kill every process at the end."""
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
-    port = str(_free_port())
+    port = str(free_port())
     finishing = tuple(range(world)) if finishing is None else finishing
     procs: dict[int, subprocess.Popen[bytes]] = {}
     logs: dict[int, Path] = {}
