@@ -12,7 +12,8 @@ import json
 import sys
 import time
 
-from ._common import Errors, uname
+from . import _common
+from ._common import Errors, Witness, uname
 from .conda import collect_conda
 from .cpu import collect_cpu
 from .cuda import collect_cuda, loader_dirs
@@ -36,63 +37,113 @@ PROBE_VERSION = 1
 OUTPUT_MARKER = "----- envcheck probe output -----"
 
 
-def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
-            cache_path: Optional[str] = None,
-            numerics_timeout: Optional[float] = None, fresh_cache: bool = False) -> JSONDict:
-    """Describe this interpreter's environment as a JSON-ready dict (one fingerprint's raw data).
+# The sections that describe the target (its interpreter and what is installed for it),
+# read from files and variables that a Witness can note. The machine's sections (GPUs and
+# the driver through NVML, CPU, OS, the environment's settings) are read afresh every time.
+TARGET_SECTIONS = ("python", "packages", "frameworks", "cuda", "conda", "system_packages")
 
-    ``cache_path``: a file where package facts are kept between runs (see PackageCache).
-    ``numerics_timeout``: also run the numeric canaries (in a child process) for at most
-    this many seconds; None leaves them out. ``fresh_cache``: read nothing from the
-    cache, read every package, and write it anew (what repairs a damaged cache).
-    """
-    errors = Errors()
-    timings: Dict[str, float] = {}
 
+def collect_target(errors: Errors, timings: Dict[str, float], paths: Optional[List[str]] = None,
+                   cache_path: Optional[str] = None, fresh_cache: bool = False,
+                   witness: Optional[Witness] = None, nvml_timeout: float = 5.0) -> JSONDict:
+    """The target's sections (``TARGET_SECTIONS``); with ``witness``, every file and
+    variable they were read from is noted there (see ``envcheck.memo``)."""
     def timed(section: str, func: Callable[[], Any], default: Any) -> Any:
         start = time.perf_counter()
         value = errors.guard(section, func, default)
         timings[section] = round((time.perf_counter() - start) * 1000, 2)
         return value
 
-    search_path = list(sys.path) if paths is None else paths
-    cache = (PackageCache() if fresh_cache else load_cache(cache_path)) if cache_path else None
-    packages = timed("packages", lambda: collect_packages(search_path, errors, cache), {})
-    frameworks = timed("frameworks", lambda: collect_frameworks(packages, errors, cache), {})
-    conda = timed("conda", lambda: collect_conda(errors, cache), {})
-    if cache is not None and cache_path:
-        save_cache(cache, cache_path)
+    _common.WITNESS = witness
+    try:
+        search_path = list(sys.path) if paths is None else paths
+        cache = (PackageCache() if fresh_cache else load_cache(cache_path)) if cache_path \
+            else None
+        packages = timed("packages", lambda: collect_packages(search_path, errors, cache), {})
+        frameworks = timed("frameworks", lambda: collect_frameworks(packages, errors, cache), {})
+        conda = timed("conda", lambda: collect_conda(errors, cache), {})
+        if cache is not None and cache_path:
+            save_cache(cache, cache_path)
+        cuda = timed("cuda", lambda: collect_cuda(packages, nvml_timeout), {})
+        cuda["framework_libraries"] = timed(
+            "linked", lambda: framework_libraries(packages, loader_dirs(), errors), {})
+        return {
+            "python": timed("python", collect_python, {}),
+            "packages": packages,
+            "frameworks": frameworks,
+            "cuda": cuda,
+            "conda": conda,
+            "system_packages": timed("system_packages",
+                                     lambda: collect_system_packages(errors), {}),
+        }
+    finally:
+        _common.WITNESS = None
+
+
+def collect_machine(errors: Errors, timings: Dict[str, float],
+                    nvml_timeout: float = 5.0) -> JSONDict:
+    """The machine's sections, read afresh: ``gpus``, ``cpu``, ``os``, ``env``, and the
+    driver's facts under ``driver`` (they belong in ``cuda``)."""
+    def timed(section: str, func: Callable[[], Any], default: Any) -> Any:
+        start = time.perf_counter()
+        value = errors.guard(section, func, default)
+        timings[section] = round((time.perf_counter() - start) * 1000, 2)
+        return value
+
     driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout), ({}, []))
-    cuda = timed("cuda", lambda: collect_cuda(packages, nvml_timeout), {})
-    cuda.update(driver)
-    cuda["framework_libraries"] = timed(
-        "linked", lambda: framework_libraries(packages, loader_dirs(), errors), {})
-    document = {
-        "python": timed("python", collect_python, {}),
-        "packages": packages,
-        "frameworks": frameworks,
-        "cuda": cuda,
+    return {
+        "driver": driver,
         "gpus": gpus,
         "cpu": timed("cpu", collect_cpu, {}),
         "os": timed("os", collect_os, {}),
         "env": timed("env", collect_env, {}),
-        "conda": conda,
-        "system_packages": timed("system_packages",
-                                 lambda: collect_system_packages(errors), {}),
-        "errors": errors.entries,
-        "meta": {
-            "probe_version": PROBE_VERSION,
-            "hostname": uname()[1],
-            # datetime's isoformat(timespec="seconds") in UTC, without importing datetime.
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-            "timings_ms": timings,
-        },
     }
+
+
+def assemble(target: JSONDict, machine: JSONDict, errors: List[JSONDict],
+             timings: Dict[str, float]) -> JSONDict:
+    """One probe document from the target's sections and the machine's."""
+    document = {key: value for key, value in target.items()}
+    document["cuda"] = dict(target.get("cuda") or {}, **machine["driver"])
+    document.update({key: machine[key] for key in ("gpus", "cpu", "os", "env")})
+    document["errors"] = errors
+    document["meta"] = {
+        "probe_version": PROBE_VERSION,
+        "hostname": uname()[1],
+        # datetime's isoformat(timespec="seconds") in UTC, without importing datetime.
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "timings_ms": timings,
+    }
+    return document
+
+
+def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
+            cache_path: Optional[str] = None,
+            numerics_timeout: Optional[float] = None, fresh_cache: bool = False,
+            witness: Optional[Witness] = None) -> JSONDict:
+    """Describe this interpreter's environment as a JSON-ready dict (one fingerprint's raw data).
+
+    ``cache_path``: a file where package facts are kept between runs (see PackageCache).
+    ``numerics_timeout``: also run the numeric canaries (in a child process) for at most
+    this many seconds; None leaves them out. ``fresh_cache``: read nothing from the
+    cache, read every package, and write it anew (what repairs a damaged cache).
+    ``witness``: note what the target's sections were read from (``collect_target``).
+    """
+    target_errors, machine_errors = Errors(), Errors()
+    timings: Dict[str, float] = {}
+    target = collect_target(target_errors, timings, paths, cache_path, fresh_cache, witness,
+                            nvml_timeout)
+    machine = collect_machine(machine_errors, timings, nvml_timeout)
+    document = assemble(target, machine, target_errors.entries + machine_errors.entries,
+                        timings)
     if numerics_timeout is not None:
         from .numerics import collect_numerics
 
-        document["numerics"] = timed(
-            "numerics", lambda: collect_numerics(errors, numerics_timeout), None)
+        start = time.perf_counter()
+        document["numerics"] = machine_errors.guard(
+            "numerics", lambda: collect_numerics(machine_errors, numerics_timeout), None)
+        timings["numerics"] = round((time.perf_counter() - start) * 1000, 2)
+        document["errors"] = target_errors.entries + machine_errors.entries
     return document
 
 
@@ -106,9 +157,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     options = dict(zip(args[::2], args[1::2]))
     timeout = float(options.get("--nvml-timeout", 5.0))
     numerics = options.get("--numerics-timeout")
+    witness = Witness() if options.get("--witness") == "1" else None
     document = collect(nvml_timeout=timeout, cache_path=options.get("--cache"),
                        numerics_timeout=float(numerics) if numerics is not None else None,
-                       fresh_cache=options.get("--fresh-cache") == "1")
+                       fresh_cache=options.get("--fresh-cache") == "1", witness=witness)
+    if witness is not None:  # what the parent keeps to reuse this answer (envcheck.memo)
+        document["witness"] = witness.to_json()
     sys.stdout.write(OUTPUT_MARKER + "\n" + json.dumps(document, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

@@ -85,9 +85,96 @@ def uname() -> Tuple[str, str, str, str, str]:
     return system, node, release, version, machine
 
 
+class Witness:
+    """What a probe's answer was read from: every path it looked at, with that path's stat
+    signature (None where nothing was there), and every environment variable it read.
+
+    While all of them are unchanged the same probe gives the same answer, so envcheck
+    can reuse the answer without running the probe again (``envcheck.memo``). A path is
+    stat'ed *before* it is read: a write during the read leaves a signature that no
+    later stat matches. Collectors reach files and variables only through the helpers
+    below, which note them here while a witness is active (a test holds them to it).
+    """
+
+    def __init__(self) -> None:
+        self.paths: Dict[str, Optional[List[int]]] = {}
+        self.env: Dict[str, Optional[str]] = {}
+
+    def note(self, path: str) -> Optional[List[int]]:
+        """Note ``path`` (once is enough: the first signature is the one read against)."""
+        if path not in self.paths:
+            self.paths[path] = signature(path)
+        return self.paths[path]
+
+    def getenv(self, name: str) -> Optional[str]:
+        value = os.environ.get(name)
+        self.env.setdefault(name, value)
+        return value
+
+    def to_json(self) -> JSONDict:
+        return {"paths": self.paths, "env": self.env}
+
+
+def signature(path: str) -> Optional[List[int]]:
+    """A path's identity and last change (device, inode, size, mtime, ctime), following
+    symbolic links; None when there is nothing to stat. ctime: an edit that sets mtime back
+    still changes it. Also what ``envcheck.memo`` compares a witness against."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+# The witness of the probe running now, if any (set by ``probe.collect``).
+WITNESS: Optional[Witness] = None
+
+
+def watch(path: str) -> None:
+    """Note that the answer depends on ``path`` (its contents, listing or absence)."""
+    if WITNESS is not None:
+        WITNESS.note(path)
+
+
+def getenv(name: str, default: Optional[str] = None) -> Optional[str]:
+    """``os.environ.get``, noted by the active witness."""
+    value = WITNESS.getenv(name) if WITNESS is not None else os.environ.get(name)
+    return default if value is None else value
+
+
+def exists(path: str) -> bool:
+    if WITNESS is not None:
+        return WITNESS.note(path) is not None
+    return os.path.exists(path)
+
+
+def isdir(path: str) -> bool:
+    watch(path)
+    return os.path.isdir(path)
+
+
+def isfile(path: str) -> bool:
+    watch(path)
+    return os.path.isfile(path)
+
+
+def scandir(path: str) -> List[os.DirEntry[str]]:
+    """The entries of a directory (its listing noted: adding or removing one changes its
+    mtime); raises as ``os.scandir`` does."""
+    watch(path)
+    with os.scandir(path) as entries:
+        return list(entries)
+
+
+def listdir(path: str) -> List[str]:
+    watch(path)
+    return os.listdir(path)
+
+
 def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
     """Read a file with raw ``os`` calls: a third of ``open()``'s cost, which adds up over
     thousands of small metadata files."""
+    watch(path)
     fd = os.open(path, os.O_RDONLY)
     try:
         if limit is not None:
