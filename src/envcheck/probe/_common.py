@@ -126,6 +126,23 @@ def signature(path: str) -> Optional[List[int]]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
+def witness_holds(recorded: Any) -> bool:
+    """Whether every path and variable a witness noted (``Witness.to_json()``) is as it was
+    then; anything that is not such a record does not hold."""
+    if not isinstance(recorded, dict):
+        return False
+    paths, env = recorded.get("paths"), recorded.get("env")
+    if not isinstance(paths, dict) or not isinstance(env, dict):
+        return False
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            return False
+    for path, noted in paths.items():
+        if signature(path) != noted:
+            return False
+    return True
+
+
 # The witness of the probe running now, if any (set by ``probe.collect``).
 WITNESS: Optional[Witness] = None
 
