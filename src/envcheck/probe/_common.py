@@ -137,10 +137,7 @@ def witness_holds(recorded: Any) -> bool:
     for name, value in env.items():
         if os.environ.get(name) != value:
             return False
-    for path, noted in paths.items():
-        if signature(path) != noted:
-            return False
-    return True
+    return all(signature(path) == noted for path, noted in paths.items())
 
 
 # The witness of the probe running now, if any (set by ``probe.collect``).
