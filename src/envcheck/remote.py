@@ -207,7 +207,7 @@ def probe_arguments(nvml_timeout: float, numerics_timeout: float | None) -> list
 def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
                 cache: str | None = None,
                 numerics_timeout: float | None = None,
-                fresh_cache: bool = False) -> RunningProbe:
+                fresh_cache: bool = False, witness: bool = False) -> RunningProbe:
     """Start ``command`` (an interpreter reading a script on stdin) on the probe, not waiting.
 
     ``command`` is e.g. ``interpreter_command("/opt/venv/bin/python")``; ``what`` names
@@ -215,12 +215,15 @@ def start_probe(command: Sequence[str], nvml_timeout: float, what: str,
     the compiled probe is kept beside it. The script reaches the child as a file in
     memory on its stdin where the system has one (Linux), so the caller goes on with
     its own work while the child starts. ``numerics_timeout``: also run the canaries.
+    ``witness``: the document also carries what it was read from (``witness``).
     """
     from .processes import start_bounded, stop_bounded
 
     extra = ["--cache", cache, "--code-cache", os.path.dirname(cache)] if cache else []
     if cache and fresh_cache:  # read nothing from the package cache, write it anew
         extra += ["--fresh-cache", "1"]
+    if witness:  # and say what the answer was read from (envcheck.memo)
+        extra += ["--witness", "1"]
     script = probe_script().encode("utf-8")
     stdin = _script_file(script)
     try:

@@ -14,16 +14,10 @@ import time
 
 from . import _common
 from ._common import Errors, Witness, uname
-from .conda import collect_conda
 from .cpu import collect_cpu
-from .cuda import collect_cuda, loader_dirs
 from .environ import collect_env
-from .frameworks import collect_frameworks
 from .gpus import collect_nvml
-from .linked import framework_libraries
-from .packages import PackageCache, collect_packages, load_cache, save_cache
-from .system import collect_os, collect_python
-from .system_packages import collect_system_packages
+from .system import collect_os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -54,6 +48,16 @@ def collect_target(errors: Errors, timings: Dict[str, float], paths: Optional[Li
         timings[section] = round((time.perf_counter() - start) * 1000, 2)
         return value
 
+    # Imported here: a snapshot whose target answer is reused (envcheck.memo) reads only
+    # the machine's sections, and these modules are most of the probe's import time.
+    from .conda import collect_conda
+    from .cuda import collect_cuda, loader_dirs
+    from .frameworks import collect_frameworks
+    from .linked import framework_libraries
+    from .packages import PackageCache, collect_packages, load_cache, save_cache
+    from .system import collect_python
+    from .system_packages import collect_system_packages
+
     _common.WITNESS = witness
     try:
         search_path = list(sys.path) if paths is None else paths
@@ -81,16 +85,19 @@ def collect_target(errors: Errors, timings: Dict[str, float], paths: Optional[Li
 
 
 def collect_machine(errors: Errors, timings: Dict[str, float],
-                    nvml_timeout: float = 5.0) -> JSONDict:
+                    nvml_timeout: float = 5.0, use_pynvml: bool = True) -> JSONDict:
     """The machine's sections, read afresh: ``gpus``, ``cpu``, ``os``, ``env``, and the
-    driver's facts under ``driver`` (they belong in ``cuda``)."""
+    driver's facts under ``driver`` (they belong in ``cuda``). ``use_pynvml`` False: reach
+    NVML through the ctypes binding even where nvidia-ml-py is importable here, as a
+    target without it would (envcheck.memo reads another interpreter's machine here)."""
     def timed(section: str, func: Callable[[], Any], default: Any) -> Any:
         start = time.perf_counter()
         value = errors.guard(section, func, default)
         timings[section] = round((time.perf_counter() - start) * 1000, 2)
         return value
 
-    driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout), ({}, []))
+    driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout, use_pynvml),
+                         ({}, []))
     return {
         "driver": driver,
         "gpus": gpus,
@@ -136,6 +143,9 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
     machine = collect_machine(machine_errors, timings, nvml_timeout)
     document = assemble(target, machine, target_errors.entries + machine_errors.entries,
                         timings)
+    if witness is not None:  # what envcheck.memo keeps, and how to take the answer apart
+        document["witness"] = dict(witness.to_json(), layout={
+            "target_errors": len(target_errors.entries), "driver_keys": sorted(machine["driver"])})
     if numerics_timeout is not None:
         from .numerics import collect_numerics
 
@@ -161,8 +171,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     document = collect(nvml_timeout=timeout, cache_path=options.get("--cache"),
                        numerics_timeout=float(numerics) if numerics is not None else None,
                        fresh_cache=options.get("--fresh-cache") == "1", witness=witness)
-    if witness is not None:  # what the parent keeps to reuse this answer (envcheck.memo)
-        document["witness"] = witness.to_json()
     sys.stdout.write(OUTPUT_MARKER + "\n" + json.dumps(document, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

@@ -78,8 +78,12 @@ def library_missing() -> bool:
     return False
 
 
-def load_binding() -> Tuple[Any, str]:
-    """Return (NVML module, its name): nvidia-ml-py when installed, else our ctypes binding."""
+def load_binding(use_pynvml: bool = True) -> Tuple[Any, str]:
+    """Return (NVML module, its name): nvidia-ml-py when installed (and ``use_pynvml``), else our
+    ctypes binding."""
+    if not use_pynvml:
+        from . import _nvml_ctypes
+        return _nvml_ctypes, "ctypes"
     try:
         with warnings.catch_warnings():
             # The deprecated ``pynvml`` distribution warns on import; it is audited elsewhere.
@@ -159,12 +163,14 @@ def visible_order(gpus: List[JSONDict], setting: Optional[str]) -> None:
         match["visible_as"] = position
 
 
-def collect_nvml(errors: Errors, timeout: float) -> Tuple[JSONDict, List[JSONDict]]:
-    """Return (driver facts, GPUs); on a machine without NVIDIA, an ``errors`` entry explains."""
+def collect_nvml(errors: Errors, timeout: float,
+                 use_pynvml: bool = True) -> Tuple[JSONDict, List[JSONDict]]:
+    """Return (driver facts, GPUs); on a machine without NVIDIA, an ``errors`` entry explains.
+    ``use_pynvml`` False: the ctypes binding even where nvidia-ml-py is importable."""
     if library_missing():
         errors.add("gpus", _UNAVAILABLE[12], "unavailable")
         return {}, []
-    nvml, binding = load_binding()
+    nvml, binding = load_binding(use_pynvml)
     driver: JSONDict = {"binding": binding}
 
     def read() -> List[JSONDict]:
