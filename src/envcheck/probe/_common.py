@@ -37,6 +37,8 @@ class Errors:
             return collect()
         except ProbeTimeout as exc:
             self.add(section, str(exc), "timeout")
+            if WITNESS is not None:  # the next run may well finish in time
+                WITNESS.incomplete = True
         except PermissionError as exc:
             self.add(section, "permission denied: %s" % (exc.filename or exc), "permission")
         except Exception as exc:
@@ -99,6 +101,12 @@ class Witness:
     def __init__(self) -> None:
         self.paths: Dict[str, Optional[List[int]]] = {}
         self.env: Dict[str, Optional[str]] = {}
+        # The working directory, where the answer depends on it (a relative PYTHONPATH
+        # entry, made absolute against it by ``site`` at start-up); None where it does not.
+        self.cwd: Optional[str] = None
+        # Set where the answer may differ from run to run with nothing noted changing
+        # (a timeout, a failure to note the interpreter): such a witness never holds.
+        self.incomplete = False
 
     def note(self, path: str) -> Optional[List[int]]:
         """Note ``path`` (once is enough: the first signature is the one read against)."""
@@ -112,7 +120,12 @@ class Witness:
         return value
 
     def to_json(self) -> JSONDict:
-        return {"paths": self.paths, "env": self.env}
+        recorded: JSONDict = {"paths": self.paths, "env": self.env}
+        if self.cwd is not None:
+            recorded["cwd"] = self.cwd
+        if self.incomplete:
+            recorded["incomplete"] = True
+        return recorded
 
 
 def signature(path: str) -> Optional[List[int]]:
@@ -123,6 +136,10 @@ def signature(path: str) -> Optional[List[int]]:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
+    return _signature_of(st)
+
+
+def _signature_of(st: os.stat_result) -> List[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
@@ -132,10 +149,17 @@ def witness_holds(recorded: Any) -> bool:
     if not isinstance(recorded, dict):
         return False
     paths, env = recorded.get("paths"), recorded.get("env")
-    if not isinstance(paths, dict) or not isinstance(env, dict):
+    if not isinstance(paths, dict) or not isinstance(env, dict) or recorded.get("incomplete"):
         return False
     for name, value in env.items():
         if os.environ.get(name) != value:
+            return False
+    cwd = recorded.get("cwd")
+    if cwd is not None:
+        try:
+            if os.getcwd() != cwd:
+                return False
+        except OSError:  # the working directory was removed
             return False
     return all(signature(path) == noted for path, noted in paths.items())
 
@@ -156,10 +180,114 @@ def getenv(name: str, default: Optional[str] = None) -> Optional[str]:
     return default if value is None else value
 
 
-def exists(path: str) -> bool:
+def covered(path: str) -> None:
+    """Note ``path``, whose signature stands for files read beside it: a dist-info folder
+    for its INSTALLER, WHEEL, REQUESTED and direct_url.json, as the package cache keys
+    a distribution's facts on the folder, METADATA and RECORD alone (installers add and
+    remove those files, which changes the folder's mtime, and rewrite RECORD). Noting
+    each would double the witness of a large environment."""
+    watch(path)
+
+
+def exists(path: str, covered_by: Optional[str] = None) -> bool:
+    """``os.path.exists``; with ``covered_by``, that path is noted instead (``covered``)."""
+    if covered_by is not None:
+        covered(covered_by)
+        return os.path.exists(path)
     if WITNESS is not None:
         return WITNESS.note(path) is not None
     return os.path.exists(path)
+
+
+def stat(path: str) -> os.stat_result:
+    """``os.stat`` (raising as it does), noted from the same call: no second stat."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        watch(path)
+        raise
+    if WITNESS is not None and path not in WITNESS.paths:
+        WITNESS.paths[path] = _signature_of(st)
+    return st
+
+
+def getsize(path: str) -> int:
+    return stat(path).st_size
+
+
+def access(path: str, mode: int) -> bool:
+    """``os.access``; the path's signature changes with its mode (ctime) or replacement."""
+    watch(path)
+    return os.access(path, mode)
+
+
+def realpath(path: str) -> str:
+    """``os.path.realpath``, noting ``path``: its signature follows symbolic links, so a
+    link retargeted to another file (another inode) no longer matches."""
+    watch(path)
+    return os.path.realpath(path)
+
+
+def readlink(path: str) -> str:
+    """``os.readlink``, noting the link (its target's identity, by ``signature``). A link
+    retargeted while dangling both times is seen only through its directory's listing,
+    which every caller here notes (``listdir``) before reading the links in it."""
+    watch(path)
+    return os.readlink(path)
+
+
+def open_fd(path: str) -> int:
+    """``os.open(path, O_RDONLY)``, noted (readers that seek: ELF headers)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        watch(path)
+        raise
+    if WITNESS is not None and path not in WITNESS.paths:
+        WITNESS.paths[path] = _signature_of(os.fstat(fd))
+    return fd
+
+
+def _has_magic(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def glob(pattern: str) -> List[str]:
+    """``glob.glob`` (sorted), noting each directory listed and each literal path tried,
+    never each absent match: one stat per directory however many names it holds."""
+    head, tail = os.path.split(pattern)
+    if not _has_magic(pattern):
+        watch(pattern)
+        return [pattern] if os.path.lexists(pattern) else []
+    dirs = glob(head) if head and _has_magic(head) else [head]
+    found: List[str] = []
+    for directory in dirs:
+        if not _has_magic(tail):
+            candidate = os.path.join(directory, tail)
+            watch(candidate)
+            if os.path.lexists(candidate):
+                found.append(candidate)
+            continue
+        try:
+            names = listdir(directory or os.curdir)
+        except OSError:
+            continue
+        import fnmatch  # only where a pattern is globbed (ld.so.conf includes, frameworks)
+
+        hidden = tail.startswith(".")
+        found.extend(os.path.join(directory, name) for name in fnmatch.filter(names, tail)
+                     if hidden or not name.startswith("."))
+    return sorted(found)
+
+
+def run(argv: List[str], timeout: float) -> str:
+    """The standard output of a program, run with the executable noted (its replacement
+    or upgrade changes its signature)."""
+    import subprocess  # only for the rare answer no file holds (nvcc --version)
+
+    watch(argv[0])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                          check=False).stdout
 
 
 def isdir(path: str) -> bool:
@@ -185,12 +313,22 @@ def listdir(path: str) -> List[str]:
     return os.listdir(path)
 
 
-def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
+def read_bytes(path: str, limit: Optional[int] = None, covered_by: Optional[str] = None,
+               ) -> bytes:
     """Read a file with raw ``os`` calls: a third of ``open()``'s cost, which adds up over
-    thousands of small metadata files."""
-    watch(path)
-    fd = os.open(path, os.O_RDONLY)
+    thousands of small metadata files. ``covered_by``: note that path instead (``covered``)."""
+    if covered_by is not None:
+        covered(covered_by)
     try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if covered_by is None:
+            watch(path)
+        raise
+    try:
+        if covered_by is None and WITNESS is not None and path not in WITNESS.paths:
+            # The open file's own stat: the inode read below, without a second path lookup.
+            WITNESS.paths[path] = _signature_of(os.fstat(fd))
         if limit is not None:
             return os.read(fd, limit)
         chunks: List[bytes] = []
@@ -203,9 +341,9 @@ def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
         os.close(fd)
 
 
-def read_text(path: str, limit: Optional[int] = None) -> str:
+def read_text(path: str, limit: Optional[int] = None, covered_by: Optional[str] = None) -> str:
     """Read a text file as UTF-8, keeping undecodable bytes visible instead of failing."""
-    return read_bytes(path, limit).decode("utf-8", errors="replace")
+    return read_bytes(path, limit, covered_by).decode("utf-8", errors="replace")
 
 
 def _pattern(pattern: str, flags: int = 0) -> Tuple[str, int]:
