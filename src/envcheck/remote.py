@@ -260,10 +260,12 @@ def _script_file(script: bytes) -> int | None:
 
 
 def run_probe(command: Sequence[str], timeout: float, nvml_timeout: float, what: str,
-              cache: str | None = None, numerics_timeout: float | None = None) -> dict[str, Any]:
+              cache: str | None = None, numerics_timeout: float | None = None,
+              witness: bool = False) -> dict[str, Any]:
     """Run the probe in ``command`` and return its document (see :func:`start_probe`);
     the canaries, with ``numerics_timeout``, have that long on top of ``timeout``."""
-    running = start_probe(command, nvml_timeout, what, cache, numerics_timeout)
+    running = start_probe(command, nvml_timeout, what, cache, numerics_timeout,
+                          witness=witness)
     return running.result(timeout + (numerics_timeout or 0.0))
 
 
