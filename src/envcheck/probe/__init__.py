@@ -55,11 +55,18 @@ def collect_target(errors: Errors, timings: Dict[str, float], paths: Optional[Li
     from .frameworks import collect_frameworks
     from .linked import framework_libraries
     from .packages import PackageCache, collect_packages, load_cache, save_cache
-    from .system import collect_python
+    from .system import collect_python, note_interpreter
     from .system_packages import collect_system_packages
 
     _common.WITNESS = witness
     try:
+        if witness is not None:
+            try:
+                note_interpreter()
+            except Exception as exc:  # a witness without the interpreter's identity
+                witness.incomplete = True
+                errors.add("python", "noting the interpreter: %s: %s"
+                           % (type(exc).__name__, exc))
         search_path = list(sys.path) if paths is None else paths
         cache = (PackageCache() if fresh_cache else load_cache(cache_path)) if cache_path \
             else None

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-from ._common import read_text, redact
+from ._common import getsize, isdir, listdir, read_text, redact
 from .packages import normalize_name
 
 TYPE_CHECKING = False
@@ -55,7 +55,7 @@ def build_variant(name: str, build: Any) -> Optional[str]:
 def conda_prefix() -> Optional[str]:
     """The conda prefix of this interpreter, or of the base of a venv made from one."""
     for prefix in (sys.prefix, getattr(sys, "base_prefix", sys.prefix)):
-        if os.path.isdir(os.path.join(prefix, "conda-meta")):
+        if isdir(os.path.join(prefix, "conda-meta")):
             return prefix
     return None
 
@@ -116,7 +116,7 @@ def _read_record(path: str, cache: Optional[PackageCache]) -> Optional[JSONDict]
     known = cache.file_facts(path) if cache is not None else None
     if isinstance(known, dict):
         return known
-    if os.path.getsize(path) > _MAX_RECORD_BYTES:
+    if getsize(path) > _MAX_RECORD_BYTES:
         raise ValueError("%s: larger than %d MiB" % (path, _MAX_RECORD_BYTES >> 20))
     facts = record_facts(json.loads(read_text(path)))
     if facts is not None and cache is not None:
@@ -132,7 +132,7 @@ def collect_conda(errors: Errors, cache: Optional[PackageCache] = None,
         return {}
     meta = os.path.join(prefix, "conda-meta")
     try:
-        names: List[str] = sorted(n for n in os.listdir(meta) if n.endswith(".json"))
+        names: List[str] = sorted(n for n in listdir(meta) if n.endswith(".json"))
     except OSError as exc:
         errors.add("conda", "cannot list %s: %s" % (meta, exc.strerror or exc))
         return {}

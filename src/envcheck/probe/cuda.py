@@ -7,12 +7,11 @@ reported as a toolkit, never as "the CUDA version".
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
 
-from ._common import read_text, uname
+from ._common import access, getenv, glob, isdir, listdir, read_text, realpath, run, stat, uname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -48,7 +47,7 @@ def _ld_so_conf_dirs(path: str = "/etc/ld.so.conf", depth: int = 0) -> Iterator[
     for line in lines:
         line = line.split("#", 1)[0].strip()
         if line.startswith("include") and depth < 4:
-            for included in sorted(glob.glob(line.split(None, 1)[1].strip())):
+            for included in glob(line.split(None, 1)[1].strip()):
                 yield from _ld_so_conf_dirs(included, depth + 1)
         elif line.startswith("/"):
             yield line
@@ -57,7 +56,7 @@ def _ld_so_conf_dirs(path: str = "/etc/ld.so.conf", depth: int = 0) -> Iterator[
 def loader_dirs() -> List[str]:
     """The directories the dynamic loader searches, in its order (without the binary cache)."""
     machine = uname()[4]
-    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    dirs = [d for d in (getenv("LD_LIBRARY_PATH") or "").split(":") if d]
     dirs += list(_ld_so_conf_dirs())
     dirs += ["/lib/%s-linux-gnu" % machine, "/usr/lib/%s-linux-gnu" % machine,
              "/lib64", "/usr/lib64", "/lib", "/usr/lib"]
@@ -74,11 +73,11 @@ def system_libraries(dirs: List[str]) -> Dict[str, JSONDict]:
     listed = set()  # (device, inode): /lib/x86_64-linux-gnu is /usr/lib/... on merged-/usr
     for directory in dirs:
         try:
-            st = os.stat(directory)
+            st = stat(directory)
             if (st.st_dev, st.st_ino) in listed:
                 continue  # listed under an earlier name: it can add no library
             listed.add((st.st_dev, st.st_ino))
-            names = os.listdir(directory)
+            names = listdir(directory)  # noted: a library added or removed changes it
         except OSError:
             continue
         best: Dict[str, str] = {}
@@ -95,8 +94,8 @@ def system_libraries(dirs: List[str]) -> Dict[str, JSONDict]:
 
 
 def _toolkit_roots() -> List[str]:
-    roots = [os.environ.get(v, "") for v in ("CUDA_HOME", "CUDA_PATH")] + ["/usr/local/cuda"]
-    return [r for r in roots if r and os.path.isdir(r)]
+    roots = [getenv(v) or "" for v in ("CUDA_HOME", "CUDA_PATH")] + ["/usr/local/cuda"]
+    return [r for r in roots if r and isdir(r)]
 
 
 def _toolkit_from_files(root: str) -> Optional[JSONDict]:
@@ -112,7 +111,7 @@ def _toolkit_from_files(root: str) -> Optional[JSONDict]:
     except OSError:
         pass
     # Toolkits assembled from NVIDIA's wheels keep their dist-info folders.
-    nvcc = glob.glob(os.path.join(root, "dist-info", "nvidia_cuda_nvcc-*.dist-info"))
+    nvcc = glob(os.path.join(root, "dist-info", "nvidia_cuda_nvcc-*.dist-info"))
     if nvcc:
         version = os.path.basename(nvcc[0])[len("nvidia_cuda_nvcc-"):-len(".dist-info")]
         return {"version": version, "source": "dist-info"}
@@ -120,10 +119,7 @@ def _toolkit_from_files(root: str) -> Optional[JSONDict]:
 
 
 def _nvcc_version(nvcc: str, timeout: float) -> Optional[str]:
-    import subprocess  # only here: most toolkits answer from version.json
-
-    out = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=timeout,
-                         check=False).stdout
+    out = run([nvcc, "--version"], timeout)
     match = _NVCC_RELEASE.search(out)
     return match.group(2) if match else None
 
@@ -133,11 +129,13 @@ def system_toolkit(timeout: float) -> Optional[JSONDict]:
     for root in _toolkit_roots():
         facts = _toolkit_from_files(root)
         if facts:
-            facts["root"] = os.path.realpath(root)
+            facts["root"] = realpath(root)
             return facts
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
+    for directory in (getenv("PATH") or "").split(os.pathsep):
         nvcc = os.path.join(directory, "nvcc")
-        if directory and os.access(nvcc, os.X_OK):
+        # One path noted per PATH entry, not its directory: /usr/bin changes with every
+        # package installed, nvcc (present or absent) only with the toolkit.
+        if directory and access(nvcc, os.X_OK):
             version = _nvcc_version(nvcc, timeout)
             if version:
                 return {"version": version, "source": "nvcc --version", "root": directory}

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import struct
 
+from ._common import open_fd
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
     from typing import Dict, List, Optional, Tuple
@@ -45,7 +47,7 @@ def _string(fd: int, offset: int) -> str:
 
 def dynamic_entries(path: str) -> Dict[str, List[str]]:
     """``{"needed": [...], "rpath": [...], "runpath": [...]}`` of an ELF shared object."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = open_fd(path)
     try:
         return _dynamic_entries(fd)
     finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 
-from ._common import Errors, read_text
+from ._common import Errors, exists, isdir, listdir, read_bytes, read_text, readlink
 from .packages import PackageCache, parse_headers
 
 TYPE_CHECKING = False
@@ -104,7 +104,7 @@ def _info_dir_name(dist: JSONDict) -> str:
     # Wheels name the folder NAME-VERSION.dist-info with NAME's '-' as '_'.
     for candidate in (dist["name"].replace("-", "_"), dist["name"]):
         name = "%s-%s.dist-info" % (candidate, dist["version"])
-        if os.path.isdir(_package_file(dist, name)):
+        if isdir(_package_file(dist, name)):
             return name
     return "%s-%s.dist-info" % (dist["name"], dist["version"])
 
@@ -174,8 +174,7 @@ _TF_GIT_VERSION = re.compile(rb"v\d+\.\d+\.\d+[0-9A-Za-z.-]*?-g([0-9a-f]{7,40})\
 def _tf_git_version(path: str) -> JSONDict:
     """TensorFlow's ``tf.version.GIT_VERSION`` (``v2.21.0-rc1-5-ga481b10260d``) is a string
     compiled into its session wrapper (about 1 MB), not written to any Python file."""
-    with open(path, "rb") as handle:
-        found = _TF_GIT_VERSION.search(handle.read())
+    found = _TF_GIT_VERSION.search(read_bytes(path))
     return {"git_version": found.group(0)[:-1].decode("ascii")} if found else {}
 
 
@@ -274,13 +273,13 @@ def debian_alternatives_blas(alternatives: str = ALTERNATIVES) -> JSONDict:
     for soname, key in (("libblas.so.3", "blas"), ("liblapack.so.3", "lapack")):
         names = ["%s-%s" % (soname, triplet)] if triplet else []
         try:
-            names += sorted(n for n in os.listdir(alternatives)
+            names += sorted(n for n in listdir(alternatives)
                             if n.startswith(soname + "-") and n not in names)
         except OSError:
             return {}
         for name in names:
             try:
-                target = os.readlink(os.path.join(alternatives, name))
+                target = readlink(os.path.join(alternatives, name))
             except OSError:
                 continue
             facts[key] = _variant(target)
@@ -302,7 +301,7 @@ def _versioneer(dist: JSONDict, package: str, cache: Optional[PackageCache]) -> 
     """numpy 1.22-1.25 compute ``git_revision`` from versioneer's ``_version.py``, whose
     facts sit in a JSON string (``version_json``)."""
     path = _package_file(dist, package, "_version.py")
-    if not os.path.exists(path):
+    if not exists(path):
         return {}
     import json
 

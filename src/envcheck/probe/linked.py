@@ -11,15 +11,15 @@ The file each name resolves to (after symbolic links: ``libcblas.so.3`` ->
 
 from __future__ import annotations
 
-import glob
 import os
 
+from ._common import getenv, glob, isfile, listdir, realpath
 from .elf import dynamic_entries, expand_origin
 from .frameworks import TENSORFLOW_DISTS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
-    from typing import Dict, List, Optional, Tuple
+    from typing import Dict, FrozenSet, List, Optional, Tuple
 
     from ._common import Errors, JSONDict
 
@@ -52,16 +52,32 @@ def library_kind(name: str) -> Optional[str]:
     return None
 
 
+def _listing(directory: str, listings: Dict[str, FrozenSet[str]]) -> FrozenSet[str]:
+    """The names in ``directory``, listed once per run: one noted path per directory,
+    not one per library name looked for in it (the witness stays small)."""
+    names = listings.get(directory)
+    if names is None:
+        try:
+            names = frozenset(listdir(directory))
+        except OSError:
+            names = frozenset()
+        listings[directory] = names
+    return names
+
+
 def _find(name: str, rpath: List[str], runpath: List[str], system: List[str],
-          ) -> Optional[Tuple[str, str]]:
+          listings: Optional[Dict[str, FrozenSet[str]]] = None) -> Optional[Tuple[str, str]]:
     """(path, which search list found it) the way ld.so searches for a DT_NEEDED name."""
-    environment = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    listings = {} if listings is None else listings
+    environment = [d for d in (getenv("LD_LIBRARY_PATH") or "").split(":") if d]
     order = ([] if runpath else [("rpath", d) for d in rpath]) \
         + [("LD_LIBRARY_PATH", d) for d in environment] \
         + [("runpath", d) for d in runpath] + [("system", d) for d in system]
     for via, directory in order:
+        if os.sep not in name and name not in _listing(directory, listings):
+            continue
         candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate):
+        if isfile(candidate):  # listed, yet a directory or a dangling link is no library
             return candidate, via
     return None
 
@@ -69,13 +85,15 @@ def _find(name: str, rpath: List[str], runpath: List[str], system: List[str],
 def _objects(framework: str, location: str) -> List[str]:
     found: List[str] = []
     for pattern in _FRAMEWORK_OBJECTS[framework]:
-        found.extend(sorted(glob.glob(os.path.join(location, pattern))))
+        found.extend(glob(os.path.join(location, pattern)))
     return found
 
 
 def resolve_object(path: str, system: List[str], errors: Errors, framework: str,
-                   libraries: Dict[str, JSONDict], depth: int = 0) -> None:
+                   libraries: Dict[str, JSONDict], depth: int = 0,
+                   listings: Optional[Dict[str, FrozenSet[str]]] = None) -> None:
     """Add what ``path`` needs (and what the libraries beside it need) to ``libraries``."""
+    listings = {} if listings is None else listings
     try:
         entries = dynamic_entries(path)
     except (OSError, ValueError) as exc:  # NotELF is a ValueError
@@ -87,16 +105,16 @@ def resolve_object(path: str, system: List[str], errors: Errors, framework: str,
         kind = library_kind(name)
         if name in libraries or kind is None:
             continue
-        found = _find(name, rpath, runpath, system)
+        found = _find(name, rpath, runpath, system, listings)
         if found is None:
             libraries[name] = {"kind": kind, "file": None, "directory": None, "via": None}
             continue
-        real = os.path.realpath(found[0])
+        real = realpath(found[0])
         libraries[name] = {"kind": kind, "file": os.path.basename(real),
                            "directory": os.path.dirname(real), "via": found[1]}
         if depth + 1 < _MAX_DEPTH and found[1] in ("rpath", "runpath"):
             # A bundled library (libtorch_cuda -> libcudnn) may itself pull in others.
-            resolve_object(real, system, errors, framework, libraries, depth + 1)
+            resolve_object(real, system, errors, framework, libraries, depth + 1, listings)
 
 
 def framework_libraries(packages: Dict[str, JSONDict], system: List[str],
@@ -108,9 +126,10 @@ def framework_libraries(packages: Dict[str, JSONDict], system: List[str],
         locations = sorted({str(packages[d]["location"]) for d in distributions
                             if d in packages and packages[d].get("location")})
         libraries: Dict[str, JSONDict] = {}
+        listings: Dict[str, FrozenSet[str]] = {}
         for location in locations:
             for path in _objects(framework, location):
-                resolve_object(path, system, errors, framework, libraries)
+                resolve_object(path, system, errors, framework, libraries, 0, listings)
         if libraries:
             result[framework] = dict(sorted(libraries.items()))
     return result

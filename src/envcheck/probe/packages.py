@@ -13,7 +13,18 @@ import json
 import os
 import re
 
-from ._common import Errors, read_bytes, read_text, redact
+from ._common import (
+    Errors,
+    covered,
+    exists,
+    isdir,
+    read_bytes,
+    read_text,
+    realpath,
+    redact,
+    scandir,
+    stat,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -77,7 +88,7 @@ def read_header_block(path: str) -> str:
 def _metadata_dirs(location: str, errors: Errors) -> Iterator[Tuple[str, str]]:
     """Yield (metadata path, format) for one sys.path entry, in directory order."""
     try:
-        entries = list(os.scandir(location))
+        entries = scandir(location)
     except (FileNotFoundError, NotADirectoryError):
         return  # zip files and missing entries (python3X.zip) hold no installs
     except (OSError, ValueError) as exc:
@@ -115,21 +126,21 @@ def _egg_link_target(link: str) -> Optional[str]:
 def _metadata_file(info_path: str, fmt: str) -> str:
     if fmt.startswith("dist-info"):
         return os.path.join(info_path, "METADATA")
-    if os.path.isdir(info_path):
+    if isdir(info_path):
         return os.path.join(info_path, "PKG-INFO")
     return info_path  # a single-file ``NAME.egg-info`` is its own PKG-INFO
 
 
-def _first_line(path: str) -> Optional[str]:
+def _first_line(path: str, covered_by: str) -> Optional[str]:
     try:
-        return read_text(path, 4096).strip() or None
+        return read_text(path, 4096, covered_by).strip() or None
     except OSError:
         return None
 
 
 def _wheel_facts(info_path: str) -> Optional[JSONDict]:
     try:
-        text = read_text(info_path + os.sep + "WHEEL", 16384)
+        text = read_text(info_path + os.sep + "WHEEL", 16384, covered_by=info_path)
     except OSError:
         return None
     build = _WHEEL_BUILD.search(text)
@@ -143,7 +154,8 @@ def _wheel_facts(info_path: str) -> Optional[JSONDict]:
 def direct_url_facts(info_path: str) -> Optional[JSONDict]:
     """What ``direct_url.json`` says about where a package came from, credentials removed."""
     try:
-        raw = json.loads(read_text(info_path + os.sep + "direct_url.json"))
+        raw = json.loads(read_text(info_path + os.sep + "direct_url.json",
+                                   covered_by=info_path))
     except (OSError, ValueError):
         return None
     return direct_url_from_dict(raw)
@@ -222,8 +234,10 @@ def _read_distribution(
         return None
     dist: JSONDict = {"name": name, "version": version, "location": location, "format": fmt}
     if fmt.startswith("dist-info"):
-        dist["installer"] = _first_line(info_path + os.sep + "INSTALLER")
-        dist["requested"] = os.path.exists(info_path + os.sep + "REQUESTED")
+        # What the package cache keys the facts on is what the witness notes (``covered``).
+        covered(info_path)
+        dist["installer"] = _first_line(info_path + os.sep + "INSTALLER", info_path)
+        dist["requested"] = exists(info_path + os.sep + "REQUESTED", covered_by=info_path)
         dist["wheel"] = _wheel_facts(info_path)
         direct_url = direct_url_facts(info_path)
         if direct_url is not None:
@@ -240,7 +254,7 @@ def _read_distribution(
         # is the project directory and direct_url a file URL of it (pip inspect).
         from urllib.parse import quote
 
-        project = os.path.dirname(info_path.rstrip(os.sep)) if os.path.isdir(info_path) \
+        project = os.path.dirname(info_path.rstrip(os.sep)) if isdir(info_path) \
             else os.path.dirname(info_path)
         dist["location"] = project
         dist["direct_url"] = {"url": redact("file://" + quote(project)), "editable": True}
@@ -286,7 +300,7 @@ class PackageCache:
 
     @staticmethod
     def _stat(path: str) -> List[int]:
-        st = os.stat(path)
+        st = stat(path)  # noted: a hit reads nothing else, so these stats are its witness
         # ctime too: an edit with its mtime set back still changes it.
         return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
@@ -349,8 +363,11 @@ class PackageCache:
 
 
 def load_cache(path: str) -> PackageCache:
+    # Read unnoted: the cache only decides hits, each checked against signatures that are
+    # noted, and it is rewritten after the run, which would spoil any witness of it.
     try:
-        return PackageCache(json.loads(read_text(path)))
+        with open(path, "rb") as handle:
+            return PackageCache(json.loads(handle.read().decode("utf-8", errors="replace")))
     except (OSError, ValueError, RecursionError):  # a damaged cache is an empty one
         return PackageCache()
 
@@ -416,8 +433,8 @@ def _same_install(first: JSONDict, later: JSONDict) -> bool:
     url = (first.get("direct_url") or {}).get("url") or ""
     if not (first.get("direct_url") or {}).get("editable") or not url.startswith("file://"):
         return False
-    project = os.path.realpath(file_url_path(url))
-    location = os.path.realpath(str(later["location"]))
+    project = realpath(file_url_path(url))
+    location = realpath(str(later["location"]))
     return location == project or location.startswith(project + os.sep)
 
 

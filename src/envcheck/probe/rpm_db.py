@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import struct
 
+from ._common import isfile, open_fd, watch
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
     from typing import Callable, Dict, List, Optional, Tuple
@@ -63,6 +65,10 @@ def header_fields(blob: bytes) -> Dict[int, object]:
 def _sqlite_blobs(path: str) -> List[bytes]:
     import sqlite3  # only where an RPM database exists
 
+    # Noted with its write-ahead log: a committed install may sit there, the main file
+    # unchanged, until a checkpoint.
+    watch(path)
+    watch(path + "-wal")
     quoted = path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
     try:
         # Read-only, and with whatever the write-ahead log holds that is not merged yet.
@@ -135,7 +141,7 @@ def _overflow(read: "Callable[[int], bytes]", order: str, first: int, total: int
 
 def bdb_values(path: str) -> List[bytes]:
     """Every value of a Berkeley DB hash database (keys left out), in page order."""
-    with open(path, "rb") as handle:
+    with os.fdopen(open_fd(path), "rb") as handle:
         order, page_size, last = _bdb_layout(handle.read(512))
         size = os.fstat(handle.fileno()).st_size
         if size > _MAX_BDB_BYTES:
@@ -175,7 +181,7 @@ def bdb_values(path: str) -> List[bytes]:
 def rpm_packages(path: str) -> List[Tuple[str, JSONDict]]:
     """(name, {version, architecture, manager}) of every package in an rpmdb.sqlite or a
     Berkeley DB ``Packages`` file."""
-    with open(path, "rb") as handle:
+    with os.fdopen(open_fd(path), "rb") as handle:
         sqlite = handle.read(16) == b"SQLite format 3\0"
     # Berkeley DB's record 0 holds the next instance number (4 bytes), not a header.
     blobs = _sqlite_blobs(path) if sqlite else [v for v in bdb_values(path) if len(v) != 4]
@@ -197,6 +203,6 @@ def rpm_packages(path: str) -> List[Tuple[str, JSONDict]]:
 def rpmdb_path(root: str = "/") -> Optional[str]:
     for path in RPMDB_PATHS:
         candidate = os.path.join(root, path.lstrip("/"))
-        if os.path.isfile(candidate):
+        if isfile(candidate):
             return candidate
     return None

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import sys
 import sysconfig
 
-from ._common import read_text, uname
+from . import _common
+from ._common import getenv, glob, isdir, listdir, read_text, realpath, uname, watch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up; annotations are strings
@@ -24,7 +24,7 @@ def libc() -> Tuple[Optional[str], Optional[str]]:
         return name, version
     except (AttributeError, ValueError, OSError):
         pass
-    musl = glob.glob("/lib/ld-musl-*.so.1")
+    musl = glob("/lib/ld-musl-*.so.1")
     if musl:
         return "musl", None
     import platform  # neither glibc nor musl: let platform search the binary
@@ -71,8 +71,8 @@ def wheel_tag() -> str:
 
 
 def _conda_env() -> Optional[str]:
-    if os.path.isdir(os.path.join(sys.prefix, "conda-meta")):
-        return os.environ.get("CONDA_DEFAULT_ENV") or os.path.basename(sys.prefix)
+    if isdir(os.path.join(sys.prefix, "conda-meta")):
+        return getenv("CONDA_DEFAULT_ENV") or os.path.basename(sys.prefix)
     return None
 
 
@@ -96,6 +96,92 @@ def python_build() -> Tuple[str, str, str, str]:
         version += ".0"
     date = "" if date is None else ("%s %s" % (date, clock) if clock else date)
     return version, number, date, compiler
+
+
+# The variables that steer how the interpreter starts: where its sys.path comes from.
+STARTUP_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONUSERBASE",
+                     "PYTHONSAFEPATH", "PYTHONPLATLIBDIR", "HOME")
+
+
+def _libc_file() -> Optional[str]:
+    """The C library this process has mapped (its version is in the wheel tag): an
+    upgrade replaces the file. /proc/self/maps is this process's own, so read unnoted."""
+    try:
+        with open("/proc/self/maps", "rb") as handle:
+            maps = handle.read(1 << 20)
+    except OSError:
+        return None
+    for line in maps.splitlines():
+        path = line.partition(b" /")[2]
+        name = path.rpartition(b"/")[2]
+        if name.startswith((b"libc.so", b"libc-", b"ld-musl")):
+            return "/" + path.decode("utf-8", "replace")
+    return None
+
+
+def note_interpreter() -> None:
+    """Note what decides this interpreter's identity and its sys.path, so that a cached
+    python section (sys.path above all) can be trusted without starting it: the
+    executable (resolved), pyvenv.cfg, the stdlib's os.py (a patch upgrade of the base
+    interpreter), every site-packages directory ``site`` considers (present or absent)
+    with the ``*.pth`` files in them and the directories their lines name, the
+    sitecustomize and usercustomize it imported, and the variables read at start-up.
+    A sitecustomize.py added anywhere on sys.path shows in that directory's listing,
+    which the packages collector notes. A few dozen stats; only under a witness."""
+    witness = _common.WITNESS
+    if witness is None:
+        return
+    for name in STARTUP_VARIABLES:
+        getenv(name)
+    # site makes each PYTHONPATH entry absolute at start-up: a relative one names
+    # another directory from another working directory.
+    if any(entry and not os.path.isabs(entry)
+           for entry in (getenv("PYTHONPATH") or "").split(os.pathsep)):
+        witness.cwd = os.getcwd()
+    if sys.executable:
+        realpath(sys.executable)
+        home = os.path.dirname(sys.executable)
+        for directory in (home, os.path.dirname(home)):  # where site looks for it
+            watch(os.path.join(directory, "pyvenv.cfg"))
+    stdlib_os = getattr(os, "__file__", None)
+    if stdlib_os:
+        watch(stdlib_os)
+    libc_file = _libc_file()
+    if libc_file:
+        watch(libc_file)
+    # site is imported at start-up (unless -S): these are attribute lookups and a few
+    # joins, nothing is read.
+    site = sys.modules.get("site")
+    if site is not None:
+        directories = list(getattr(site, "getsitepackages", lambda: [])())
+        if getattr(site, "ENABLE_USER_SITE", False):
+            directories.append(site.getusersitepackages())
+        for directory in directories:
+            _note_pth_files(directory)
+    for module in ("sitecustomize", "usercustomize"):
+        path = getattr(sys.modules.get(module), "__file__", None)
+        if isinstance(path, str):
+            watch(path)
+
+
+def _note_pth_files(directory: str) -> None:
+    """Note a site directory (listing noted even where it is absent), its ``*.pth`` files,
+    and every directory a ``.pth`` line names: site adds only those that exist."""
+    try:
+        names = listdir(directory)
+    except OSError:
+        return
+    for name in sorted(names):
+        if not name.endswith(".pth") or name.startswith("."):
+            continue
+        try:
+            lines = read_text(os.path.join(directory, name)).splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.rstrip()
+            if line and not line.startswith(("#", "import ", "import\t")):
+                watch(os.path.join(directory, line))
 
 
 def collect_python() -> JSONDict:

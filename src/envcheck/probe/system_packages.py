@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 
-from ._common import read_text, uname
+from ._common import listdir, read_text, readlink, uname
 from .rpm_db import rpm_packages, rpmdb_path
 
 TYPE_CHECKING = False
@@ -73,7 +73,7 @@ def parse_dpkg_status(text: str) -> Dict[str, JSONDict]:
 def blas_alternatives(directory: str = ALTERNATIVES) -> Dict[str, str]:
     """Which file ``libblas.so.3`` and ``liblapack.so.3`` mean, as Debian's alternatives say."""
     try:
-        names = os.listdir(directory)
+        names = listdir(directory)
     except OSError:
         return {}
     chosen: Dict[str, str] = {}
@@ -81,7 +81,7 @@ def blas_alternatives(directory: str = ALTERNATIVES) -> Dict[str, str]:
         match = _ALTERNATIVE.match(name)
         if match:
             try:
-                target = os.readlink(os.path.join(directory, name))
+                target = readlink(os.path.join(directory, name))
             except OSError:
                 continue
             # /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 -> "openblas-pthread"
