@@ -158,8 +158,15 @@ def note_interpreter() -> None:
             directories.append(site.getusersitepackages())
         for directory in directories:
             _note_pth_files(directory)
-    for module in ("sitecustomize", "usercustomize"):
-        path = getattr(sys.modules.get(module), "__file__", None)
+        # What .pth ``import`` lines and sitecustomize loaded from those directories may
+        # have changed sys.path too (a few modules at most; the stdlib is os.py's).
+        roots = tuple(os.path.join(d, "") for d in directories)
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str) and path.startswith(roots):
+                watch(path)
+    for name in ("sitecustomize", "usercustomize"):
+        path = getattr(sys.modules.get(name), "__file__", None)
         if isinstance(path, str):
             watch(path)
 
