@@ -95,6 +95,8 @@ def test_the_compiled_probe_is_kept_per_interpreter_and_survives_damage(
     compiled = sorted((home / "cache").glob(f"probe-{tag}-*.marshal"))
     assert len(compiled) == 1
     compiled[0].write_bytes(b"\x00not marshal data")
+    for memo in (home / "cache").glob("memo-*.json"):  # else the child is not even started
+        memo.unlink()
     assert _versions(_snapshot(python, home)) == _versions(first)
     assert compiled[0].read_bytes() != b"\x00not marshal data"  # rewritten
     older = _snapshot(Path(python38), home)
@@ -201,8 +203,9 @@ def _imports(command: list[str], env: dict[str, str], stdin: str | None = None) 
 
 def test_parent_and_child_import_only_what_a_cached_snapshot_uses(
         target: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the --python path learned to leave out stays out: the parent never loads the
-    probe (the child runs it) nor typing; the child, with its caches warm, loads neither
+    """What the --python path learned to leave out stays out: with the interpreter's last
+    answer still valid (envcheck.memo) the parent starts no child and loads only the
+    probe's machine sections, nor typing; the child, with its caches warm, loads neither
     OpenSSL (a cache miss needs it), urllib, typing nor subprocess."""
     python, _ = target
     home = tmp_path / "home"
@@ -211,8 +214,11 @@ def test_parent_and_child_import_only_what_a_cached_snapshot_uses(
     parent = _imports([sys.executable, "-m", "envcheck", "snapshot", "--no-save", "--python",
                        str(python), "-o", os.devnull], env)
     assert "envcheck.remote" in parent and "envcheck.model" in parent
-    assert not {m for m in parent if m.startswith("envcheck.probe")}
-    assert not parent & {"typing", "pathlib", "dataclasses", "inspect", "ast", "click"}
+    assert {m for m in parent if m.startswith("envcheck.probe")} == {
+        "envcheck.probe", "envcheck.probe._common", "envcheck.probe.cpu",
+        "envcheck.probe.environ", "envcheck.probe.gpus", "envcheck.probe.system"}
+    assert not parent & {"typing", "pathlib", "dataclasses", "inspect", "ast", "click",
+                         "subprocess"}
     monkeypatch.setenv("ENVCHECK_HOME", str(home))
     cache = package_cache_file(str(python))
     child = _imports([str(python), "-c", remote.STDIN_BOOTSTRAP, "--nvml-timeout", "1",

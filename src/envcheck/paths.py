@@ -47,6 +47,16 @@ def package_cache_file(python: str | None = None) -> str:
     resolves to with that file's stats (a rebuilt venv gets a new cache), and the
     PYTHONPATH it inherits; entries inside are keyed by file stats either way.
     """
+    return os.path.join(cache_dir(), f"packages-{_target_key(python)}.json")
+
+
+def memo_file(python: str | None = None) -> str:
+    """The probe's last answer about an interpreter (``envcheck.memo``), keyed as the
+    package cache is."""
+    return os.path.join(cache_dir(), f"memo-{_target_key(python)}.json")
+
+
+def _target_key(python: str | None) -> str:
     if python is None:
         parts = [sys.executable, *sys.path]
     else:
@@ -58,5 +68,4 @@ def package_cache_file(python: str | None = None) -> str:
             stamp = "?"
         parts = ["other", os.path.abspath(python), real, stamp,
                  os.environ.get("PYTHONPATH", "")]
-    key = hashlib.sha256(os.fsencode("\0".join(parts))).hexdigest()[:16]
-    return os.path.join(cache_dir(), f"packages-{key}.json")
+    return hashlib.sha256(os.fsencode("\0".join(parts))).hexdigest()[:16]

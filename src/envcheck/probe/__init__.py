@@ -58,6 +58,9 @@ def collect_target(errors: Errors, timings: Dict[str, float], paths: Optional[Li
     from .system import collect_python, note_interpreter
     from .system_packages import collect_system_packages
 
+    search_path = list(sys.path) if paths is None else paths
+    # Read before the witness starts: envcheck's own cache is no input of the answer.
+    cache = (PackageCache() if fresh_cache else load_cache(cache_path)) if cache_path else None
     _common.WITNESS = witness
     try:
         if witness is not None:
@@ -67,9 +70,6 @@ def collect_target(errors: Errors, timings: Dict[str, float], paths: Optional[Li
                 witness.incomplete = True
                 errors.add("python", "noting the interpreter: %s: %s"
                            % (type(exc).__name__, exc))
-        search_path = list(sys.path) if paths is None else paths
-        cache = (PackageCache() if fresh_cache else load_cache(cache_path)) if cache_path \
-            else None
         packages = timed("packages", lambda: collect_packages(search_path, errors, cache), {})
         frameworks = timed("frameworks", lambda: collect_frameworks(packages, errors, cache), {})
         conda = timed("conda", lambda: collect_conda(errors, cache), {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import __version__, remote
 from ..errors import OutputError
-from ..paths import package_cache_file
+from ..paths import memo_file, package_cache_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the ``snapshot --python`` path
@@ -21,24 +21,47 @@ if TYPE_CHECKING:  # on the ``snapshot --python`` path
 
 
 def start_interpreter(python: str, nvml_timeout: float, use_cache: bool = True,
-                      numerics_timeout: float | None = None) -> remote.RunningProbe:
+                      numerics_timeout: float | None = None,
+                      witness: bool = False) -> remote.RunningProbe:
     """Start the probe in the interpreter at ``python``, not waiting for it. Without
-    ``use_cache`` the probe reads every package and writes the cache anew (a repair)."""
+    ``use_cache`` the probe reads every package and writes the cache anew (a repair).
+    ``witness``: the probe also says what its answer was read from (envcheck.memo)."""
     command = remote.interpreter_command(python)
     try:
         cache: str | None = package_cache_file(python)
     except OutputError:  # nowhere to keep it: only a cache
         cache = None
     return remote.start_probe(command, nvml_timeout, f"--python {python}", cache,
-                              numerics_timeout, fresh_cache=not use_cache)
+                              numerics_timeout, fresh_cache=not use_cache, witness=witness)
 
 
 def snapshot_interpreter(python: str, timeout: float, nvml_timeout: float,
                          use_cache: bool = True,
                          numerics_timeout: float | None = None) -> Fingerprint:
-    """Fingerprint the interpreter at ``python``."""
-    raw = _probe(python, timeout, nvml_timeout, use_cache, numerics_timeout)
+    """Fingerprint the interpreter at ``python``.
+
+    While the probe's last answer about it still holds (``envcheck.memo``: every file
+    and variable it was read from unchanged), the interpreter is not started at all:
+    the target's sections come from that answer and the machine's are read here.
+    """
     from ..errors import InputError
+
+    try:
+        memo: str | None = memo_file(python)
+    except OutputError:
+        memo = None
+    if memo is not None and use_cache and numerics_timeout is None:
+        from .. import memo as memos
+
+        raw = memos.reuse(memo, nvml_timeout, other_interpreter=True)
+        if raw is not None:
+            from ..model import Fingerprint
+
+            try:
+                return Fingerprint.from_probe(raw, __version__)
+            except InputError:  # only a cache: ask the interpreter
+                memos.forget(memo)
+    raw = _probe(python, timeout, nvml_timeout, use_cache, numerics_timeout, memo)
     from ..model import Fingerprint  # after the child has answered
 
     try:
@@ -47,12 +70,12 @@ def snapshot_interpreter(python: str, timeout: float, nvml_timeout: float,
         if not use_cache:
             raise
     # Cached facts the model refuses (a damaged cache): read everything again.
-    raw = _probe(python, timeout, nvml_timeout, False, numerics_timeout)
+    raw = _probe(python, timeout, nvml_timeout, False, numerics_timeout, memo)
     return Fingerprint.from_probe(raw, __version__)
 
 
 def _probe(python: str, timeout: float, nvml_timeout: float, use_cache: bool,
-           numerics_timeout: float | None) -> dict[str, Any]:
+           numerics_timeout: float | None, memo: str | None) -> dict[str, Any]:
     from ..processes import signals_deferred
 
     running = None
@@ -60,12 +83,18 @@ def _probe(python: str, timeout: float, nvml_timeout: float, use_cache: bool,
         # A signal between starting the child and holding it here would orphan its
         # group: it waits until ``running`` is set, then is acted on inside this try.
         with signals_deferred():
-            running = start_interpreter(python, nvml_timeout, use_cache, numerics_timeout)
+            running = start_interpreter(python, nvml_timeout, use_cache, numerics_timeout,
+                                        witness=memo is not None)
         # What reads the answer (the model, and the reader under it), imported while the
         # child starts rather than after it answers.
         from .. import model  # noqa: F401
-        return running.result(timeout + (numerics_timeout or 0.0))
+        raw = running.result(timeout + (numerics_timeout or 0.0))
     except BaseException:  # Ctrl-C, SIGTERM or SIGHUP: the group goes too
         if running is not None:
             running.stop()
         raise
+    if memo is not None:
+        from .. import memo as memos
+
+        memos.keep(memo, raw)
+    return raw

@@ -1,0 +1,189 @@
+"""The probe's last answer about a target, reused while its witness holds (envcheck.memo).
+
+Real interpreters and real virtual environments throughout. A reused answer is told apart
+by the snapshot's own timings (``meta.timings_ms.reused``, and no ``packages`` timing: the
+target was not probed); tests/test_witness.py covers each kind of change the witness sees.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from envcheck.paths import memo_file
+from envcheck.sources.interpreter import snapshot_interpreter
+
+from conftest import run_envcheck
+from distbuild import make_dist
+
+Document = dict[str, object]
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> tuple[Path, Path]:
+    """A real venv without pip, and its site-packages."""
+    root = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(root)
+    site = root / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    make_dist(site, "alpha", "1.0")
+    return root / "bin" / "python", site
+
+
+def _snapshot(home: Path, *args: str, env: dict[str, str] | None = None) -> Document:
+    result = run_envcheck("snapshot", "--no-save", "-o", "-", *args,
+                          env={"ENVCHECK_HOME": str(home), **(env or {})})
+    assert result.returncode == 0, result.stderr
+    document: Document = json.loads(result.stdout)
+    return document
+
+
+def _reused(document: Document) -> bool:
+    timings = document["meta"]["timings_ms"]  # type: ignore[index]
+    assert isinstance(timings, dict)
+    assert ("reused" in timings) != ("packages" in timings)
+    return "reused" in timings
+
+
+def _without_meta(document: Document) -> Document:
+    return {key: value for key, value in document.items() if key != "meta"}
+
+
+def _memo(home: Path, python: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ENVCHECK_HOME", str(home))
+    return Path(memo_file(str(python)))
+
+
+def test_another_interpreter_is_not_started_while_its_answer_holds(
+        target: tuple[Path, Path], tmp_path: Path) -> None:
+    python, _ = target
+    home = tmp_path / "home"
+    first = _snapshot(home, "--python", str(python))
+    again = _snapshot(home, "--python", str(python))
+    assert not _reused(first) and _reused(again)
+    # The same answer the interpreter itself gives when asked afresh.
+    fresh = _snapshot(home, "--python", str(python), "--no-cache")
+    assert not _reused(fresh)
+    assert _without_meta(again) == _without_meta(fresh) == _without_meta(first)
+
+
+def test_this_interpreter_reuses_its_answer_too(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = _snapshot(home)
+    again = _snapshot(home)
+    assert not _reused(first) and _reused(again)
+    assert _without_meta(again) == _without_meta(first)
+    assert again["id"] == _snapshot(home, "--no-cache")["id"]
+
+
+def test_a_change_in_the_target_is_probed_afresh(target: tuple[Path, Path],
+                                                 tmp_path: Path) -> None:
+    python, site = target
+    home = tmp_path / "home"
+    _snapshot(home, "--python", str(python))
+    make_dist(site, "beta", "2.0")
+    changed = _snapshot(home, "--python", str(python))
+    assert not _reused(changed)
+    packages = changed["packages"]
+    assert isinstance(packages, dict) and set(packages) == {"alpha", "beta"}
+    assert _reused(_snapshot(home, "--python", str(python)))
+
+
+def test_the_machine_sections_are_read_afresh_on_reuse(target: tuple[Path, Path],
+                                                       tmp_path: Path) -> None:
+    """A setting that steers numerics changes nothing the target's answer was read from,
+    so the answer is reused; the setting is still in the fingerprint."""
+    python, _ = target
+    home = tmp_path / "home"
+    plain = _snapshot(home, "--python", str(python))
+    threads = _snapshot(home, "--python", str(python), env={"OMP_NUM_THREADS": "3"})
+    assert _reused(threads)
+    assert threads["env"]["OMP_NUM_THREADS"] == "3"  # type: ignore[index]
+    assert plain["env"]["OMP_NUM_THREADS"] is None  # type: ignore[index]
+    assert threads["id"] != plain["id"]
+
+
+@pytest.mark.parametrize("damage", ["not json", "[]", '{"version": 1}', "truncated"])
+def test_a_damaged_memo_is_a_miss_and_is_rewritten(
+        target: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        damage: str) -> None:
+    python, _ = target
+    home = tmp_path / "home"
+    first = _snapshot(home, "--python", str(python))
+    memo = _memo(home, python, monkeypatch)
+    text = memo.read_text()
+    memo.write_text(text[: len(text) // 2] if damage == "truncated" else damage)
+    again = _snapshot(home, "--python", str(python))
+    assert not _reused(again) and _without_meta(again) == _without_meta(first)
+    assert json.loads(memo.read_text())["version"] == 1  # written anew
+    assert _reused(_snapshot(home, "--python", str(python)))
+
+
+@pytest.mark.parametrize("field", ["envcheck", "code", "witness"])
+def test_a_memo_from_other_code_or_another_state_is_a_miss(
+        target: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        field: str) -> None:
+    python, _ = target
+    home = tmp_path / "home"
+    _snapshot(home, "--python", str(python))
+    memo = _memo(home, python, monkeypatch)
+    kept = json.loads(memo.read_text())
+    if field == "envcheck":
+        kept["envcheck"] = "0.0.1"
+    elif field == "code":  # one probe source file edited since
+        path = next(iter(kept["code"]))
+        kept["code"][path] = [0, 0, 0, 0, 0]
+    else:  # one file the answer was read from changed since
+        path = next(p for p, noted in kept["witness"]["paths"].items() if noted is not None)
+        kept["witness"]["paths"][path] = [0, 0, 0, 0, 0]
+    memo.write_text(json.dumps(kept))
+    assert not _reused(_snapshot(home, "--python", str(python)))
+
+
+def test_a_memo_the_model_refuses_is_forgotten(target: tuple[Path, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Facts the fingerprint's validation refuses (hand-edited, or written by a bug) cost
+    one probe, never the snapshot."""
+    python, _ = target
+    home = tmp_path / "home"
+    first = _snapshot(home, "--python", str(python))
+    memo = _memo(home, python, monkeypatch)
+    kept = json.loads(memo.read_text())
+    kept["sections"]["packages"]["alpha"]["version"] = 5  # a version is text
+    memo.write_text(json.dumps(kept))
+    again = _snapshot(home, "--python", str(python))
+    assert not _reused(again) and _without_meta(again) == _without_meta(first)
+
+
+def test_no_cache_never_reads_the_memo_and_writes_it_anew(
+        target: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    python, _ = target
+    home = tmp_path / "home"
+    _snapshot(home, "--python", str(python))
+    memo = _memo(home, python, monkeypatch)
+    before = memo.stat().st_mtime_ns
+    assert not _reused(_snapshot(home, "--python", str(python), "--no-cache"))
+    assert memo.stat().st_mtime_ns != before
+
+
+def test_the_canaries_always_run_in_the_target(target: tuple[Path, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measured numerics are the target's own, each time: never from a memo."""
+    python, _ = target
+    monkeypatch.setenv("ENVCHECK_HOME", str(tmp_path / "home"))
+    snapshot_interpreter(str(python), 60, 1)
+    measured = snapshot_interpreter(str(python), 60, 1, numerics_timeout=60)
+    timings = measured.data["meta"]["timings_ms"]
+    assert "reused" not in timings and "numerics" in timings
+
+
+def test_an_old_interpreter_answers_once_then_is_reused(tmp_path: Path,
+                                                        python38: str) -> None:
+    home = tmp_path / "home"
+    first = _snapshot(home, "--python", python38)
+    again = _snapshot(home, "--python", python38)
+    assert str(first["python"]["version"]).startswith("3.8.")  # type: ignore[index]
+    assert _reused(again) and _without_meta(again) == _without_meta(first)
