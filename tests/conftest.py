@@ -32,6 +32,15 @@ def run_envcheck(
     )
 
 
+def uv_path() -> str:
+    """The uv of the test environment (its lock has it): beside this interpreter, where a
+    venv that is not activated keeps it, else on PATH. Never a skip: CI must have it."""
+    beside = Path(sys.executable).with_name("uv")
+    found = str(beside) if beside.exists() else shutil.which("uv")
+    assert found, "uv is part of the test environment (lockfiles/requirements-test.txt)"
+    return found
+
+
 def find_python(version: str) -> str | None:
     """An interpreter of ``version`` (``"3.8"``): pyenv's builds first, then PATH (not shims)."""
     pyenv = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"

@@ -21,6 +21,7 @@ from envcheck.probe.packages import (
     save_cache,
 )
 
+from conftest import uv_path
 from distbuild import build_wheel, make_dist, make_egg_info
 
 
@@ -208,8 +209,7 @@ def test_a_broken_cache_file_is_ignored(tmp_path: Path) -> None:
 def test_the_same_wheel_installed_by_pip_and_by_uv_is_the_same_build(tmp_path: Path) -> None:
     # uv leaves a uv_cache.json in the dist-info folder and writes RECORD with other
     # line endings and without bytecode lines: none of that is another build.
-    uv = shutil.which("uv")
-    assert uv is not None, "uv is part of the test environment"
+    uv = uv_path()
     wheel = build_wheel(tmp_path, "samebuild", "1.0",
                         files={"samebuild/__init__.py": b"x = 1\n",
                                "samebuild/sub/mod.py": b"y = 2\n"},

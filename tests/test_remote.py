@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import venv
@@ -24,7 +23,7 @@ from envcheck.model import Fingerprint
 from envcheck.paths import package_cache_file
 from envcheck.probe.packages import file_url_path
 
-from conftest import find_python, run_envcheck
+from conftest import find_python, run_envcheck, uv_path
 from distbuild import make_dist
 
 
@@ -120,9 +119,7 @@ def _target_python(kind: str, tmp_path: Path) -> Path:
             pytest.skip("no system python3 on this machine")
         return python
     if kind == "uv":
-        uv = shutil.which("uv")
-        if uv is None:
-            pytest.skip("no uv on this machine")
+        uv = uv_path()
         root = tmp_path / "uv-venv"
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(root)], check=True)
         version = f"python{sys.version_info[0]}.{sys.version_info[1]}"

@@ -22,6 +22,7 @@ from condaenv import Package, write_records
 from envcheck import remote
 from envcheck.probe._common import Witness, witness_holds
 
+from conftest import uv_path
 from distbuild import build_wheel, make_dist
 
 PROBE = Path(envcheck.probe.__file__).parent
@@ -193,7 +194,7 @@ def test_every_probe_module_is_either_target_or_machine() -> None:
 #
 # Real venvs (uv), real wheels (distbuild), the probe run in them as envcheck runs it.
 
-UV = shutil.which("uv") or ""
+UV = uv_path()
 
 
 def _uv(*args: str) -> None:
