@@ -641,19 +641,24 @@ def test_a_fingerprint_read_through_the_github_api(
     _contract(code, capsys.readouterr().err, data[:200], allowed=(0, 1, 3, 4))
 
 
+@pytest.mark.parametrize("which", ["packages", "memo"])
 @pytest.mark.parametrize("damage", [HOSTILE_JSON[0], b"NaN", b"[]", b"\xff",
                                     b'{"entries": {"x": {"version": 5}}}'])
-def test_this_interpreters_package_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch, damage: bytes) -> None:
-    """The cache of the interpreter envcheck runs in (the probe in this process)."""
-    from envcheck.paths import package_cache_file
+def test_this_interpreters_caches(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch, damage: bytes,
+                                  which: str) -> None:
+    """The caches of the interpreter envcheck runs in (the probe in this process): its
+    package cache, and the memo of its last answer (envcheck.memo)."""
+    from envcheck.paths import memo_file, package_cache_file
 
     monkeypatch.setenv("ENVCHECK_HOME", str(tmp_path))
     out = tmp_path / "fp.json"
     assert _run(["snapshot", "--no-save", "-o", str(out)]) == 0
-    cache = Path(package_cache_file(None))
+    cache = Path(package_cache_file(None) if which == "packages" else memo_file(None))
     assert cache.exists()
     cache.write_bytes(damage)
+    if which == "packages":  # else the memo's answer is reused and the cache is never read
+        Path(memo_file(None)).unlink()
     capsys.readouterr()
     code = _run(["snapshot", "--no-save", "-o", str(out)])
     _contract(code, capsys.readouterr().err, damage[:100], allowed=(0,))

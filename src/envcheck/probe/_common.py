@@ -161,7 +161,21 @@ def witness_holds(recorded: Any) -> bool:
                 return False
         except OSError:  # the working directory was removed
             return False
-    return all(signature(path) == noted for path, noted in paths.items())
+    # signature() inlined: this loop is the whole cost of a reused answer (one stat per
+    # noted path, 6,600 of them for 2,000 distributions).
+    stat = os.stat
+    for path, noted in paths.items():
+        try:
+            st = stat(path)
+        except (OSError, ValueError):
+            if noted is not None:
+                return False
+            continue
+        if not (isinstance(noted, list) and len(noted) == 5 and noted[3] == st.st_mtime_ns
+                and noted[1] == st.st_ino and noted[4] == st.st_ctime_ns
+                and noted[2] == st.st_size and noted[0] == st.st_dev):
+            return False
+    return True
 
 
 # The witness of the probe running now, if any (set by ``probe.collect``).
