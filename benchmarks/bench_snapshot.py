@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 Command = list[str]
@@ -107,11 +108,9 @@ def tools(python: str, include_collect_env: bool, before: Path | None = None
         commands["python -m torch.utils.collect_env"] = [python, "-m", "torch.utils.collect_env"]
     if before is not None:
         # The other tree on this process's sys.path only: the probed environment
-        # (PYTHONPATH included) stays the same for both. A history of its own, so that
-        # neither tree's snapshots differ from the other's last entry (a diff each time).
-        home = os.path.join(tempfile.gettempdir(), "envcheck-bench-before-home")
-        launcher = (f"import os, sys; sys.path.insert(0, {str(before)!r}); "
-                    f"os.environ['ENVCHECK_HOME'] = {home!r}; "
+        # (PYTHONPATH included) stays the same for both. measure() gives each row a
+        # history and caches of its own.
+        launcher = (f"import sys; sys.path.insert(0, {str(before)!r}); "
                     "from envcheck.entry import main; sys.exit(main())")
         commands["envcheck snapshot -o /dev/null (before)"] = [
             python, "-c", launcher, "snapshot", "-o", "/dev/null"]
@@ -120,17 +119,27 @@ def tools(python: str, include_collect_env: bool, before: Path | None = None
     return commands
 
 
-def measure(commands: dict[str, Command], env: dict[str, str], runs: int
-            ) -> dict[str, dict[str, float]]:
+def measure(commands: dict[str, Command], env: dict[str, str], runs: int,
+            homes: Path | None = None) -> dict[str, dict[str, float]]:
+    """Medians of ``runs`` interleaved runs. ``homes``: each envcheck row gets an
+    ENVCHECK_HOME of its own there, as a user running that one command again and again
+    has: else two rows take turns in one history and each snapshot is judged against
+    the other's (the in-process and ``--python`` documents differ in ``sys.path``)."""
+    envs = {name: env for name in commands}
+    if homes is not None:
+        for name in commands:
+            if name.startswith("envcheck"):
+                home = homes / f"home-{zlib.crc32(name.encode()):08x}"
+                envs[name] = dict(env, ENVCHECK_HOME=str(home))
     samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in commands}
-    for command in commands.values():  # one warm-up each: page cache, .pyc files
-        run_once(command, env)
+    for name, command in commands.items():  # one warm-up each: page cache, .pyc files
+        run_once(command, envs[name])
     names = list(commands)
     for run in range(runs):
         # Each run starts at the next command: whichever goes first after a pause is
         # slower on this machine (15 to 20% in a trial), so no command always does.
         for name in names[run % len(names):] + names[:run % len(names)]:
-            samples[name].append(run_once(commands[name], env))
+            samples[name].append(run_once(commands[name], envs[name]))
     return {
         name: {"median_s": statistics.median(t for t, _, _ in values),
                "peak_rss_mib": max(m for _, m, _ in values) / 1024,
@@ -175,17 +184,19 @@ def main() -> None:
         cwd = os.getcwd()
         os.chdir(tmp)  # no stray dist-info in the working directory
         try:
+            homes = Path(tmp)
             real = measure(tools(python, include_collect_env=True, before=before), env,
-                           args.runs)
+                           args.runs, homes)
             site = make_synthetic_site(Path(tmp), args.distributions)
             synthetic_env = dict(env, PYTHONPATH=str(site))
             synthetic = measure(tools(python, include_collect_env=False, before=before),
-                                synthetic_env, args.runs)
+                                synthetic_env, args.runs, homes)
             scaling = {}
             for count in (args.distributions // 4, args.distributions // 2, args.distributions):
                 scaled_env = dict(env, PYTHONPATH=str(make_synthetic_site(Path(tmp), count)))
                 only = {"envcheck": tools(python, False)["envcheck snapshot -o /dev/null"]}
-                scaling[count] = measure(only, scaled_env, args.runs)["envcheck"]["median_s"]
+                scaling[count] = measure(only, scaled_env, args.runs,
+                                         homes)["envcheck"]["median_s"]
         finally:
             os.chdir(cwd)
     report.update(real=real, synthetic=synthetic, scaling=scaling,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from envcheck.memo import MEMO_VERSION
 from envcheck.paths import memo_file
 from envcheck.sources.interpreter import snapshot_interpreter
 
@@ -118,7 +119,7 @@ def test_a_damaged_memo_is_a_miss_and_is_rewritten(
     memo.write_text(text[: len(text) // 2] if damage == "truncated" else damage)
     again = _snapshot(home, "--python", str(python))
     assert not _reused(again) and _without_meta(again) == _without_meta(first)
-    assert json.loads(memo.read_text())["version"] == 1  # written anew
+    assert json.loads(memo.read_text())["version"] == MEMO_VERSION  # written anew
     assert _reused(_snapshot(home, "--python", str(python)))
 
 
@@ -187,3 +188,49 @@ def test_an_old_interpreter_answers_once_then_is_reused(tmp_path: Path,
     again = _snapshot(home, "--python", python38)
     assert str(first["python"]["version"]).startswith("3.8.")  # type: ignore[index]
     assert _reused(again) and _without_meta(again) == _without_meta(first)
+
+
+def test_forms_kept_with_a_section_give_what_the_section_itself_gives(tmp_path: Path) -> None:
+    """What a reused section skips computing (its identity digest, its history blob digest,
+    its text in the written file) is what computing it gives: the same id, the same bytes
+    written, the same history entry. On this interpreter's own environment, every section."""
+    import copy
+
+    from envcheck import __version__, probe
+    from envcheck.memo import FORMED
+    from envcheck.model import Fingerprint
+    from envcheck.model.fingerprint import SectionForms
+    from envcheck.store import History
+
+    raw = probe.collect(nvml_timeout=1)
+    plain = Fingerprint.from_probe(copy.deepcopy(raw), __version__)
+    kept = {name: SectionForms.of(name, plain.data[name]) for name in FORMED}
+    # As a memo gives them back: new objects, read from its file.
+    sections = {name: json.loads(json.dumps(plain.data[name])) for name in FORMED}
+    forms = [SectionForms.from_json(sections[name], kept[name].to_json()) for name in FORMED]
+    assert all(forms)
+    reused = Fingerprint.from_probe({**raw, **sections}, __version__,
+                                    [f for f in forms if f is not None])
+    assert all(reused.forms(name) is not None for name in FORMED)
+    assert reused.data["id"] == plain.data["id"] and reused.data == plain.data
+    assert reused.to_json() == plain.to_json()
+    with History(tmp_path / "history.sqlite3") as history:
+        first, second = history.record(plain, "py"), history.record(reused, "py")
+        assert history.load(first).data == history.load(second).data
+        assert history.stats()["blobs"] == len([k for k in plain.data
+                                                 if k in (*FORMED, "errors", "cuda", "gpus",
+                                                          "cpu", "os", "env")])
+    # A section changed in place is no longer the one its forms describe.
+    reused.data["packages"] = dict(reused.data["packages"])
+    assert reused.forms("packages") is None and reused.to_json() == plain.to_json()
+
+
+def test_forms_that_are_not_digests_are_not_kept() -> None:
+    from envcheck.model.fingerprint import SectionForms
+
+    good = {"identity": "0" * 64, "stored": "a" * 64, "text": "{}"}
+    assert SectionForms.from_json({}, good) is not None
+    bad: list[object] = [{**good, "stored": "zz"}, {**good, "identity": 5},
+                         {**good, "text": None}, [], None]
+    for record in bad:
+        assert SectionForms.from_json({}, record) is None

@@ -24,15 +24,21 @@ import json
 import os
 
 from . import __version__
+from .model.fingerprint import SectionForms
 from .probe._common import signature, witness_holds
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the snapshot path: typing costs milliseconds
+    from collections.abc import Callable
     from typing import Any
 
-MEMO_VERSION = 1
+    from .model import Fingerprint
+
+MEMO_VERSION = 2
 # The probe's target sections (probe.TARGET_SECTIONS, tested to agree): what a memo holds.
 TARGET_SECTIONS = ("python", "packages", "frameworks", "cuda", "conda", "system_packages")
+# Those reused whole (cuda is joined with the driver's facts): kept with their forms.
+FORMED = ("python", "packages", "frameworks", "conda", "system_packages")
 _PROBE_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe")
 
 
@@ -52,60 +58,65 @@ def probe_code() -> dict[str, list[int] | None]:
 
 
 class Answer:
-    """The target's sections and the errors met reading them, from a probe or a memo."""
+    """The target's sections and the errors met reading them, from a memo, with what was
+    derived from those sections when they were kept (``SectionForms``)."""
 
-    __slots__ = ("errors", "sections")
+    __slots__ = ("errors", "forms", "sections")
 
-    def __init__(self, sections: dict[str, Any], errors: list[Any]) -> None:
+    def __init__(self, sections: dict[str, Any], errors: list[Any],
+                 forms: list[SectionForms]) -> None:
         self.sections = sections
         self.errors = errors
+        self.forms = forms
 
 
-def split(document: dict[str, Any]) -> tuple[Answer, dict[str, Any]] | None:
-    """A probe document that carries its witness, as (the target's answer, the witness);
-    the ``witness`` key is taken out of ``document``. None without a usable witness."""
+class Witnessed:
+    """What a probe said about its own answer: the witness, and how to take the target's
+    half out of the document (how many errors are the target's; the driver's keys)."""
+
+    __slots__ = ("driver_keys", "target_errors", "witness")
+
+    def __init__(self, witness: dict[str, Any], target_errors: int,
+                 driver_keys: list[Any]) -> None:
+        self.witness = witness
+        self.target_errors = target_errors
+        self.driver_keys = driver_keys
+
+
+def split(document: dict[str, Any]) -> Witnessed | None:
+    """Take the ``witness`` key out of a probe document; None without a usable one."""
     witness = document.pop("witness", None)
     if not isinstance(witness, dict):
         return None
     layout = witness.get("layout")
-    errors = document.get("errors")
-    if not isinstance(layout, dict) or not isinstance(errors, list):
+    if not isinstance(layout, dict):
         return None
     count, driver_keys = layout.get("target_errors"), layout.get("driver_keys")
     if not isinstance(count, int) or not isinstance(driver_keys, list):
         return None
-    sections = {key: document.get(key) for key in TARGET_SECTIONS}
+    # All of it but the layout: ``cwd`` and ``incomplete`` decide whether it holds too.
+    return Witnessed({k: v for k, v in witness.items() if k != "layout"}, count, driver_keys)
+
+
+def keep(path: str, fingerprint: Fingerprint, witnessed: Witnessed | None) -> None:
+    """Keep the target's half of ``fingerprint`` (validated: the model accepted it) at
+    ``path`` with its witness and its sections' forms; failures are ignored (it is only a
+    cache)."""
+    if witnessed is None:
+        return
+    data = fingerprint.data
+    sections = {key: data.get(key) for key in TARGET_SECTIONS}
     cuda = sections.get("cuda")
     if isinstance(cuda, dict):  # the driver's facts are the machine's
-        sections["cuda"] = {k: v for k, v in cuda.items() if k not in driver_keys}
-    # All of it but the layout: ``cwd`` and ``incomplete`` decide whether it holds too.
-    return Answer(sections, errors[:count]), {k: v for k, v in witness.items() if k != "layout"}
-
-
-def load(path: str) -> Answer | None:
-    """The answer kept at ``path`` if its witness still holds, else None (a miss)."""
+        sections["cuda"] = {k: v for k, v in cuda.items() if k not in witnessed.driver_keys}
+    errors = data.get("errors")
     try:
-        with open(path, encoding="utf-8") as handle:
-            kept = json.loads(handle.read())
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(kept, dict) or kept.get("version") != MEMO_VERSION \
-            or kept.get("envcheck") != __version__:
-        return None
-    sections, errors = kept.get("sections"), kept.get("errors")
-    if not isinstance(sections, dict) or not isinstance(errors, list) \
-            or any(not isinstance(sections.get(key), dict) for key in TARGET_SECTIONS):
-        return None
-    if kept.get("code") != probe_code() or not witness_holds(kept.get("witness")):
-        return None
-    return Answer(sections, errors)
-
-
-def save(path: str, answer: Answer, witness: dict[str, Any]) -> None:
-    """Keep ``answer`` with its witness at ``path``, atomically; failures are ignored
-    (it is only a cache)."""
+        forms = {key: SectionForms.of(key, sections[key]).to_json() for key in FORMED}
+    except Exception:  # a value only json itself writes: kept without forms, not at all
+        return
     document = {"version": MEMO_VERSION, "envcheck": __version__, "code": probe_code(),
-                "witness": witness, "sections": answer.sections, "errors": answer.errors}
+                "witness": witnessed.witness, "sections": sections, "forms": forms,
+                "errors": errors[:witnessed.target_errors] if isinstance(errors, list) else []}
     # Not the PID alone: containers sharing a home are all PID 1.
     temporary = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
@@ -118,26 +129,39 @@ def save(path: str, answer: Answer, witness: dict[str, Any]) -> None:
             os.unlink(temporary)
 
 
+def load(path: str) -> Answer | None:
+    """The answer kept at ``path`` if its witness still holds, else None (a miss)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            kept = json.loads(handle.read())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(kept, dict) or kept.get("version") != MEMO_VERSION \
+            or kept.get("envcheck") != __version__:
+        return None
+    sections, errors, forms = kept.get("sections"), kept.get("errors"), kept.get("forms")
+    if not isinstance(sections, dict) or not isinstance(errors, list) \
+            or not isinstance(forms, dict) \
+            or any(not isinstance(sections.get(key), dict) for key in TARGET_SECTIONS):
+        return None
+    made = [SectionForms.from_json(sections[key], forms.get(key)) for key in FORMED]
+    if kept.get("code") != probe_code() or not witness_holds(kept.get("witness")):
+        return None
+    return Answer(sections, errors, [f for f in made if f is not None])
+
+
 def forget(path: str) -> None:
     """Remove the memo at ``path`` (a fingerprint built from it was refused)."""
     with contextlib.suppress(OSError):
         os.unlink(path)
 
 
-def keep(path: str, document: dict[str, Any]) -> None:
-    """Keep the target's answer of a probe ``document`` that carries its witness (which
-    is taken out of it) at ``path``."""
-    kept = split(document)
-    if kept is not None:
-        save(path, *kept)
-
-
 def reuse(path: str, nvml_timeout: float,
-          other_interpreter: bool = False) -> dict[str, Any] | None:
+          other_interpreter: bool = False) -> tuple[dict[str, Any], list[SectionForms]] | None:
     """A probe document from the target's answer kept at ``path``, if its witness holds,
-    and the machine's sections read now, in this process; None on a miss.
-    ``other_interpreter``: the answer is another interpreter's, which reaches NVML through
-    nvidia-ml-py only where that is installed there."""
+    and the machine's sections read now, in this process, with the forms of the sections
+    reused; None on a miss. ``other_interpreter``: the answer is another interpreter's,
+    which reaches NVML through nvidia-ml-py only where that is installed there."""
     answer = load(path)
     if answer is None:
         return None
@@ -150,4 +174,40 @@ def reuse(path: str, nvml_timeout: float,
     timings: dict[str, float] = {}
     machine = probe.collect_machine(errors, timings, nvml_timeout, use_pynvml)
     timings["reused"] = 1.0  # the target's sections came from the memo
-    return probe.assemble(answer.sections, machine, answer.errors + errors.entries, timings)
+    raw = probe.assemble(answer.sections, machine, answer.errors + errors.entries, timings)
+    return raw, answer.forms
+
+
+def snapshot(path: str | None, ask: Callable[[bool], dict[str, Any]], nvml_timeout: float,
+             use_cache: bool = True, reusable: bool = True,
+             other_interpreter: bool = False) -> Fingerprint:
+    """The target's fingerprint: from the answer kept at ``path`` while its witness holds,
+    else from ``ask(fresh)`` (the probe, asked for its witness when ``path`` is given),
+    whose answer is then kept there. ``use_cache`` False (``--no-cache``) and
+    ``reusable`` False (the canaries, measured each time) always ask; ``fresh``: read no
+    cache and write them anew."""
+    from .errors import InputError
+    from .model import Fingerprint
+
+    if path is not None and use_cache and reusable:
+        reused = reuse(path, nvml_timeout, other_interpreter)
+        if reused is not None:
+            try:
+                return Fingerprint.from_probe(reused[0], __version__, reused[1])
+            except InputError:  # a memo the model refuses: only a cache, ask afresh
+                forget(path)
+    raw = ask(not use_cache)
+    witnessed = split(raw)
+    try:
+        fingerprint = Fingerprint.from_probe(raw, __version__)
+    except InputError:
+        if not use_cache:
+            raise
+        # Facts from the package cache that the model refuses (a damaged or foreign
+        # file): it is only a cache, so read everything again and replace it.
+        raw = ask(True)
+        witnessed = split(raw)
+        fingerprint = Fingerprint.from_probe(raw, __version__)
+    if path is not None:
+        keep(path, fingerprint, witnessed)
+    return fingerprint

@@ -125,14 +125,58 @@ def _without(node: object, tree: VolatileTree, dropped: list[object]) -> object:
 
 
 def identity_view(document: Mapping[str, object],
-                  dropped: list[object] | None = None) -> dict[str, object]:
-    """The sections with everything volatile removed: what ``id`` is computed over."""
+                  dropped: list[object] | None = None,
+                  skip: Iterable[str] = ()) -> dict[str, object]:
+    """The sections with everything volatile removed: what ``id`` is computed over.
+    ``skip``: sections left out (their digest is already known)."""
     sink: list[object] = [] if dropped is None else dropped
     return {name: _without(document.get(name), _VOLATILE_TREE.get(name) or {}, sink)
-            for name in SECTIONS}
+            for name in SECTIONS if name not in skip}
 
 
-def with_digests(document: dict[str, Any]) -> dict[str, Any]:
+class SectionForms:
+    """What a snapshot derives from one section, computed once and kept with it where the
+    section is kept (envcheck.memo): the digest of its identity view (``digests``), the
+    digest of its canonical text (the history's blob), and its text as ``to_json`` writes
+    it under its key. They describe ``value``, this very object: sections are never
+    changed in place once in a Fingerprint (``identity_view`` shares them too)."""
+
+    __slots__ = ("identity", "stored", "text", "value")
+
+    def __init__(self, value: object, identity: str, stored: str, text: str) -> None:
+        self.value = value
+        self.identity = identity
+        self.stored = stored
+        self.text = text
+
+    @classmethod
+    def of(cls, name: str, value: object) -> SectionForms:
+        view = _without(value, _VOLATILE_TREE.get(name) or {}, [])
+        stored = hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+        return cls(value, _digest(view), stored, _indented_member(value))
+
+    def to_json(self) -> dict[str, str]:
+        return {"identity": self.identity, "stored": self.stored, "text": self.text}
+
+    @classmethod
+    def from_json(cls, value: object, kept: object) -> SectionForms | None:
+        """The forms kept beside ``value``, or None if they are not such a record."""
+        if not isinstance(kept, dict):
+            return None
+        identity, stored, text = kept.get("identity"), kept.get("stored"), kept.get("text")
+        if not (_is_digest(identity) and _is_digest(stored) and isinstance(text, str)):
+            return None
+        return cls(value, str(identity), str(stored), str(text))
+
+
+def _is_digest(value: object) -> bool:
+    """A sha256 in hex, as the forms keep their digests."""
+    return isinstance(value, str) and len(value) == 64 and all(
+        c in "0123456789abcdef" for c in value)
+
+
+def with_digests(document: dict[str, Any],
+                 known: Mapping[str, SectionForms] | None = None) -> dict[str, Any]:
     """Set ``id`` and ``digests`` from the document's content (never trusted from input).
 
     Every document passes here, whatever its source, so this is where text that cannot
@@ -140,24 +184,29 @@ def with_digests(document: dict[str, Any]) -> dict[str, Any]:
     safe, once, before anything digests, stores or writes it.
     """
     try:
-        return _set_digests(document)
+        return _set_digests(document, known or {})
     except UnicodeEncodeError:
         pass
     safe = safe_value(document)
     document.clear()
     document.update(safe)
-    return _set_digests(document)
+    return _set_digests(document, {})  # made safe: new objects, nothing known about them
 
 
-def _set_digests(document: dict[str, Any]) -> dict[str, Any]:
+def _set_digests(document: dict[str, Any], known: Mapping[str, SectionForms]) -> dict[str, Any]:
     # The digests encode the identity view; what it leaves out (volatile leaves, where
     # paths with undecodable bytes live, and the parts outside the sections) is checked.
+    # A known section was checked so when its forms were made.
+    # The later sections are viewed anyway: whether their view is empty decides whether
+    # they have a digest at all (and they are small).
+    skip = [name for name in known if name not in LATER_SECTIONS]
     outside = [document.get(key) for key in ("errors", "meta", *TARGET_KEYS)]
-    view = identity_view(document, outside)
+    view = identity_view(document, outside, skip)
     if not is_safe(canonical_json(outside)):
         raise UnicodeEncodeError("utf-8", "", 0, 1, "surrogates not allowed")
-    document["digests"] = {name: _digest(view[name]) for name in SECTIONS
-                           if name not in LATER_SECTIONS or view[name]}
+    document["digests"] = {
+        name: known[name].identity if name in skip else _digest(view[name])
+        for name in SECTIONS if name in skip or name not in LATER_SECTIONS or view[name]}
     # The id covers the section digests, not the content again: one serialisation per load.
     document["id"] = _digest(document["digests"])
     numerics = document.get("numerics")
@@ -184,10 +233,17 @@ class Fingerprint:
     which alone costs several milliseconds of every CLI start.
     """
 
-    __slots__ = ("data",)
+    __slots__ = ("_forms", "data")
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
+        self._forms: dict[str, SectionForms] = {}
+
+    def forms(self, name: str) -> SectionForms | None:
+        """The forms of section ``name`` made before (envcheck.memo), while they still
+        describe the section this fingerprint holds; else None."""
+        forms = self._forms.get(name)
+        return forms if forms is not None and self.data.get(name) is forms.value else None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Fingerprint) and other.data == self.data
@@ -195,7 +251,11 @@ class Fingerprint:
     __hash__ = None  # type: ignore[assignment]
 
     @classmethod
-    def from_probe(cls, raw: Mapping[str, object], envcheck_version: str) -> Fingerprint:
+    def from_probe(cls, raw: Mapping[str, object], envcheck_version: str,
+                   forms: Iterable[SectionForms] = ()) -> Fingerprint:
+        """``forms``: what was derived before from some of ``raw``'s sections, when they
+        were validated (envcheck.memo); each counts only for the very object it was made
+        from."""
         document: dict[str, Any] = {"schema": SCHEMA_VERSION}
         document.update({key: raw.get(key) for key in (*SECTIONS, "errors", "meta")})
         document.update({key: raw[key] for key in (*TARGET_KEYS, *MEASURED_KEYS)
@@ -203,8 +263,15 @@ class Fingerprint:
         meta = raw.get("meta")
         document["meta"] = dict(meta if isinstance(meta, dict) else {},
                                 envcheck_version=envcheck_version)
-        # Probe output comes from another interpreter or a stranger's image: validate it.
-        return cls(with_digests(validate(document, "probe output")))
+        by_value = {id(f.value): f for f in forms}
+        known = {name: by_value[id(document[name])] for name in SECTIONS
+                 if document.get(name) is not None and id(document[name]) in by_value}
+        # Probe output comes from another interpreter or a stranger's image, and a memo
+        # from a file anyone with the user's rights could have edited: validate it all.
+        fingerprint = cls(with_digests(validate(document, "probe output"), known))
+        fingerprint._forms = {name: f for name, f in known.items()
+                              if fingerprint.data.get(name) is f.value}
+        return fingerprint
 
     @classmethod
     def packages_only(cls, packages: Mapping[str, object], source: str,
@@ -290,6 +357,17 @@ class Fingerprint:
     def to_json(self, indent: int | None = 2) -> str:
         if indent is None:  # json's C encoder
             return json.dumps(self.data, sort_keys=True, ensure_ascii=False) + "\n"
+        if indent == 2 and self._forms:  # sections written before, as they are
+            from json.encoder import encode_basestring as quote
+
+            try:
+                members = [f"  {quote(key)}: " + (
+                    forms.text if (forms := self.forms(key)) is not None
+                    else _indented_member(self.data[key])) for key in sorted(self.data)]
+            except (_NotPlainJSON, TypeError):
+                pass  # the whole document through json, below
+            else:
+                return "{\n" + ",\n".join(members) + "\n}\n"
         return indented_json(self.data, indent) + "\n"
 
     def __iter__(self) -> Iterator[str]:
@@ -305,6 +383,22 @@ def indented_json(value: object, indent: int) -> str:
     text twice as fast: json indents with its pure-Python encoder (26 ms for a fingerprint
     of 2,000 packages), this writes the same pieces without its generators. Anything but
     str-keyed dicts, lists, tuples, strings, numbers, booleans and None goes to json."""
+    try:
+        return _indented(value, indent, "\n")
+    except (_NotPlainJSON, TypeError, RecursionError):  # json's own answer, or its error
+        return json.dumps(value, sort_keys=True, indent=indent, ensure_ascii=False)
+
+
+def _indented_member(value: object) -> str:
+    """``value`` as ``indented_json`` writes it as a member of the top-level object (indent
+    2); raises _NotPlainJSON for what only json itself writes."""
+    try:
+        return _indented(value, 2, "\n  ")
+    except RecursionError as exc:
+        raise _NotPlainJSON from exc
+
+
+def _indented(value: object, indent: int, newline: str) -> str:
     from json.encoder import encode_basestring as quote  # C; what ensure_ascii=False uses
 
     step = " " * indent
@@ -362,10 +456,7 @@ def indented_json(value: object, indent: int) -> str:
         else:
             raise _NotPlainJSON
 
-    try:
-        encode(value, "\n")
-    except (_NotPlainJSON, TypeError, RecursionError):  # json's own answer, or its error
-        return json.dumps(value, sort_keys=True, indent=indent, ensure_ascii=False)
+    encode(value, newline)
     return "".join(parts)
 
 

@@ -9,7 +9,7 @@ two overlap.
 
 from __future__ import annotations
 
-from .. import __version__, remote
+from .. import remote
 from ..errors import OutputError
 from ..paths import memo_file, package_cache_file
 
@@ -44,38 +44,23 @@ def snapshot_interpreter(python: str, timeout: float, nvml_timeout: float,
     and variable it was read from unchanged), the interpreter is not started at all:
     the target's sections come from that answer and the machine's are read here.
     """
-    from ..errors import InputError
+    from .. import memo as memos
 
     try:
         memo: str | None = memo_file(python)
     except OutputError:
         memo = None
-    if memo is not None and use_cache and numerics_timeout is None:
-        from .. import memo as memos
 
-        raw = memos.reuse(memo, nvml_timeout, other_interpreter=True)
-        if raw is not None:
-            from ..model import Fingerprint
+    def ask(fresh: bool) -> dict[str, Any]:
+        return _probe(python, timeout, nvml_timeout, not fresh, numerics_timeout,
+                      witness=memo is not None)
 
-            try:
-                return Fingerprint.from_probe(raw, __version__)
-            except InputError:  # only a cache: ask the interpreter
-                memos.forget(memo)
-    raw = _probe(python, timeout, nvml_timeout, use_cache, numerics_timeout, memo)
-    from ..model import Fingerprint  # after the child has answered
-
-    try:
-        return Fingerprint.from_probe(raw, __version__)
-    except InputError:
-        if not use_cache:
-            raise
-    # Cached facts the model refuses (a damaged cache): read everything again.
-    raw = _probe(python, timeout, nvml_timeout, False, numerics_timeout, memo)
-    return Fingerprint.from_probe(raw, __version__)
+    return memos.snapshot(memo, ask, nvml_timeout, use_cache,
+                          reusable=numerics_timeout is None, other_interpreter=True)
 
 
 def _probe(python: str, timeout: float, nvml_timeout: float, use_cache: bool,
-           numerics_timeout: float | None, memo: str | None) -> dict[str, Any]:
+           numerics_timeout: float | None, witness: bool) -> dict[str, Any]:
     from ..processes import signals_deferred
 
     running = None
@@ -84,17 +69,12 @@ def _probe(python: str, timeout: float, nvml_timeout: float, use_cache: bool,
         # group: it waits until ``running`` is set, then is acted on inside this try.
         with signals_deferred():
             running = start_interpreter(python, nvml_timeout, use_cache, numerics_timeout,
-                                        witness=memo is not None)
+                                        witness)
         # What reads the answer (the model, and the reader under it), imported while the
         # child starts rather than after it answers.
         from .. import model  # noqa: F401
-        raw = running.result(timeout + (numerics_timeout or 0.0))
+        return running.result(timeout + (numerics_timeout or 0.0))
     except BaseException:  # Ctrl-C, SIGTERM or SIGHUP: the group goes too
         if running is not None:
             running.stop()
         raise
-    if memo is not None:
-        from .. import memo as memos
-
-        memos.keep(memo, raw)
-    return raw

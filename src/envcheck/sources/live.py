@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Mapping
 
-from .. import __version__
 from ..safetext import safe_text
 from .defaults import DEFAULT_NVML_TIMEOUT, DEFAULT_TIMEOUT
 
@@ -117,50 +116,26 @@ def live(
         from .interpreter import snapshot_interpreter
 
         return snapshot_interpreter(python, timeout, nvml_timeout, use_cache, numerics_timeout)
-    from ..errors import InputError, OutputError
-    from ..model import Fingerprint
+    from .. import memo as memos
+    from .. import probe
+    from ..errors import OutputError
     from ..paths import memo_file, package_cache_file
+    from ..probe._common import Witness
 
     try:
         cache: str | None = package_cache_file()
         memo: str | None = memo_file()
     except OutputError:  # nowhere to keep them: only caches
         cache = memo = None
-    if memo is not None and use_cache and numerics_timeout is None:
-        from .. import memo as memos
 
-        raw = memos.reuse(memo, nvml_timeout)
-        if raw is not None:
-            try:
-                return Fingerprint.from_probe(raw, __version__)
-            except InputError:  # a memo the model refuses: only a cache, probe afresh
-                memos.forget(memo)
-    # --no-cache reads every package and writes the cache anew: it also repairs one.
-    raw = _probe_here(cache, memo, nvml_timeout, numerics_timeout, fresh=not use_cache)
-    try:
-        return Fingerprint.from_probe(raw, __version__)
-    except InputError:
-        if cache is None or not use_cache:
-            raise
-    # Facts from the cache that the model refuses (a damaged or foreign file): it is
-    # only a cache, so read everything again and replace it.
-    raw = _probe_here(cache, memo, nvml_timeout, numerics_timeout, fresh=True)
-    return Fingerprint.from_probe(raw, __version__)
+    def ask(fresh: bool) -> dict[str, Any]:
+        # fresh (--no-cache): read every package and write the cache anew (a repair).
+        return probe.collect(nvml_timeout=nvml_timeout, cache_path=cache,
+                             numerics_timeout=numerics_timeout, fresh_cache=fresh,
+                             witness=Witness() if memo is not None else None)
 
-
-def _probe_here(cache: str | None, memo: str | None, nvml_timeout: float,
-                numerics_timeout: float | None, fresh: bool) -> dict[str, Any]:
-    """Run the probe in this process; keep its target answer in ``memo``."""
-    from .. import memo as memos
-    from .. import probe
-    from ..probe._common import Witness
-
-    witness = Witness() if memo is not None else None
-    raw = probe.collect(nvml_timeout=nvml_timeout, cache_path=cache,
-                        numerics_timeout=numerics_timeout, fresh_cache=fresh, witness=witness)
-    if memo is not None:
-        memos.keep(memo, raw)
-    return raw
+    return memos.snapshot(memo, ask, nvml_timeout, use_cache,
+                          reusable=numerics_timeout is None)
 
 
 def current_interpreter(python: str | None = None) -> str:

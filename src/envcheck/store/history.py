@@ -283,9 +283,19 @@ class History(Store):
 
     def _record(self, fp: Fingerprint, interpreter: str, taken_at: datetime | None) -> int:
         document = fp.data
-        texts = {key: canonical_json(document[key]) for key in SHARED_KEYS if key in document}
-        digests = {key: hashlib.sha256(text.encode("utf-8")).digest()
-                   for key, text in texts.items()}
+        texts: dict[str, str] = {}
+
+        def text(key: str) -> str:  # computed once, and only where needed
+            if key not in texts:
+                texts[key] = canonical_json(document[key])
+            return texts[key]
+
+        digests: dict[str, bytes] = {}
+        for key in SHARED_KEYS:
+            if key in document:
+                forms = fp.forms(key)  # a section reused from a memo: digested when kept
+                digests[key] = bytes.fromhex(forms.stored) if forms is not None else \
+                    hashlib.sha256(text(key).encode("utf-8")).digest()
         rest = {k: v for k, v in document.items()
                 if k not in SHARED_KEYS and k not in DERIVED_KEYS}
         meta = rest.get("meta")
@@ -304,7 +314,7 @@ class History(Store):
         # One read transaction (others keep writing meanwhile), then the write lock.
         base, base_state, change, known = self._read(before_lock)
         # Compress only what the database does not hold yet, and outside the lock.
-        packed = {key: zlib.compress(texts[key].encode("utf-8"), _COMPRESSION)
+        packed = {key: zlib.compress(text(key).encode("utf-8"), _COMPRESSION)
                   for key, digest in digests.items() if digest not in known}
 
         def write(conn: sqlite3.Connection) -> int:
@@ -322,7 +332,7 @@ class History(Store):
             for key, digest in digests.items():
                 row = conn.execute("SELECT id FROM blobs WHERE digest = ?", (digest,)).fetchone()
                 if row is None:  # new, or pruned since we looked
-                    data = packed.get(key) or zlib.compress(texts[key].encode("utf-8"),
+                    data = packed.get(key) or zlib.compress(text(key).encode("utf-8"),
                                                             _COMPRESSION)
                     blob_id = conn.execute("INSERT INTO blobs (digest, data) VALUES (?, ?)",
                                            (digest, data)).lastrowid
