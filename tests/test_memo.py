@@ -234,3 +234,14 @@ def test_forms_that_are_not_digests_are_not_kept() -> None:
                          {**good, "text": None}, [], None]
     for record in bad:
         assert SectionForms.from_json({}, record) is None
+
+
+def test_the_snapshot_digest_is_sha256() -> None:
+    """envcheck.digest spares the snapshot OpenSSL's loader; its digests are hashlib's."""
+    import hashlib
+
+    from envcheck.digest import sha256
+
+    for data in (b"", b"abc", bytes(range(256)) * 4099):
+        assert sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
+        assert sha256(data).digest() == hashlib.sha256(data).digest()

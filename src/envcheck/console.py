@@ -49,10 +49,14 @@ MESSAGE_LIMIT = 1000
 
 def warn(message: str) -> None:
     """``envcheck: message`` on stderr; the message is escaped for a terminal first."""
-    from .render.escape import terminal
-
     # Messages quote file names, versions and tool output: no control character passes.
-    text = terminal(message)
+    # Printable ASCII has none (the everyday "wrote PATH"): no escaper to load for it.
+    if message.isascii() and message.isprintable():
+        text = message
+    else:
+        from .render.escape import terminal
+
+        text = terminal(message)
     if len(text) > MESSAGE_LIMIT:
         half = MESSAGE_LIMIT // 2
         text = f"{text[:half]} ... {text[-half:]}"

@@ -8,10 +8,10 @@ alone costs milliseconds.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 
+from .digest import sha256
 from .errors import OutputError
 
 
@@ -68,4 +68,4 @@ def _target_key(python: str | None) -> str:
             stamp = "?"
         parts = ["other", os.path.abspath(python), real, stamp,
                  os.environ.get("PYTHONPATH", "")]
-    return hashlib.sha256(os.fsencode("\0".join(parts))).hexdigest()[:16]
+    return sha256(os.fsencode("\0".join(parts))).hexdigest()[:16]

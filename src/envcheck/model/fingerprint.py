@@ -12,11 +12,11 @@ snapshot path, where every further module is paid at the start of each job.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 
+from ..digest import sha256
 from ..errors import InputError
 from ..reader import parse_json, read_bytes
 from ..safetext import is_safe, safe_value
@@ -84,7 +84,7 @@ def canonical_json(value: object) -> str:
 
 
 def _digest(value: object) -> str:
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
 def _volatile_tree() -> VolatileTree:
@@ -152,7 +152,7 @@ class SectionForms:
     @classmethod
     def of(cls, name: str, value: object) -> SectionForms:
         view = _without(value, _VOLATILE_TREE.get(name) or {}, [])
-        stored = hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+        stored = sha256(canonical_json(value).encode("utf-8")).hexdigest()
         return cls(value, _digest(view), stored, _indented_member(value))
 
     def to_json(self) -> dict[str, str]:

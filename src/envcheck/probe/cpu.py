@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 from ._common import read_text, uname
@@ -65,15 +64,29 @@ def _psutil() -> Any:
     return psutil
 
 
+def _per_cpu_files(relative: str) -> List[str]:
+    """``/sys/devices/system/cpu/cpu[0-9]*/RELATIVE`` that exist, sorted (as ``glob`` gives
+    them, without its import and its patterns compiled on every snapshot)."""
+    root = "/sys/devices/system/cpu"
+    try:
+        names = sorted(n for n in os.listdir(root) if n.startswith("cpu") and n[3:].isdigit())
+    except OSError:
+        return []
+    paths = [os.path.join(root, name, relative) for name in names]
+    return [path for path in paths if os.path.exists(path)]
+
+
 def _physical_cores(blocks: List[Dict[str, str]]) -> Optional[int]:
     # Linux reads the same files psutil reads, without its ~20 ms import.
     siblings = set()
-    for path in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/topology/core_cpus_list") or glob.glob(
-            "/sys/devices/system/cpu/cpu[0-9]*/topology/thread_siblings_list"):
-        try:
-            siblings.add(read_text(path).strip())
-        except OSError:
-            continue
+    for name in ("core_cpus_list", "thread_siblings_list"):  # the newer name, else the older
+        for path in _per_cpu_files("topology/" + name):
+            try:
+                siblings.add(read_text(path).strip())
+            except OSError:
+                continue
+        if siblings:
+            break
     if siblings:
         return len(siblings)
     cores: Set[str] = {

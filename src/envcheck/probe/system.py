@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
-import sysconfig
 
 from . import _common
 from ._common import getenv, glob, isdir, listdir, read_text, realpath, uname, watch
@@ -34,11 +32,15 @@ def libc() -> Tuple[Optional[str], Optional[str]]:
 
 
 def _arch() -> str:
+    import sysconfig  # the interpreter's facts alone: the OS facts do not need it
+
     return sysconfig.get_platform().split("-", 1)[-1].replace("-", "_").replace(".", "_")
 
 
 def wheel_tag() -> str:
     """The most specific wheel tag this interpreter accepts (``packaging.tags.sys_tags()[0]``)."""
+    import sysconfig  # the interpreter's facts alone: the OS facts do not need it
+
     impl = {"cpython": "cp", "pypy": "pp"}.get(sys.implementation.name, "py")
     version = "%d%d" % sys.version_info[:2]
     interpreter = impl + version
@@ -78,14 +80,17 @@ def _conda_env() -> Optional[str]:
 
 # CPython's sys.version, "3.11.7 (main, Dec  8 2023, 18:56:58) [GCC 12.2.0]", read with
 # the expression the platform module uses (3.8 to 3.13), which costs milliseconds to import.
-_SYS_VERSION = re.compile(
-    r"([\w.+]+)\s*\(#?([^,]+)(?:,\s*([\w ]*)(?:,\s*([\w :]*))?)?\)\s*\[([^\]]+)\]?", re.ASCII)
+_SYS_VERSION = (
+    r"([\w.+]+)\s*\(#?([^,]+)(?:,\s*([\w ]*)(?:,\s*([\w :]*))?)?\)\s*\[([^\]]+)\]?")
 
 
 def python_build() -> Tuple[str, str, str, str]:
     """(version, build number, build date, compiler): ``platform.python_version()``,
     ``python_build()`` and ``python_compiler()``."""
-    match = _SYS_VERSION.match(sys.version) if sys.implementation.name == "cpython" else None
+    import re  # compiled only where the interpreter is probed, not the OS
+
+    match = re.match(_SYS_VERSION, sys.version, re.ASCII) \
+        if sys.implementation.name == "cpython" else None
     if match is None:
         import platform
 
@@ -192,6 +197,8 @@ def _note_pth_files(directory: str) -> None:
 
 
 def collect_python() -> JSONDict:
+    import sysconfig  # the interpreter's facts alone: the OS facts do not need it
+
     version, build_number, build_date, compiler = python_build()
     return {
         "implementation": sys.implementation.name,

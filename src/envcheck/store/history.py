@@ -32,11 +32,11 @@ and a new history started. The store never prints: warnings are data
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import zlib
 
+from ..digest import sha256
 from ..errors import EnvcheckError, InputError, OutputError, UsageError
 from ..model import SECTIONS, Fingerprint, canonical_json
 from ..model.history import LEVELS, EntryChange
@@ -295,7 +295,7 @@ class History(Store):
             if key in document:
                 forms = fp.forms(key)  # a section reused from a memo: digested when kept
                 digests[key] = bytes.fromhex(forms.stored) if forms is not None else \
-                    hashlib.sha256(text(key).encode("utf-8")).digest()
+                    sha256(text(key).encode("utf-8")).digest()
         rest = {k: v for k, v in document.items()
                 if k not in SHARED_KEYS and k not in DERIVED_KEYS}
         meta = rest.get("meta")
