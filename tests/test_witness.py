@@ -397,6 +397,22 @@ def test_a_relative_pythonpath_entry_ties_the_witness_to_the_working_directory(
     assert not witness_holds(witness)
 
 
+@pytest.mark.parametrize("pythonpath", [":/nonexistent", "/nonexistent:", "/a::/b"])
+def test_an_empty_pythonpath_entry_is_the_working_directory_too(
+        pythonpath: str, target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # site makes an empty entry the working directory, as it does ``lib`` or ``.``.
+    for side, version in (("a", "1.0"), ("b", "2.0")):
+        make_dist(tmp_path / side, "theta", version)
+    monkeypatch.setenv("PYTHONPATH", pythonpath)
+    monkeypatch.chdir(tmp_path / "a")
+    first = _probe(target)
+    assert first["packages"]["theta"]["version"] == "1.0"
+    assert witness_holds(first["witness"])
+    monkeypatch.chdir(tmp_path / "b")
+    assert _probe(target)["packages"]["theta"]["version"] == "2.0"
+    assert not witness_holds(first["witness"])
+
+
 def test_a_witness_holds_with_the_package_cache_hit_and_sees_changes_through_it(
         target: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache" / "packages.json"

@@ -139,9 +139,10 @@ def note_interpreter() -> None:
     for name in STARTUP_VARIABLES:
         getenv(name)
     # site makes each PYTHONPATH entry absolute at start-up: a relative one names
-    # another directory from another working directory.
-    if any(entry and not os.path.isabs(entry)
-           for entry in (getenv("PYTHONPATH") or "").split(os.pathsep)):
+    # another directory from another working directory, and so does an empty one
+    # (``:/opt/lib``, ``/a::/b``), which is the working directory itself.
+    pythonpath = getenv("PYTHONPATH")
+    if pythonpath and any(not os.path.isabs(entry) for entry in pythonpath.split(os.pathsep)):
         witness.cwd = os.getcwd()
     if sys.executable:
         realpath(sys.executable)
