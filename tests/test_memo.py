@@ -8,6 +8,7 @@ target was not probed); tests/test_witness.py covers each kind of change the wit
 from __future__ import annotations
 
 import json
+import os
 import sys
 import venv
 from pathlib import Path
@@ -91,6 +92,30 @@ def test_a_change_in_the_target_is_probed_afresh(target: tuple[Path, Path],
     packages = changed["packages"]
     assert isinstance(packages, dict) and set(packages) == {"alpha", "beta"}
     assert _reused(_snapshot(home, "--python", str(python)))
+
+
+def test_an_interpreter_named_without_a_path_is_the_one_path_finds_now(
+        target: tuple[Path, Path], tmp_path: Path) -> None:
+    """``--python python3`` after activating another venv: the name now starts another
+    interpreter, whose answer is not the first one's."""
+    first, _ = target
+    other = tmp_path / "other"
+    venv.EnvBuilder(with_pip=False).create(other)
+    make_dist(other / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+              / "site-packages", "alpha", "2.0")
+    home = tmp_path / "home"
+    path = os.environ.get("PATH", "")
+
+    def snapshot(venv_root: Path) -> Document:
+        return _snapshot(home, "--python", "python", env={"PATH": f"{venv_root / 'bin'}:{path}"})
+
+    assert snapshot(first.parent.parent)["packages"]["alpha"]["version"] == "1.0"  # type: ignore[index]
+    again = snapshot(first.parent.parent)
+    assert _reused(again)
+    switched = snapshot(other)
+    assert switched["python"]["prefix"] == str(other)  # type: ignore[index]
+    assert switched["packages"]["alpha"]["version"] == "2.0"  # type: ignore[index]
+    assert _reused(snapshot(other)) and _reused(snapshot(first.parent.parent))
 
 
 def test_the_machine_sections_are_read_afresh_on_reuse(target: tuple[Path, Path],

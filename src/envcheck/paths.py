@@ -60,6 +60,7 @@ def _target_key(python: str | None) -> str:
     if python is None:
         parts = [sys.executable, *sys.path]
     else:
+        python = _found_on_path(python)
         real = os.path.realpath(python)
         try:
             st = os.stat(real)
@@ -69,3 +70,16 @@ def _target_key(python: str | None) -> str:
         parts = ["other", os.path.abspath(python), real, stamp,
                  os.environ.get("PYTHONPATH", "")]
     return sha256(os.fsencode("\0".join(parts))).hexdigest()[:16]
+
+
+def _found_on_path(python: str) -> str:
+    """The file a name without a directory (``python3``) starts, as the probe's child is
+    started: the first executable of that name on PATH, which another venv activated
+    changes. A name found nowhere, or a path, stays as it is."""
+    if os.sep in python:
+        return python
+    for directory in os.get_exec_path():
+        candidate = os.path.join(directory, python)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return python
