@@ -15,6 +15,14 @@ files) and to envcheck's version. Like the package cache it is only an optimisat
 anything unreadable, damaged or foreign is a miss, ``--no-cache`` never reads it, and a
 miss runs the probe as before and writes a new memo. Standard library only, and cheap to
 import: it is on every snapshot's path.
+
+Known limits (the README says them too), as for the package cache: a file covered by
+another's signature (``_common.covered``: a dist-info's INSTALLER, WHEEL, REQUESTED,
+direct_url.json) rewritten in place without its folder changing, and an edit that keeps
+size, mtime and ctime (coarse timestamps), are not seen. Nor is what start-up code reads:
+a ``.pth`` import line or a sitecustomize that extends sys.path from a variable or a file
+other than itself (only the variables ``site`` reads, and those modules' own files, are
+noted); noting every variable would make any change of the environment a miss.
 """
 
 from __future__ import annotations
