@@ -7,6 +7,10 @@ interpreter, as for every pipx user (here PY is the same interpreter, so the
 two rows differ only by how the probe gets there). ``--before SRC`` adds both
 envcheck rows run from another source tree (``git archive REV src | tar -x``),
 side by side in the same run: what a change bought, under the same load.
+Each envcheck row has a home (history and caches) of its own, warm as on any
+machine's second run: the probe's last answer is reused while its witness holds
+(envcheck.memo). One more row removes that answer before each run, as a change
+in the environment would: the cost of the first snapshot after a change.
 
 Two environments:
   (a) this interpreter's own environment (torch, numpy, scipy and friends);
@@ -93,6 +97,11 @@ def tools(python: str, include_collect_env: bool, before: Path | None = None
                                            "/dev/null"],
         # What a pipx user gets (envcheck probes the active venv): another interpreter.
         "envcheck snapshot --python PY -o /dev/null": [
+            str(bindir / "envcheck"), "snapshot", "--python", python, "-o", "/dev/null"],
+        # The same after a change in the environment: the memo of the last answer gone
+        # (the package cache stays warm), so the interpreter is started and asked again.
+        "envcheck snapshot --python PY -o /dev/null (memo removed first)": [
+            "/bin/sh", "-c", 'rm -f "$ENVCHECK_HOME"/cache/memo-*.json; exec "$0" "$@"',
             str(bindir / "envcheck"), "snapshot", "--python", python, "-o", "/dev/null"],
         "pip freeze": [python, "-m", "pip", "freeze"],
         # The floor of any probe in another interpreter: that interpreter's start-up,
