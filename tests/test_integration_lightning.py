@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import envcheck
-from training import run_job, snapshot_with
+from training import SLOW_CANARIES, hiding, run_job, snapshot_with
 
 pytest.importorskip("lightning")
 
@@ -54,7 +54,8 @@ elif options.get("wandb"):
     logger = WandbLogger(project="envcheck-test", offline=True, save_dir=options["logs"])
 else:
     logger = CSVLogger(options["logs"], name="tiny")
-callback = EnvcheckCallback(lock=options.get("lock"), timeout=120)
+callback = EnvcheckCallback(lock=options.get("lock"), numerics=options.get("numerics", False),
+                            timeout=120)
 trainer = Trainer(accelerator="cpu", devices=options.get("devices", 1),
                   strategy="ddp" if options.get("devices", 1) > 1 else "auto", max_epochs=1,
                   logger=logger, callbacks=[callback], enable_checkpointing=False,
@@ -68,6 +69,7 @@ except DriftError as exc:
 else:
     result.update(outcome="ok", logged=callback.logged,
                   id=callback.outcome.fingerprint.id,
+                  numerics_id=callback.outcome.fingerprint.data.get("numerics_id"),
                   ranks=callback.outcome.ranks.members if callback.outcome.ranks else None)
 result["steps"] = trainer.global_step
 with open(out, "w") as handle:
@@ -134,6 +136,27 @@ def test_the_wandb_logger_gets_the_fingerprint_on_its_offline_run(tmp_path: Path
                   and r.artifact.type == "envcheck-fingerprint"]
     entries = {entry.path: entry for entry in artifact.manifest.contents}
     assert envcheck.load(entries["envcheck/fingerprint.json"].local_path).id == result["id"]
+
+
+def test_numerics_go_with_the_fingerprint_onto_the_mlflow_run(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    from envcheck.integrations.mlflow import ID_TAG, NUMERICS_TAG, load_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    [result] = _fit(tmp_path, mlflow=uri, artifacts=(tmp_path / "artifacts").as_uri(),
+                    numerics=True, extra_env={0: hiding(tmp_path, *SLOW_CANARIES)}).values()
+    assert result["outcome"] == "ok", result
+    assert result["numerics_id"], result
+    [where] = result["logged"]
+    run_id = where[len("mlflow:"):]
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    tags = client.get_run(run_id).data.tags
+    assert (tags[ID_TAG], tags[NUMERICS_TAG]) == (result["id"], result["numerics_id"])
+    logged = load_run(run_id, client=client)
+    assert (logged.id, logged.data["numerics_id"]) == (result["id"], result["numerics_id"])
+    canaries = logged.data["numerics"]["canaries"]
+    assert {"numpy.matmul_float64", "torch.matmul_float32"} <= set(canaries)
+    assert not [name for name in canaries if name.startswith(SLOW_CANARIES)]
 
 
 def test_ddp_job_with_one_drifted_rank_stops_on_every_rank_naming_it(tmp_path: Path) -> None:

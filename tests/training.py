@@ -20,6 +20,9 @@ WALL_BOUND_S = 300.0  # a bound on hanging on a loaded machine, not a timing tes
 # Settings a test gives one rank; the job's own environment must not carry them already.
 SETTINGS = ("TF_DETERMINISTIC_OPS", "PYTHONPATH", "RANK", "WORLD_SIZE", "MASTER_ADDR",
             "MASTER_PORT", "LOCAL_RANK", "NODE_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK")
+# Frameworks a job with numerics=True hides from its canary child: TensorFlow's import alone
+# takes ~18 s here, numpy's and torch's canaries ~6 s together.
+SLOW_CANARIES = ("tensorflow", "jax")
 
 
 def free_port() -> int:
@@ -78,6 +81,17 @@ def run_job(tmp_path: Path, script: str, args: Sequence[str] = (), world: int = 
                 proc.kill()
         for proc in procs.values():
             proc.wait(timeout=30)
+
+
+def hiding(tmp_path: Path, *modules: str) -> dict[str, str]:
+    """Settings that make ``modules`` unimportable in a job and in every Python process it
+    starts (the numeric canaries' child too): a ``sitecustomize`` on PYTHONPATH sets each
+    to None in ``sys.modules``, so ``import`` raises ImportError and ``find_spec`` is None."""
+    directory = tmp_path / "hiding"
+    directory.mkdir(exist_ok=True)
+    (directory / "sitecustomize.py").write_text(
+        "import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in modules))
+    return {"PYTHONPATH": str(directory)}
 
 
 def snapshot_with(tmp_path: Path, name: str, extra: Mapping[str, str]) -> Path:

@@ -58,7 +58,7 @@ def log_fingerprint(run_id: str | None = None, numerics: bool = False,
     client = client if client is not None else mlflow.MlflowClient()
     client.log_text(run_id, fingerprint.to_json(), ARTIFACT)
     client.set_tag(run_id, ID_TAG, fingerprint.id)
-    numerics_id = (fingerprint.data.get("numerics") or {}).get("id")
+    numerics_id = fingerprint.data.get("numerics_id")  # the model's, beside "id"
     if numerics_id:
         client.set_tag(run_id, NUMERICS_TAG, str(numerics_id))
     return fingerprint

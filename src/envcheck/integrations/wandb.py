@@ -53,7 +53,7 @@ def log_fingerprint(run: Any = None, numerics: bool = False,
         artifact.add_file(path, name=ARTIFACT)  # copied into W&B's staging area now
         run.log_artifact(artifact)
     keys = {"id": fingerprint.id}
-    numerics_id = (fingerprint.data.get("numerics") or {}).get("id")
+    numerics_id = fingerprint.data.get("numerics_id")  # the model's, beside "id"
     if numerics_id:
         keys["numerics_id"] = str(numerics_id)
     run.config.update({"envcheck": keys}, allow_val_change=True)
