@@ -61,7 +61,9 @@ trainer = Trainer(accelerator="cpu", devices=options.get("devices", 1),
                   logger=logger, callbacks=[callback], enable_checkpointing=False,
                   enable_progress_bar=False,
                   enable_model_summary=False, default_root_dir=options["logs"])
-result = {"rank": trainer.global_rank}
+result = {"rank": trainer.global_rank, "trainer": type(trainer).__module__,
+          "callback_base": sys.modules["envcheck.integrations.lightning"].pl.__name__,
+          "lightning_hidden": "lightning" in sys.modules and sys.modules["lightning"] is None}
 try:
     trainer.fit(Tiny(), data)
 except DriftError as exc:
@@ -157,6 +159,23 @@ def test_numerics_go_with_the_fingerprint_onto_the_mlflow_run(tmp_path: Path) ->
     canaries = logged.data["numerics"]["canaries"]
     assert {"numpy.matmul_float64", "torch.matmul_float32"} <= set(canaries)
     assert not [name for name in canaries if name.startswith(SLOW_CANARIES)]
+
+
+def test_only_pytorch_lightning_importable_the_callback_fits_with_its_trainer(
+        tmp_path: Path) -> None:
+    pytest.importorskip("pytorch_lightning")
+    job = JOB.replace("lightning.pytorch", "pytorch_lightning")
+    options = {"logs": str(tmp_path / "logs"), "devices": 1}
+    [result] = run_job(tmp_path, job, [json.dumps(options)],
+                       extra_env={0: hiding(tmp_path, "lightning")}).values()
+    assert result["lightning_hidden"], result  # `import lightning` raised ImportError there
+    assert result["callback_base"] == "pytorch_lightning"
+    assert result["trainer"].startswith("pytorch_lightning.")
+    assert result["outcome"] == "ok", result
+    assert result["steps"] == 4
+    [path] = result["logged"]  # pytorch_lightning's CSVLogger: its log dir
+    assert Path(path) == tmp_path / "logs" / "tiny" / "version_0" / "envcheck" / "fingerprint.json"
+    assert envcheck.load(path).id == result["id"]
 
 
 def test_ddp_job_with_one_drifted_rank_stops_on_every_rank_naming_it(tmp_path: Path) -> None:
