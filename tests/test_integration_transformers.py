@@ -1,6 +1,7 @@
 """Hugging Face's Trainer: a tiny BERT built from a config (nothing downloaded) trained on
-CPU with EnvcheckCallback, as one process and as two ranks on gloo (launched as torchrun
-would), one rank started with another setting (TF_DETERMINISTIC_OPS, judged breaking)."""
+CPU with EnvcheckCallback, as one process (reporting to nothing, to MLflow, to W&B offline)
+and as two ranks on gloo (launched as torchrun would), one rank started with another setting
+(TF_DETERMINISTIC_OPS, judged breaking)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,44 @@ def test_the_mlflow_run_the_trainer_reports_to_gets_the_fingerprint(tmp_path: Pa
     run_id = where[len("mlflow:"):]
     assert client.get_run(run_id).data.tags[ID_TAG] == result["id"]
     assert load_run(run_id, client=client).id == result["id"]
+
+
+def _wandb_offline(tmp_path: Path) -> dict[str, str]:
+    """W&B in offline mode with every directory of its own in tmp."""
+    return {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_PROJECT": "envcheck-test",
+            "WANDB_DIR": str(tmp_path), **{f"WANDB_{d}_DIR": str(tmp_path / d.lower())
+                                           for d in ("CACHE", "DATA", "CONFIG")}}
+
+
+def _wandb_logged(tmp_path: Path, where: str) -> tuple[envcheck.Fingerprint, dict[str, Any]]:
+    """The fingerprint artifact and the envcheck config key recorded by the offline run
+    ``where`` names (``wandb:RUN_ID``), read from the run's own record file."""
+    from test_integration_wandb import _records
+
+    [run_dir] = (tmp_path / "wandb").glob("offline-run-*")
+    assert where == "wandb:" + run_dir.name.rsplit("-", 1)[1]
+    records = _records(run_dir)
+    [artifact] = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"
+                  and r.artifact.type == "envcheck-fingerprint"]
+    entries = {entry.path: entry for entry in artifact.manifest.contents}
+    config = {item.key: item.value_json for r in records if r.WhichOneof("record_type") == "config"
+              for item in r.config.update}
+    return (envcheck.load(entries["envcheck/fingerprint.json"].local_path),
+            json.loads(config["envcheck"]))
+
+
+def test_the_wandb_run_the_trainer_reports_to_gets_the_fingerprint_offline(
+        tmp_path: Path) -> None:
+    pytest.importorskip("wandb")
+    [result] = _train(tmp_path, report_to=["wandb"],
+                      extra_env={0: _wandb_offline(tmp_path)}).values()
+    assert result["outcome"] == "ok", result
+    assert result["steps"] == 4
+    [where] = result["logged"]
+    fingerprint, keys = _wandb_logged(tmp_path, where)
+    assert fingerprint.id == result["id"]
+    assert keys == {"id": result["id"]}
+    assert not (tmp_path / "out" / "envcheck").exists()  # the run has it, not output_dir
 
 
 def test_two_ranks_one_drifted_stop_on_every_rank_naming_it(tmp_path: Path) -> None:
