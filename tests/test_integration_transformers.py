@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import envcheck
-from training import run_job, snapshot_with
+from training import SLOW_CANARIES, hiding, run_job, snapshot_with
 
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
@@ -39,7 +39,8 @@ args = TrainingArguments(output_dir=options["output"], use_cpu=True,
                          per_device_train_batch_size=4, num_train_epochs=1,
                          save_strategy="no", report_to=options.get("report_to", []),
                          disable_tqdm=True, dataloader_num_workers=0)
-callback = EnvcheckCallback(lock=options.get("lock"), timeout=120)
+callback = EnvcheckCallback(lock=options.get("lock"), numerics=options.get("numerics", False),
+                            timeout=120)
 trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[callback])
 result = {"rank": args.process_index, "world": args.world_size}
 try:
@@ -49,6 +50,7 @@ except DriftError as exc:
 else:
     result.update(outcome="ok", logged=callback.logged,
                   id=callback.outcome.fingerprint.id,
+                  numerics_id=callback.outcome.fingerprint.data.get("numerics_id"),
                   ranks=callback.outcome.ranks.members if callback.outcome.ranks else None)
 result["steps"] = trainer.state.global_step
 with open(out, "w") as handle:
@@ -132,6 +134,34 @@ def test_the_wandb_run_the_trainer_reports_to_gets_the_fingerprint_offline(
     assert fingerprint.id == result["id"]
     assert keys == {"id": result["id"]}
     assert not (tmp_path / "out" / "envcheck").exists()  # the run has it, not output_dir
+
+
+def test_numerics_go_with_the_fingerprint_onto_the_mlflow_and_wandb_runs(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("wandb")
+    from envcheck.integrations.mlflow import ID_TAG, NUMERICS_TAG, load_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    client.create_experiment("trainer", artifact_location=(tmp_path / "artifacts").as_uri())
+    settings = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": "trainer",
+                **_wandb_offline(tmp_path), **hiding(tmp_path, *SLOW_CANARIES)}
+    [result] = _train(tmp_path, report_to=["mlflow", "wandb"], numerics=True,
+                      extra_env={0: settings}).values()
+    assert result["outcome"] == "ok", result
+    ids = (result["id"], result["numerics_id"])
+    assert ids[1], result
+    to_mlflow, to_wandb = result["logged"]
+    run_id = to_mlflow[len("mlflow:"):]
+    tags = client.get_run(run_id).data.tags
+    assert (tags[ID_TAG], tags[NUMERICS_TAG]) == ids
+    fingerprint, keys = _wandb_logged(tmp_path, to_wandb)
+    assert keys == {"id": ids[0], "numerics_id": ids[1]}
+    for logged in (load_run(run_id, client=client), fingerprint):
+        assert (logged.id, logged.data["numerics_id"]) == ids
+        canaries = logged.data["numerics"]["canaries"]
+        assert {"numpy.matmul_float64", "torch.matmul_float32"} <= set(canaries)
+        assert not [name for name in canaries if name.startswith(SLOW_CANARIES)]
 
 
 def test_two_ranks_one_drifted_stop_on_every_rank_naming_it(tmp_path: Path) -> None:
