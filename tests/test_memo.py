@@ -230,6 +230,11 @@ def test_forms_kept_with_a_section_give_what_the_section_itself_gives(tmp_path: 
     raw = probe.collect(nvml_timeout=1)
     plain = Fingerprint.from_probe(copy.deepcopy(raw), __version__)
     kept = {name: SectionForms.of(name, plain.data[name]) for name in FORMED}
+    # Kept by the fingerprint they were made from (the snapshot that writes the memo).
+    made = Fingerprint.from_probe(copy.deepcopy(raw), __version__)
+    made.keep_forms([SectionForms.of(name, made.data[name]) for name in FORMED])
+    assert all(made.forms(name) is not None for name in FORMED)
+    assert made.to_json() == plain.to_json()
     # As a memo gives them back: new objects, read from its file.
     sections = {name: json.loads(json.dumps(plain.data[name])) for name in FORMED}
     forms = [SectionForms.from_json(sections[name], kept[name].to_json()) for name in FORMED]

@@ -119,9 +119,12 @@ def keep(path: str, fingerprint: Fingerprint, witnessed: Witnessed | None) -> No
         sections["cuda"] = {k: v for k, v in cuda.items() if k not in witnessed.driver_keys}
     errors = data.get("errors")
     try:
-        forms = {key: SectionForms.of(key, sections[key]).to_json() for key in FORMED}
-    except Exception:  # a value only json itself writes: kept without forms, not at all
+        made = [SectionForms.of(key, sections[key]) for key in FORMED]
+    except Exception:  # a value only json itself writes: not kept
         return
+    # The fingerprint being written and recorded now uses them too.
+    fingerprint.keep_forms(made)
+    forms = {key: form.to_json() for key, form in zip(FORMED, made)}
     document = {"version": MEMO_VERSION, "envcheck": __version__, "code": probe_code(),
                 "witness": witnessed.witness, "sections": sections, "forms": forms,
                 "errors": errors[:witnessed.target_errors] if isinstance(errors, list) else []}

@@ -239,6 +239,15 @@ class Fingerprint:
         self.data = data
         self._forms: dict[str, SectionForms] = {}
 
+    def keep_forms(self, forms: Iterable[SectionForms]) -> None:
+        """Use ``forms`` made from this fingerprint's own sections (each counts only while
+        it describes the very object the fingerprint holds)."""
+        forms = list(forms)
+        for name, value in self.data.items():
+            for made in forms:
+                if made.value is value:
+                    self._forms[name] = made
+
     def forms(self, name: str) -> SectionForms | None:
         """The forms of section ``name`` made before (envcheck.memo), while they still
         describe the section this fingerprint holds; else None."""
