@@ -230,6 +230,9 @@ def test_forms_kept_with_a_section_give_what_the_section_itself_gives(tmp_path: 
     raw = probe.collect(nvml_timeout=1)
     plain = Fingerprint.from_probe(copy.deepcopy(raw), __version__)
     kept = {name: SectionForms.of(name, plain.data[name]) for name in FORMED}
+    # The memo takes each identity digest from the fingerprint's own digests: the same.
+    assert all(kept[name].identity == plain.data["digests"][name] for name in FORMED
+               if name in plain.data["digests"])
     # Kept by the fingerprint they were made from (the snapshot that writes the memo).
     made = Fingerprint.from_probe(copy.deepcopy(raw), __version__)
     made.keep_forms([SectionForms.of(name, made.data[name]) for name in FORMED])

@@ -119,7 +119,9 @@ def keep(path: str, fingerprint: Fingerprint, witnessed: Witnessed | None) -> No
         sections["cuda"] = {k: v for k, v in cuda.items() if k not in witnessed.driver_keys}
     errors = data.get("errors")
     try:
-        made = [SectionForms.of(key, sections[key]) for key in FORMED]
+        digests = data.get("digests")
+        known = digests if isinstance(digests, dict) else {}
+        made = [SectionForms.of(key, sections[key], known.get(key)) for key in FORMED]
     except Exception:  # a value only json itself writes: not kept
         return
     # The fingerprint being written and recorded now uses them too.

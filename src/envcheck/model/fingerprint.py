@@ -150,10 +150,13 @@ class SectionForms:
         self.text = text
 
     @classmethod
-    def of(cls, name: str, value: object) -> SectionForms:
-        view = _without(value, _VOLATILE_TREE.get(name) or {}, [])
+    def of(cls, name: str, value: object, identity: str | None = None) -> SectionForms:
+        """The forms of section ``name``; ``identity``: its digest where the fingerprint
+        holding it has it already (``digests``)."""
+        if identity is None:
+            identity = _digest(_without(value, _VOLATILE_TREE.get(name) or {}, []))
         stored = sha256(canonical_json(value).encode("utf-8")).hexdigest()
-        return cls(value, _digest(view), stored, _indented_member(value))
+        return cls(value, identity, stored, _indented_member(value))
 
     def to_json(self) -> dict[str, str]:
         return {"identity": self.identity, "stored": self.stored, "text": self.text}
