@@ -278,3 +278,10 @@ def test_the_snapshot_digest_is_sha256() -> None:
     for data in (b"", b"abc", bytes(range(256)) * 4099):
         assert sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
         assert sha256(data).digest() == hashlib.sha256(data).digest()
+
+
+def test_the_memo_holds_the_sections_the_probe_calls_the_targets() -> None:
+    from envcheck import memo, probe
+
+    assert memo.TARGET_SECTIONS == probe.TARGET_SECTIONS
+    assert set(memo.FORMED) == set(probe.TARGET_SECTIONS) - {"cuda"}  # cuda: + the driver
