@@ -76,6 +76,10 @@ else:
 result["steps"] = trainer.global_step
 with open(out, "w") as handle:
     json.dump(result, handle)
+# As a DDP script should end: gloo's threads left to the interpreter's exit can abort
+# it ("terminate called without an active exception") after the job's work is done.
+if torch.distributed.is_available() and torch.distributed.is_initialized():
+    torch.distributed.destroy_process_group()
 '''
 
 
