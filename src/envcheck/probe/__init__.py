@@ -8,6 +8,7 @@ that fails becomes an entry in ``errors``; the probe itself does not fail.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -37,17 +38,21 @@ OUTPUT_MARKER = "----- envcheck probe output -----"
 TARGET_SECTIONS = ("python", "packages", "frameworks", "cuda", "conda", "system_packages")
 
 
+def _timed(errors: Errors, timings: Dict[str, float], section: str, func: Callable[[], Any],
+           default: Any) -> Any:
+    """Run one collector (a failure is an ``errors`` entry) and keep its time in ms."""
+    start = time.perf_counter()
+    value = errors.guard(section, func, default)
+    timings[section] = round((time.perf_counter() - start) * 1000, 2)
+    return value
+
+
 def collect_target(errors: Errors, timings: Dict[str, float], paths: Optional[List[str]] = None,
                    cache_path: Optional[str] = None, fresh_cache: bool = False,
                    witness: Optional[Witness] = None, nvml_timeout: float = 5.0) -> JSONDict:
     """The target's sections (``TARGET_SECTIONS``); with ``witness``, every file and
     variable they were read from is noted there (see ``envcheck.memo``)."""
-    def timed(section: str, func: Callable[[], Any], default: Any) -> Any:
-        start = time.perf_counter()
-        value = errors.guard(section, func, default)
-        timings[section] = round((time.perf_counter() - start) * 1000, 2)
-        return value
-
+    timed = functools.partial(_timed, errors, timings)
     # Imported here: a snapshot whose target answer is reused (envcheck.memo) reads only
     # the machine's sections, and these modules are most of the probe's import time.
     from .conda import collect_conda
@@ -97,12 +102,7 @@ def collect_machine(errors: Errors, timings: Dict[str, float],
     driver's facts under ``driver`` (they belong in ``cuda``). ``use_pynvml`` False: reach
     NVML through the ctypes binding even where nvidia-ml-py is importable here, as a
     target without it would (envcheck.memo reads another interpreter's machine here)."""
-    def timed(section: str, func: Callable[[], Any], default: Any) -> Any:
-        start = time.perf_counter()
-        value = errors.guard(section, func, default)
-        timings[section] = round((time.perf_counter() - start) * 1000, 2)
-        return value
-
+    timed = functools.partial(_timed, errors, timings)
     driver, gpus = timed("gpus", lambda: collect_nvml(errors, nvml_timeout, use_pynvml),
                          ({}, []))
     return {
@@ -156,10 +156,9 @@ def collect(nvml_timeout: float = 5.0, paths: Optional[List[str]] = None,
     if numerics_timeout is not None:
         from .numerics import collect_numerics
 
-        start = time.perf_counter()
-        document["numerics"] = machine_errors.guard(
-            "numerics", lambda: collect_numerics(machine_errors, numerics_timeout), None)
-        timings["numerics"] = round((time.perf_counter() - start) * 1000, 2)
+        document["numerics"] = _timed(
+            machine_errors, timings, "numerics",
+            lambda: collect_numerics(machine_errors, numerics_timeout), None)
         document["errors"] = target_errors.entries + machine_errors.entries
     return document
 
