@@ -285,3 +285,24 @@ def test_the_memo_holds_the_sections_the_probe_calls_the_targets() -> None:
 
     assert memo.TARGET_SECTIONS == probe.TARGET_SECTIONS
     assert set(memo.FORMED) == set(probe.TARGET_SECTIONS) - {"cuda"}  # cuda: + the driver
+
+
+def test_a_memo_holding_a_lone_surrogate_is_a_miss(target: tuple[Path, Path], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reused section is not digested again, which is where undecodable text is made
+    safe: a memo edited to hold a lone surrogate is not reused, so the snapshot is
+    recorded and written as the probe answers now."""
+    python, _ = target
+    home = tmp_path / "home"
+    first = _snapshot(home, "--python", str(python))
+    memo = _memo(home, python, monkeypatch)
+    kept = json.loads(memo.read_text(encoding="utf-8"))
+    kept["sections"]["packages"]["alpha"]["location"] = "/opt/\ud800"
+    memo.write_text(json.dumps(kept), encoding="utf-8")  # ASCII: the surrogate escaped
+    result = run_envcheck("snapshot", "--python", str(python), "-o", "-",
+                          env={"ENVCHECK_HOME": str(home)})
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    again: Document = json.loads(result.stdout)
+    assert not _reused(again) and _without_meta(again) == _without_meta(first)
+    assert "\\ud8" not in memo.read_text(encoding="utf-8")  # written anew, as ours are
+    assert _reused(_snapshot(home, "--python", str(python)))

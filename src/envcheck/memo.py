@@ -13,8 +13,11 @@ interpreter, which alone costs more than the rest of a warm snapshot.
 The memo is also bound to the probe's own code (the signature of each of its source
 files) and to envcheck's version. Like the package cache it is only an optimisation:
 anything unreadable, damaged or foreign is a miss, ``--no-cache`` never reads it, and a
-miss runs the probe as before and writes a new memo. Standard library only, and cheap to
-import: it is on every snapshot's path.
+miss runs the probe as before and writes a new memo. Like those caches, and the compiled
+probe kept beside them, it is trusted as far as a file in the user's own cache directory
+is: damage is a miss and every section is validated again, but a deliberate edit that
+keeps it well-formed is believed, as an edited package-cache entry is. Standard library
+only, and cheap to import: it is on every snapshot's path.
 
 Known limits (the README says them too), as for the package cache: a file covered by
 another's signature (``_common.covered``: a dist-info's INSTALLER, WHEEL, REQUESTED,
@@ -30,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 
 from . import __version__
 from .model.fingerprint import SectionForms
@@ -42,11 +46,12 @@ if TYPE_CHECKING:  # on the snapshot path: typing costs milliseconds
 
     from .model import Fingerprint
 
-MEMO_VERSION = 2
+MEMO_VERSION = 3
 # The probe's target sections (probe.TARGET_SECTIONS, tested to agree): what a memo holds.
 TARGET_SECTIONS = ("python", "packages", "frameworks", "cuda", "conda", "system_packages")
 # Those reused whole (cuda is joined with the driver's facts): kept with their forms.
 FORMED = ("python", "packages", "frameworks", "conda", "system_packages")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _PROBE_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe")
 
 
@@ -135,7 +140,8 @@ def keep(path: str, fingerprint: Fingerprint, witnessed: Witnessed | None) -> No
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(document, separators=(",", ":")))
+            # Characters as they are, so that an escaped surrogate can only be an edit.
+            handle.write(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
         os.replace(temporary, path)
     except (OSError, TypeError, ValueError):
         with contextlib.suppress(OSError):
@@ -146,7 +152,12 @@ def load(path: str) -> Answer | None:
     """The answer kept at ``path`` if its witness still holds, else None (a miss)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            kept = json.loads(handle.read())
+            text = handle.read()
+        # A reused section is not digested again, which is where a lone surrogate would be
+        # found and made safe: a memo holding one (written by hand: ours never do) is a miss.
+        if _ESCAPED_SURROGATE.search(text):
+            return None
+        kept = json.loads(text)
     except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(kept, dict) or kept.get("version") != MEMO_VERSION \
