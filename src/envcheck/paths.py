@@ -75,11 +75,9 @@ def _target_key(python: str | None) -> str:
 def _found_on_path(python: str) -> str:
     """The file a name without a directory (``python3``) starts, as the probe's child is
     started: the first executable of that name on PATH, which another venv activated
-    changes. A name found nowhere, or a path, stays as it is."""
+    changes (as the history names it too). A name found nowhere, or a path, stays."""
     if os.sep in python:
         return python
-    for directory in os.get_exec_path():
-        candidate = os.path.join(directory, python)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return python
+    import shutil  # only for a bare name: shutil costs the snapshot path a millisecond
+
+    return shutil.which(python) or python
