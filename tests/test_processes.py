@@ -111,33 +111,15 @@ def test_a_signal_during_a_probe_kills_it_and_exits_128_plus_n(tmp_path: Path,
     assert _gone(grandchild)
 
 
-def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
-    """Ctrl-C during the import of click (the first ~0.3 s) is an ordinary abort."""
-    program = (
-        "import sys\n"
-        "class Interrupt:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'click':\n"
-        "            raise KeyboardInterrupt\n"
-        "sys.meta_path.insert(0, Interrupt())\n"
-        "from envcheck.entry import main\n"
-        "sys.exit(main(['rules']))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            check=False, timeout=60)
-    assert result.returncode == 130, result.stderr
-    assert result.stderr == "envcheck: aborted\n"
-
-
-def test_a_real_ctrl_c_while_the_console_module_loads_is_exit_130() -> None:
-    """SIGINT itself (not a raised KeyboardInterrupt) during ``from envcheck.entry import
-    main``, the console script's first line: one line and exit 130, no traceback."""
+def _interrupted_while_importing(module: str, interrupt: str) -> None:
+    """``envcheck rules`` from the console script's first line, with ``interrupt`` run as
+    ``module`` is about to be imported: one line and exit 130, no traceback."""
     program = (
         "import os, signal, sys\n"
         "class Interrupt:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'envcheck.console':\n"
-        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        f"        if name == {module!r}:\n"
+        f"            {interrupt}\n"
         "sys.meta_path.insert(0, Interrupt())\n"
         "from envcheck.entry import main\n"
         "sys.exit(main(['rules']))\n"
@@ -146,6 +128,17 @@ def test_a_real_ctrl_c_while_the_console_module_loads_is_exit_130() -> None:
                             check=False, timeout=60)
     assert result.returncode == 130, result.stderr
     assert result.stderr == "envcheck: aborted\n"
+
+
+def test_ctrl_c_while_the_commands_load_is_exit_130() -> None:
+    """Ctrl-C during the import of click (the first ~0.3 s) is an ordinary abort."""
+    _interrupted_while_importing("click", "raise KeyboardInterrupt")
+
+
+def test_a_real_ctrl_c_while_the_console_module_loads_is_exit_130() -> None:
+    """SIGINT itself (not a raised KeyboardInterrupt) during ``from envcheck.entry import
+    main``, the console script's first line."""
+    _interrupted_while_importing("envcheck.console", "os.kill(os.getpid(), signal.SIGINT)")
 
 
 @pytest.mark.parametrize("args", [
